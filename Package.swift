@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+// kiln: a declarative image build-plan compiler.
+//
+// Data flow, one module per concern:
+//   CYAML, CZlib, CZstd, CLZMA (C shims) → YAML (node tree with marks)
+//   → Plan (ImageBuildPlan, validation) → Layers (tar, compression, digests,
+//   strategies) → Debian (packages strategy) → OCI (types, canonical JSON,
+//   layout) → Kiln (build pipeline, cache, diff) → kiln (CLI).
+import PackageDescription
+
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+
+let package = Package(
+    name: "kiln",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kiln", targets: ["kiln"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // C libraries, from Debian -dev packages.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "Plan", dependencies: ["YAML"]),
+        .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", crypto]),
+        .target(name: "Debian", dependencies: ["Plan", "Layers", "CLZMA", "CZlib", "CZstd", crypto]),
+        .target(name: "OCI", dependencies: ["Layers", crypto]),
+        .target(name: "Kiln", dependencies: ["Plan", "Layers", "Debian", "OCI", crypto]),
+        .executableTarget(name: "kiln", dependencies: [
+            "Kiln", "Plan",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Plan", "CZlib"]),
+        .testTarget(name: "DebianTests", dependencies: ["Debian", "Layers", "Plan"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "Layers"]),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Layers", "Plan"]),
+    ]
+)
+
+// Uniform compiler settings for every Swift target.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}

@@ -1,0 +1,1 @@
+// Packages strategy: Debian repositories, resolution, .deb extraction.

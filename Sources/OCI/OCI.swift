@@ -1,0 +1,1 @@
+// OCI image types, canonical JSON, layout reading and writing.

@@ -1,0 +1,86 @@
+/// A validated, normalized image build plan: what `kiln build` compiles.
+///
+/// Every default is filled and every host path is absolute and resolved, so
+/// two plans that mean the same thing compare equal. Built by
+/// ``PlanLoader``; an invalid plan never becomes an `ImageBuildPlan`.
+public struct ImageBuildPlan: Hashable, Sendable {
+    /// The plan file as the user named it, for messages.
+    public var file: String
+    /// The plan file's directory, absolute and symlink-free.
+    public var directory: String
+    /// The directory host paths must stay inside (the plan directory unless
+    /// `--context` widened it), absolute and symlink-free.
+    public var context: String
+    /// The image repository, e.g. `registry.example.com/team/app`.
+    public var name: String
+    /// The image tag (default `latest`).
+    public var tag: String
+    /// What the image starts from.
+    public var base: BaseImage
+    /// Target platform (default `linux/<host arch>`).
+    public var platform: Platform
+    /// The one timestamp every entry, the config and the history carry.
+    public var created: Timestamp
+    /// How layer blobs are compressed.
+    public var compression: Compression
+    /// The layers, in plan order (bottom first).
+    public var layers: [LayerSpec]
+    /// The runtime config that goes into the image config.
+    public var config: RuntimeConfig
+    /// Annotations for the manifest and the index descriptor.
+    public var annotations: [String: String]
+
+    public init(
+        file: String, directory: String, context: String, name: String, tag: String,
+        base: BaseImage, platform: Platform, created: Timestamp, compression: Compression,
+        layers: [LayerSpec], config: RuntimeConfig, annotations: [String: String]
+    ) {
+        self.file = file
+        self.directory = directory
+        self.context = context
+        self.name = name
+        self.tag = tag
+        self.base = base
+        self.platform = platform
+        self.created = created
+        self.compression = compression
+        self.layers = layers
+        self.config = config
+        self.annotations = annotations
+    }
+}
+
+/// The image a plan builds on.
+public enum BaseImage: Hashable, Sendable {
+    /// No base: the image holds only the plan's layers.
+    case scratch
+    /// A local OCI layout directory (absolute path) and the `ref.name` to pick,
+    /// or nil when the layout holds exactly one manifest.
+    case ociLayout(path: String, ref: String?)
+    /// An OCI layout tarred into one file (absolute path), and the ref to pick.
+    case ociArchive(path: String, ref: String?)
+}
+
+/// How layer tars are compressed into blobs.
+public enum Compression: String, Hashable, Sendable, CaseIterable {
+    /// zlib deflate in a gzip member, level 6 (`tar+gzip`).
+    case gzip
+    /// zstandard (`tar+zstd`).
+    case zstd
+    /// Uncompressed tar; the blob digest equals the diff_id.
+    case none
+}
+
+/// An instant with one-second resolution, as tar and the image config use.
+public struct Timestamp: Hashable, Sendable, Comparable {
+    /// Seconds since 1970-01-01T00:00:00Z; never negative.
+    public var secondsSinceEpoch: Int64
+
+    public init(secondsSinceEpoch: Int64) {
+        self.secondsSinceEpoch = secondsSinceEpoch
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.secondsSinceEpoch < rhs.secondsSinceEpoch
+    }
+}

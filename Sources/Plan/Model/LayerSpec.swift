@@ -1,0 +1,234 @@
+/// One layer of a plan: a name and the strategy that builds it.
+public struct LayerSpec: Hashable, Sendable {
+    /// Unique within the plan, `[a-z0-9][a-z0-9._-]*`.
+    public var name: String
+    /// How the layer's tree is produced.
+    public var strategy: LayerStrategy
+    /// Where the layer's mapping starts in the plan file.
+    public var location: SourceLocation
+
+    public init(name: String, strategy: LayerStrategy, location: SourceLocation) {
+        self.name = name
+        self.strategy = strategy
+        self.location = location
+    }
+}
+
+/// The four ways a layer's tree is produced.
+public enum LayerStrategy: Hashable, Sendable {
+    /// Declared content, no execution.
+    case files(FilesLayer)
+    /// Debian packages, resolved and unpacked without running anything.
+    case packages(PackagesLayer)
+    /// A command whose `$KILN_OUT` tree becomes the layer.
+    case build(BuildLayer)
+    /// A content-addressed store path (and its closure) copied in as is.
+    case derivation(DerivationLayer)
+
+    /// The `type:` keyword that selects this strategy.
+    public var typeName: String {
+        switch self {
+        case .files: "files"
+        case .packages: "packages"
+        case .build: "build"
+        case .derivation: "derivation"
+        }
+    }
+}
+
+// MARK: files
+
+/// A `files` layer: every entry the plan declares, `root` + `paths` expanded.
+public struct FilesLayer: Hashable, Sendable {
+    /// Entries in plan order; no two produce the same image path.
+    public var entries: [FileEntry]
+
+    public init(entries: [FileEntry]) {
+        self.entries = entries
+    }
+}
+
+/// One declared path in a `files` layer.
+public struct FileEntry: Hashable, Sendable {
+    /// Absolute, normalized image path, never `/`.
+    public var path: String
+    /// What the path holds.
+    public var content: Content
+    /// Permission bits (may include setuid/setgid/sticky), or nil for the
+    /// strategy's default (0644 for inline content; host-derived for sources).
+    public var mode: UInt32?
+    /// Owner, or nil for 0:0. For a `source` directory, applies to every
+    /// entry copied from it.
+    public var owner: Owner?
+    /// Where the entry is declared.
+    public var location: SourceLocation
+
+    public init(path: String, content: Content, mode: UInt32? = nil, owner: Owner? = nil, location: SourceLocation) {
+        self.path = path
+        self.content = content
+        self.mode = mode
+        self.owner = owner
+        self.location = location
+    }
+
+    /// Exactly one kind of content per entry.
+    public enum Content: Hashable, Sendable {
+        /// A host file or directory (absolute, inside the context), copied
+        /// recursively. A top-level symlink is followed; symlinks below are kept.
+        case source(String)
+        /// Inline text.
+        case content(String)
+        /// A symlink whose target is stored verbatim.
+        case symlink(String)
+        /// An empty directory.
+        case directory
+    }
+}
+
+/// A numeric `uid:gid` pair.
+public struct Owner: Hashable, Sendable, CustomStringConvertible {
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(uid: UInt32, gid: UInt32) {
+        self.uid = uid
+        self.gid = gid
+    }
+
+    /// `uid:gid`.
+    public var description: String { "\(uid):\(gid)" }
+}
+
+// MARK: packages
+
+/// A `packages` layer: Debian packages resolved from repositories.
+public struct PackagesLayer: Hashable, Sendable {
+    /// Package atoms as written: `name`, `name=version`, `name (>= version)`.
+    public var names: [String]
+    /// Where packages come from.
+    public var sources: [PackageSource]
+    /// Whether dependencies are followed.
+    public var resolve: Resolution
+    /// Package names that count as satisfied and are never installed.
+    public var exclude: [String]
+
+    public init(names: [String], sources: [PackageSource], resolve: Resolution, exclude: [String]) {
+        self.names = names
+        self.sources = sources
+        self.resolve = resolve
+        self.exclude = exclude
+    }
+
+    /// `resolve:` — `transitive` (default) or `none`.
+    public enum Resolution: String, Hashable, Sendable {
+        case transitive
+        case none
+    }
+}
+
+/// One place packages come from.
+public enum PackageSource: Hashable, Sendable {
+    /// The build host's apt sources (`/etc/apt/sources.list` and `sources.list.d`).
+    case system
+    /// An apt repository.
+    case repository(AptRepository)
+    /// A local directory of `.deb` files (absolute, inside the context).
+    case directory(String)
+}
+
+/// An apt repository named in the plan.
+public struct AptRepository: Hashable, Sendable {
+    /// `http://`, `https://` or `file://` base URI.
+    public var uri: String
+    /// Suite (`bookworm`) or a flat path ending in `/`.
+    public var suite: String
+    /// Components (`main`, …); empty for a flat repository.
+    public var components: [String]
+    /// Keyring file (absolute path) that must have signed `InRelease`, or nil.
+    public var signedBy: String?
+    /// Accept a repository without a verified signature.
+    public var allowUnsigned: Bool
+
+    public init(uri: String, suite: String, components: [String], signedBy: String?, allowUnsigned: Bool) {
+        self.uri = uri
+        self.suite = suite
+        self.components = components
+        self.signedBy = signedBy
+        self.allowUnsigned = allowUnsigned
+    }
+}
+
+// MARK: build
+
+/// A `build` layer: a command whose output tree becomes the layer.
+public struct BuildLayer: Hashable, Sendable {
+    /// What runs.
+    public var command: Command
+    /// Host paths copied into the scratch directory, in plan order.
+    public var inputs: [BuildInput]
+    /// A relative directory inside the scratch directory to run in, or nil.
+    public var workdir: String?
+    /// Extra environment for the command.
+    public var env: [String: String]
+    /// How the command is confined.
+    public var sandbox: Sandbox
+    /// Seconds before the command's process group is killed, or nil.
+    public var timeout: Int?
+
+    public init(command: Command, inputs: [BuildInput], workdir: String?, env: [String: String], sandbox: Sandbox, timeout: Int?) {
+        self.command = command
+        self.inputs = inputs
+        self.workdir = workdir
+        self.env = env
+        self.sandbox = sandbox
+        self.timeout = timeout
+    }
+
+    /// A string for `/bin/sh -c`, or an argv list.
+    public enum Command: Hashable, Sendable {
+        case shell(String)
+        case argv([String])
+    }
+
+    /// `sandbox:` — `none` (default) or `isolated` (bubblewrap).
+    public enum Sandbox: String, Hashable, Sendable {
+        case none
+        case isolated
+    }
+}
+
+/// One `inputs` path of a build layer.
+///
+/// The scratch directory mirrors the context: an input lands at its path
+/// relative to the context, and the command runs in the plan directory's
+/// place inside the scratch (then `workdir`). With the default context (the
+/// plan directory) that is simply the scratch root.
+public struct BuildInput: Hashable, Sendable {
+    /// Path relative to the context, normalized, never empty or `..`.
+    public var relativePath: String
+    /// Absolute host path.
+    public var hostPath: String
+
+    public init(relativePath: String, hostPath: String) {
+        self.relativePath = relativePath
+        self.hostPath = hostPath
+    }
+}
+
+// MARK: derivation
+
+/// A `derivation` layer: a store path, and by default its closure.
+public struct DerivationLayer: Hashable, Sendable {
+    /// Absolute path directly under `storeDir`, `<hash>-<name>`.
+    public var storePath: String
+    /// The store directory (default `/nix/store`), absolute.
+    public var storeDir: String
+    /// Include every store path referenced, transitively.
+    public var closure: Bool
+
+    public init(storePath: String, storeDir: String, closure: Bool) {
+        self.storePath = storePath
+        self.storeDir = storeDir
+        self.closure = closure
+    }
+}

@@ -1,0 +1,1 @@
+// YAML: libyaml events to a node tree whose every node carries its position.
