@@ -1,1 +1,0 @@
-// Packages strategy: Debian repositories, resolution, .deb extraction.

@@ -1,0 +1,167 @@
+internal import Crypto
+internal import Foundation
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// Fetches repository files over `http://`, `https://` and `file://`, and
+/// keeps files of known SHA-256 in a content-addressed cache.
+///
+/// A cached file is re-hashed before use, so a damaged cache entry is
+/// fetched again rather than trusted.
+final class Fetcher: Sendable {
+    /// `<cacheDirectory>/debian/sha256`: one file per content hash.
+    let cacheRoot: String
+    private let transport = HTTPTransport()
+    private let progress: DownloadProgress
+    /// Attempts per URL for transport errors and retryable statuses.
+    let attempts: Int
+    /// Seconds before the second attempt; doubled for each later one.
+    let backoff: Double
+
+    init(cacheDirectory: String, log: @escaping @Sendable (String) -> Void, attempts: Int = 4, backoff: Double = 0.5) {
+        cacheRoot = (cacheDirectory as NSString).appendingPathComponent("debian/sha256")
+        progress = DownloadProgress(log: log)
+        self.attempts = attempts
+        self.backoff = backoff
+    }
+
+    deinit {
+        transport.invalidate()
+    }
+
+    /// The cache path of a file with this SHA-256.
+    func cachePath(sha256: String) -> String {
+        (cacheRoot as NSString).appendingPathComponent(sha256)
+    }
+
+    /// A file of known size and SHA-256: from the cache, else fetched,
+    /// verified and added to the cache.
+    /// - Returns: the cached path.
+    /// - Throws: ``RepositoryError`` when fetching fails or the content does
+    ///   not match.
+    func verifiedFile(url: String, sha256: String, size: Int64) async throws(RepositoryError) -> String {
+        let cached = cachePath(sha256: sha256)
+        if FileManager.default.fileExists(atPath: cached) {
+            if let (actualSize, actualHash) = try? Fetcher.hashFile(cached), actualSize == size, actualHash == sha256 {
+                return cached
+            }
+            try? FileManager.default.removeItem(atPath: cached)
+        }
+        try makeDirectory(cacheRoot)
+        let partial = cached + ".partial-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: partial) }
+        guard let (actualSize, actualHash) = try await fetch(url, to: partial) else {
+            throw missing(url)
+        }
+        guard actualSize == size else { throw .sizeMismatch(url: url, expected: size, actual: actualSize) }
+        guard actualHash == sha256 else { throw .hashMismatch(url: url, expected: sha256, actual: actualHash) }
+        guard rename(partial, cached) == 0 else {
+            throw .io(path: cached, message: String(cString: strerror(errno)))
+        }
+        return cached
+    }
+
+    /// A file of unknown content (`InRelease`), fetched every time.
+    /// - Returns: size and SHA-256, or nil when the server has no such file.
+    func fetch(_ url: String, to path: String) async throws(RepositoryError) -> (size: Int64, sha256: String)? {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased() else {
+            throw .unsupportedScheme(url: url)
+        }
+        switch scheme {
+        case "file":
+            return try copyLocal(parsed.path, url: url, to: path)
+        case "http", "https":
+            return try await download(parsed, url: url, to: path)
+        default:
+            throw .unsupportedScheme(url: url)
+        }
+    }
+
+    private func missing(_ url: String) -> RepositoryError {
+        url.lowercased().hasPrefix("file:") ? .missingFile(url: url) : .httpStatus(url: url, status: 404)
+    }
+
+    private func download(_ parsed: URL, url: String, to path: String) async throws(RepositoryError) -> (size: Int64, sha256: String)? {
+        var delay = backoff
+        var lastFailure = ""
+        for attempt in 1...attempts {
+            let ticket = progress.begin(url)
+            let outcome = await transport.get(parsed, to: path) { received, expected in
+                self.progress.update(ticket, received: received, expected: expected)
+            }
+            switch outcome {
+            case .body(let size, let sha256):
+                progress.end(ticket, url: url, size: size)
+                return (size, sha256)
+            case .status(404), .status(410):
+                progress.cancel(ticket)
+                return nil
+            case .status(let status) where status == 408 || status == 429 || status >= 500:
+                progress.cancel(ticket)
+                lastFailure = "HTTP \(status)"
+                if attempt == attempts { throw .httpStatus(url: url, status: status) }
+            case .status(let status):
+                progress.cancel(ticket)
+                throw .httpStatus(url: url, status: status)
+            case .failed(let message):
+                progress.cancel(ticket)
+                lastFailure = message
+            }
+            if attempt < attempts {
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+                delay *= 2
+            }
+        }
+        throw .transport(url: url, message: lastFailure, attempts: attempts)
+    }
+
+    /// Copies a local file while hashing it.
+    private func copyLocal(_ source: String, url: String, to path: String) throws(RepositoryError) -> (size: Int64, sha256: String)? {
+        guard let input = FileHandle(forReadingAtPath: source) else {
+            return nil
+        }
+        defer { try? input.close() }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let output = FileHandle(forWritingAtPath: path) else {
+            throw .io(path: path, message: "cannot create the file")
+        }
+        defer { try? output.close() }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        do {
+            while let chunk = try input.read(upToCount: 1 << 16), !chunk.isEmpty {
+                hasher.update(data: chunk)
+                size += Int64(chunk.count)
+                try output.write(contentsOf: chunk)
+            }
+        } catch {
+            throw .io(path: source, message: "\(error.localizedDescription)")
+        }
+        return (size, Hex.string(hasher.finalize()))
+    }
+
+    /// Size and SHA-256 of a file, read in fixed-size chunks.
+    static func hashFile(_ path: String) throws(RepositoryError) -> (size: Int64, sha256: String) {
+        guard let input = FileHandle(forReadingAtPath: path) else { throw .io(path: path, message: "cannot open the file") }
+        defer { try? input.close() }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        do {
+            while let chunk = try input.read(upToCount: 1 << 16), !chunk.isEmpty {
+                hasher.update(data: chunk)
+                size += Int64(chunk.count)
+            }
+        } catch {
+            throw .io(path: path, message: "\(error.localizedDescription)")
+        }
+        return (size, Hex.string(hasher.finalize()))
+    }
+
+    private func makeDirectory(_ path: String) throws(RepositoryError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: path, message: "cannot create the directory: \(error.localizedDescription)")
+        }
+    }
+}

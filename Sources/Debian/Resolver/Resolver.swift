@@ -1,0 +1,244 @@
+/// Picks the packages a layer installs from what the sources offer.
+///
+/// The rule, chosen to be predictable rather than clever (no backtracking):
+/// - Only packages of the target architecture and `all` are considered.
+/// - Every requested atom is selected first, in plan order; then
+///   dependencies (`Pre-Depends`, then `Depends`) are followed breadth-first.
+/// - A dependency is already met when any alternative is satisfied by a
+///   selected package (by name, or through a selected package's
+///   `Provides`), or names an excluded package.
+/// - Otherwise the first alternative with any candidate decides: the highest
+///   version of a real package of that name satisfying the constraint; if
+///   there is none, the one package that provides it (a versioned relation
+///   needs a versioned `Provides`, as in Debian policy). Several different
+///   providers are an error naming them: the plan must pick one.
+/// - One version per name: a relation that the selected version does not
+///   satisfy is an error.
+/// - Equal name and version in several sources: the first source wins.
+///
+/// Essential packages are not added implicitly; Conflicts and Breaks are
+/// not checked (nothing is configured, so nothing can break at install).
+public struct Resolver: Sendable {
+    private var byName: [String: [PackageRecord]] = [:]
+    private var providers: [String: [(record: PackageRecord, version: DebianVersion?)]] = [:]
+    /// The Debian architecture installed (`amd64`).
+    public let architecture: String
+
+    /// - Parameters:
+    ///   - packages: every record the sources offer, sources in priority order.
+    ///   - architecture: the Debian architecture installed; `all` packages
+    ///     are considered alongside it.
+    public init(packages: [PackageRecord], architecture: String) {
+        self.architecture = architecture
+        var seen: Set<String> = []
+        for record in packages where record.architecture == architecture || record.architecture == "all" {
+            guard seen.insert("\(record.name) \(record.version.text) \(record.architecture)").inserted else { continue }
+            byName[record.name, default: []].append(record)
+            for provided in record.provides {
+                providers[provided.name, default: []].append((record, provided.constraint?.version))
+            }
+        }
+        for (name, records) in byName {
+            // Stable: among equal versions the earlier source stays first.
+            byName[name] = records.enumerated().sorted { lhs, rhs in
+                let order = DebianVersion.compare(lhs.element.version, rhs.element.version)
+                return order != 0 ? order > 0 : lhs.offset < rhs.offset
+            }.map(\.element)
+        }
+    }
+
+    /// Every version of `name` offered, highest first.
+    public func versions(of name: String) -> [PackageRecord] { byName[name] ?? [] }
+
+    /// Resolves a layer's atoms.
+    /// - Parameters:
+    ///   - atoms: the plan's `names:` as written.
+    ///   - exclude: names that count as satisfied and are never installed.
+    ///   - transitive: follow `Depends` and `Pre-Depends` (`resolve: transitive`).
+    /// - Returns: the packages in install order: a package after everything
+    ///   it depends on (cycles broken by name), ties by name.
+    /// - Throws: ``ResolutionError``.
+    public func resolve(_ atoms: [String], exclude: [String], transitive: Bool) throws(ResolutionError) -> [PackageRecord] {
+        let excluded = Set(exclude)
+        var selection = Selection()
+        var queue: [PackageRecord] = []
+        var relations: [Relation] = []
+        for atom in atoms {
+            do {
+                relations.append(try RelationParser.atom(atom))
+            } catch {
+                throw .invalidAtom(error)
+            }
+        }
+        // Real names first, so a requested package is the provider a
+        // requested virtual name then finds already selected.
+        let ordered = relations.filter { !versions(of: $0.name).isEmpty } + relations.filter { versions(of: $0.name).isEmpty }
+        for relation in ordered {
+            guard !excluded.contains(relation.name) else { throw .requestedAndExcluded(relation.name) }
+            if selection.satisfier(of: relation) != nil { continue }
+            let record = try choose(relation, excluded: excluded, selection: selection, neededBy: nil)
+            selection.add(record)
+            queue.append(record)
+        }
+        if transitive {
+            var next = 0
+            while next < queue.count {
+                let package = queue[next]
+                next += 1
+                for dependency in try dependencies(of: package) {
+                    if dependency.alternatives.contains(where: { excluded.contains($0.name) || selection.satisfier(of: $0) != nil }) {
+                        continue
+                    }
+                    let record = try choose(dependency, excluded: excluded, selection: selection, neededBy: package)
+                    selection.add(record)
+                    queue.append(record)
+                }
+            }
+        }
+        return try installOrder(queue, selection: selection)
+    }
+
+    private func dependencies(of package: PackageRecord) throws(ResolutionError) -> [Dependency] {
+        var result: [Dependency] = []
+        for (field, text) in [("Pre-Depends", package.preDepends), ("Depends", package.depends)] where !text.isEmpty {
+            do {
+                result += try RelationParser.dependencies(text, architecture: architecture)
+            } catch {
+                throw .invalidRelation(package: package.label, field: field, error: error)
+            }
+        }
+        return result
+    }
+
+    /// The first alternative with any candidate decides.
+    private func choose(_ dependency: Dependency, excluded: Set<String>, selection: Selection, neededBy: PackageRecord) throws(ResolutionError) -> PackageRecord {
+        var firstFailure: ResolutionError?
+        for alternative in dependency.alternatives {
+            do {
+                return try choose(alternative, excluded: excluded, selection: selection, neededBy: (neededBy, dependency))
+            } catch {
+                if case .ambiguousVirtual = error { throw error }
+                if firstFailure == nil { firstFailure = error }
+            }
+        }
+        throw firstFailure!
+    }
+
+    private func choose(
+        _ relation: Relation, excluded: Set<String>, selection: Selection, neededBy: (package: PackageRecord, dependency: Dependency)?
+    ) throws(ResolutionError) -> PackageRecord {
+        let need = neededBy.map { "\($0.package.name) \($0.package.version) depends on \"\($0.dependency)\"" }
+        if let selected = selection.byName[relation.name] {
+            throw .versionConflict(relation: relation, selected: selected.label, neededBy: need)
+        }
+        let real = versions(of: relation.name)
+        if let best = real.first(where: { relation.isSatisfied(by: $0.version) }) {
+            return best
+        }
+        var providing: [String: PackageRecord] = [:]
+        for (record, version) in providers[relation.name] ?? [] where !excluded.contains(record.name) {
+            if relation.constraint != nil {
+                guard let version, relation.isSatisfied(by: version) else { continue }
+            }
+            if selection.byName[record.name] != nil { continue }
+            if let current = providing[record.name], current.version >= record.version { continue }
+            providing[record.name] = record
+        }
+        if providing.count == 1 { return providing.values.first! }
+        if providing.count > 1 {
+            throw .ambiguousVirtual(name: relation.name, providers: providing.keys.sorted(), neededBy: need)
+        }
+        if !real.isEmpty {
+            throw .noMatchingVersion(relation: relation, available: real.map(\.version.text), neededBy: need)
+        }
+        throw .notFound(relation: relation, neededBy: need)
+    }
+
+    /// Dependencies first; among packages whose dependencies are all placed,
+    /// the smallest name; in a cycle, the smallest name left.
+    private func installOrder(_ selected: [PackageRecord], selection: Selection) throws(ResolutionError) -> [PackageRecord] {
+        var edges: [String: Set<String>] = [:]
+        for package in selected {
+            var targets: Set<String> = []
+            for dependency in try dependencies(of: package) {
+                for alternative in dependency.alternatives {
+                    if let met = selection.satisfier(of: alternative) {
+                        if met.name != package.name { targets.insert(met.name) }
+                        break
+                    }
+                }
+            }
+            edges[package.name] = targets
+        }
+        var remaining = Set(selected.map(\.name))
+        var order: [PackageRecord] = []
+        while !remaining.isEmpty {
+            let ready = remaining.filter { edges[$0]!.isDisjoint(with: remaining) }
+            let pick = (ready.isEmpty ? remaining : ready).min { $0.utf8.lexicographicallyPrecedes($1.utf8) }!
+            remaining.remove(pick)
+            order.append(selection.byName[pick]!)
+        }
+        return order
+    }
+
+    /// What has been selected so far, and what it provides.
+    private struct Selection {
+        var byName: [String: PackageRecord] = [:]
+        var provided: [String: [(record: PackageRecord, version: DebianVersion?)]] = [:]
+
+        mutating func add(_ record: PackageRecord) {
+            byName[record.name] = record
+            for relation in record.provides {
+                provided[relation.name, default: []].append((record, relation.constraint?.version))
+            }
+        }
+
+        /// The selected package that satisfies `relation`, if any.
+        func satisfier(of relation: Relation) -> PackageRecord? {
+            if let record = byName[relation.name], relation.isSatisfied(by: record.version) { return record }
+            for (record, version) in provided[relation.name] ?? [] {
+                if relation.constraint == nil { return record }
+                if let version, relation.isSatisfied(by: version) { return record }
+            }
+            return nil
+        }
+    }
+}
+
+/// Why a layer's packages cannot be resolved.
+public enum ResolutionError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A `names:` atom is malformed.
+    case invalidAtom(RelationError)
+    /// A name is both requested and excluded.
+    case requestedAndExcluded(String)
+    /// No package or provider of that name in any source.
+    case notFound(relation: Relation, neededBy: String?)
+    /// The package exists, but no version satisfies the relation.
+    case noMatchingVersion(relation: Relation, available: [String], neededBy: String?)
+    /// Several packages provide the virtual name and none is selected.
+    case ambiguousVirtual(name: String, providers: [String], neededBy: String?)
+    /// Another version of the package is already selected.
+    case versionConflict(relation: Relation, selected: String, neededBy: String?)
+    /// A package's relation field cannot be parsed.
+    case invalidRelation(package: String, field: String, error: RelationError)
+
+    public var description: String {
+        func because(_ neededBy: String?) -> String { neededBy.map { " (\($0))" } ?? "" }
+        switch self {
+        case .invalidAtom(let error):
+            return "names: \(error)"
+        case .requestedAndExcluded(let name):
+            return "package \"\(name)\" is both in names and in exclude"
+        case .notFound(let relation, let neededBy):
+            return "package \"\(relation.name)\" is not in any source\(because(neededBy))"
+        case .noMatchingVersion(let relation, let available, let neededBy):
+            return "no version of \"\(relation.name)\" satisfies \"\(relation)\"; available: \(available.joined(separator: ", "))\(because(neededBy))"
+        case .ambiguousVirtual(let name, let providers, let neededBy):
+            return "\"\(name)\" is a virtual package provided by \(providers.joined(separator: ", ")); name one of them in names\(because(neededBy))"
+        case .versionConflict(let relation, let selected, let neededBy):
+            return "\"\(relation)\" cannot be satisfied: \(selected) is already selected\(because(neededBy))"
+        case .invalidRelation(let package, let field, let error):
+            return "package \(package): \(field): \(error)"
+        }
+    }
+}
