@@ -1,0 +1,228 @@
+public import Layers
+internal import Foundation
+
+/// The resolution of a plan's packages layers, written beside the plan
+/// (`app.yaml` → `app.lock.json`) so builds install exactly these files.
+///
+/// Written as canonical JSON (keys in byte order, `/` not escaped) laid out
+/// for review: one key per line down to each layer, then one package per
+/// line in install order, so a version bump is a one-line diff:
+///
+/// ```json
+/// {
+///   "kiln_lock": 1,
+///   "layers": {
+///     "runtime": {
+///       "inputs": "sha256:…",
+///       "packages": [
+///         {"architecture":"all","name":"ca-certificates","sha256":"…","size":158128,"url":"…","version":"20230311"}
+///       ]
+///     }
+///   }
+/// }
+/// ```
+public struct LockFile: Hashable, Sendable {
+    /// The `kiln_lock` value this kiln writes and reads.
+    public static let formatVersion = 1
+
+    /// Packages layers by layer name.
+    public var layers: [String: LockedLayer]
+
+    public init(layers: [String: LockedLayer] = [:]) {
+        self.layers = layers
+    }
+
+    /// The lock file path for a plan file: the extension (`.yaml`, `.yml`)
+    /// replaced by `.lock.json`.
+    public static func path(forPlan planFile: String) -> String {
+        let url = URL(fileURLWithPath: planFile)
+        let base = url.pathExtension.isEmpty ? url : url.deletingPathExtension()
+        let name = base.lastPathComponent + ".lock.json"
+        let directory = (planFile as NSString).deletingLastPathComponent
+        return directory.isEmpty ? name : (directory as NSString).appendingPathComponent(name)
+    }
+
+    /// The file's bytes (UTF-8, ending in a newline).
+    public func encoded() -> [UInt8] {
+        var out = "{\n  \"kiln_lock\": \(LockFile.formatVersion),\n  \"layers\": {"
+        let names = layers.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for (index, name) in names.enumerated() {
+            let layer = layers[name]!
+            out += index == 0 ? "\n    " : ",\n    "
+            CanonicalJSON.writeString(name, to: &out)
+            out += ": {\n      \"inputs\": "
+            CanonicalJSON.writeString(layer.inputs.description, to: &out)
+            out += ",\n      \"packages\": ["
+            for (position, package) in layer.packages.enumerated() {
+                out += position == 0 ? "\n        " : ",\n        "
+                CanonicalJSON.write(package.json, to: &out)
+            }
+            out += layer.packages.isEmpty ? "]\n    }" : "\n      ]\n    }"
+        }
+        out += names.isEmpty ? "}\n}\n" : "\n  }\n}\n"
+        return Array(out.utf8)
+    }
+
+    /// Writes the file atomically (a temporary file renamed over it).
+    /// - Throws: ``LockFileError/io(path:message:)``.
+    public func write(to path: String) throws(LockFileError) {
+        do {
+            try Data(encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .io(path: path, message: error.localizedDescription)
+        }
+    }
+
+    /// Reads a lock file.
+    /// - Throws: ``LockFileError/missing(path:)`` when there is no file,
+    ///   ``LockFileError/malformed(path:message:)`` when it is not a lock
+    ///   file this kiln reads.
+    public static func read(from path: String) throws(LockFileError) -> LockFile {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .missing(path: path) }
+        return try decode([UInt8](data), path: path)
+    }
+
+    /// Parses lock file bytes; `path` is for messages.
+    public static func decode(_ bytes: [UInt8], path: String) throws(LockFileError) -> LockFile {
+        let document: LockDocument
+        do {
+            document = try JSONDecoder().decode(LockDocument.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw .malformed(path: path, message: LockFile.explain(error))
+        } catch {
+            throw .malformed(path: path, message: "\(error)")
+        }
+        guard document.kiln_lock == formatVersion else {
+            throw .malformed(path: path, message: "format version \(document.kiln_lock); this kiln reads version \(formatVersion)")
+        }
+        var layers: [String: LockedLayer] = [:]
+        for (name, layer) in document.layers {
+            let inputs: Digest
+            do {
+                inputs = try Digest(parsing: layer.inputs)
+            } catch {
+                throw .malformed(path: path, message: "layer \"\(name)\": inputs: \(error)")
+            }
+            var packages: [LockedPackage] = []
+            for package in layer.packages {
+                guard package.sha256.utf8.count == 64, package.sha256.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                    throw .malformed(path: path, message: "layer \"\(name)\": package \(package.name): sha256 is not 64 lowercase hex digits")
+                }
+                guard package.size >= 0 else {
+                    throw .malformed(path: path, message: "layer \"\(name)\": package \(package.name): negative size")
+                }
+                packages.append(LockedPackage(
+                    name: package.name, version: package.version, architecture: package.architecture,
+                    url: package.url, size: package.size, sha256: package.sha256
+                ))
+            }
+            layers[name] = LockedLayer(inputs: inputs, packages: packages)
+        }
+        return LockFile(layers: layers)
+    }
+
+    private static func explain(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "missing \"\(key.stringValue)\"" + at(context.codingPath)
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "wrong type" + at(context.codingPath)
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "invalid value" + at(context.codingPath)
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private static func at(_ path: [any CodingKey]) -> String {
+        path.isEmpty ? "" : " at " + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    private struct LockDocument: Decodable {
+        var kiln_lock: Int
+        var layers: [String: Layer]
+
+        struct Layer: Decodable {
+            var inputs: String
+            var packages: [Package]
+        }
+
+        struct Package: Decodable {
+            var name: String
+            var version: String
+            var architecture: String
+            var url: String
+            var size: Int64
+            var sha256: String
+        }
+    }
+}
+
+/// One packages layer's resolution.
+public struct LockedLayer: Hashable, Sendable {
+    /// Digest of the layer's package inputs (see ``PackagesStrategy/inputsDigest(of:plan:)``);
+    /// a different digest means the lock is stale for the layer.
+    public var inputs: Digest
+    /// The packages in install order.
+    public var packages: [LockedPackage]
+
+    public init(inputs: Digest, packages: [LockedPackage]) {
+        self.inputs = inputs
+        self.packages = packages
+    }
+}
+
+/// One pinned `.deb`.
+public struct LockedPackage: Hashable, Sendable {
+    public var name: String
+    public var version: String
+    public var architecture: String
+    /// Absolute `http(s)://` or `file://` URL, or a path relative to the
+    /// plan's directory for a `.deb` inside it (a `dir:` source), so the
+    /// lock file does not depend on where the checkout lives.
+    public var url: String
+    public var size: Int64
+    /// Lowercase hex SHA-256 of the `.deb`.
+    public var sha256: String
+
+    public init(name: String, version: String, architecture: String, url: String, size: Int64, sha256: String) {
+        self.name = name
+        self.version = version
+        self.architecture = architecture
+        self.url = url
+        self.size = size
+        self.sha256 = sha256
+    }
+
+    var json: CanonicalJSON.Value {
+        .object([
+            "name": .string(name), "version": .string(version), "architecture": .string(architecture),
+            "url": .string(url), "size": .integer(size), "sha256": .string(sha256),
+        ])
+    }
+}
+
+/// Why a lock file cannot be used.
+public enum LockFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// There is no lock file (`--locked` needs one).
+    case missing(path: String)
+    /// The file is not a lock file this kiln reads.
+    case malformed(path: String, message: String)
+    /// The lock does not match the plan's packages layers.
+    case stale(path: String, layers: [String])
+    /// The file cannot be written.
+    case io(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path):
+            "\(path): no lock file; run `kiln lock` to resolve the packages and write it"
+        case .malformed(let path, let message):
+            "\(path): \(message)"
+        case .stale(let path, let layers):
+            "\(path): the lock file is stale for layer\(layers.count == 1 ? "" : "s") \(layers.map { "\"\($0)\"" }.joined(separator: ", ")) (the plan's packages inputs changed); run `kiln lock`"
+        case .io(let path, let message):
+            "\(path): \(message)"
+        }
+    }
+}
