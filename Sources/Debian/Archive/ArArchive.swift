@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 internal import Glibc
 #endif
+internal import Layers
 
 /// The `ar` container of a `.deb`: a global header, then members, each a
 /// 60-byte header (name, mtime, uid, gid, mode, decimal size, "`\n") and
@@ -45,6 +46,23 @@ final class ArArchive: Sendable {
 
     /// The member called `name`, if any.
     func member(_ name: String) -> Member? { members.first { $0.name == name } }
+
+    /// The first `count` bytes of `member` (fewer if the member is shorter).
+    func prefix(of member: Member, count: Int) throws(DebArchiveError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Int(min(Int64(count), member.size)))
+        var filled = 0
+        while filled < bytes.count {
+            let result = bytes.withUnsafeMutableBytes { buffer in
+                pread(descriptor, buffer.baseAddress! + filled, buffer.count - filled, off_t(member.offset) + off_t(filled))
+            }
+            if result < 0, errno == EINTR { continue }
+            guard result > 0 else {
+                throw .unreadable(path: path, message: result < 0 ? String(cString: strerror(errno)) : "member \(member.name) is truncated")
+            }
+            filled += result
+        }
+        return bytes
+    }
 
     /// Reads up to `count` bytes at `offset` into `buffer`.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(DebArchiveError) -> Int {
@@ -102,25 +120,27 @@ final class ArArchive: Sendable {
     }
 }
 
-/// Reads one ar member sequentially in fixed-size chunks.
-struct MemberReader {
+/// One ar member read sequentially in chunks, as a ``ByteSource`` a
+/// ``Decompressor`` or ``TarReader`` can sit on.
+final class MemberSource: ByteSource {
     private let archive: ArArchive
+    private let name: String
     private var position: Int64
     private let end: Int64
 
     init(archive: ArArchive, member: ArArchive.Member) {
         self.archive = archive
+        name = member.name
         position = member.offset
         end = member.offset + member.size
     }
 
-    /// Fills `buffer` with the next bytes; returns how many (0 at the end).
     /// - Throws: ``DebArchiveError`` on a read error or a truncated member.
-    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(DebArchiveError) -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let wanted = Int(min(Int64(buffer.count), end - position))
         guard wanted > 0 else { return 0 }
         let count = try archive.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]), at: position)
-        guard count > 0 else { throw .notDeb(path: archive.path, reason: "truncated archive member") }
+        guard count > 0 else { throw DebArchiveError.notDeb(path: archive.path, reason: "member \(name) is truncated") }
         position += Int64(count)
         return count
     }

@@ -62,6 +62,8 @@ public struct Deb822Error: Error, Hashable, Sendable, CustomStringConvertible {
 public struct Deb822Parser: Sendable {
     private let source: String
     private let allowComments: Bool
+    private let keep: Set<String>?
+    private var skipping = false
     private var pending: [UInt8] = []
     private var fields: [(name: String, value: String)] = []
     private var names: Set<String> = []
@@ -73,9 +75,13 @@ public struct Deb822Parser: Sendable {
     ///   - allowComments: accept `#` lines between fields (apt's `*.sources`
     ///     and control files allow them; `Packages` and `Release` do not use
     ///     them, and a field can never start with `#` there either).
-    public init(source: String, allowComments: Bool = true) {
+    ///   - keep: lowercase names of the fields to keep, or nil for all.
+    ///     Reading a large index is much cheaper when unused fields (long
+    ///     descriptions) are never turned into strings.
+    public init(source: String, allowComments: Bool = true, keep: Set<String>? = nil) {
         self.source = source
         self.allowComments = allowComments
+        self.keep = keep
     }
 
     /// Parses every stanza of a whole text.
@@ -125,7 +131,8 @@ public struct Deb822Parser: Sendable {
     }
 
     private mutating func endStanza(into done: inout [Deb822Stanza]) {
-        guard !fields.isEmpty else { return }
+        skipping = false
+        guard !names.isEmpty else { return }
         done.append(Deb822Stanza(fields: fields, line: start))
         fields = []
         names = []
@@ -133,6 +140,8 @@ public struct Deb822Parser: Sendable {
 
     private mutating func line(_ raw: some Collection<UInt8>, into done: inout [Deb822Stanza]) throws(Deb822Error) {
         lineNumber += 1
+        // Continuations of skipped fields are most of a Packages index.
+        if skipping, let first = raw.first, first == 0x20 || first == 0x09 { return }
         var bytes = Array(raw)[...]
         if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
@@ -142,7 +151,8 @@ public struct Deb822Parser: Sendable {
         let first = bytes.first!
         if allowComments, first == UInt8(ascii: "#") { return }
         if first == 0x20 || first == 0x09 {
-            guard !fields.isEmpty else { throw fail("continuation line with no field before it") }
+            guard !fields.isEmpty || skipping else { throw fail("continuation line with no field before it") }
+            if skipping { return }
             fields[fields.count - 1].value += "\n" + Deb822Parser.trimmed(bytes)
             return
         }
@@ -151,8 +161,14 @@ public struct Deb822Parser: Sendable {
         }
         let name = String(decoding: bytes[..<colon], as: UTF8.self)
         guard !name.contains(" "), !name.contains("\t") else { throw fail("invalid field name \"\(name)\"") }
-        guard names.insert(name.lowercased()).inserted else { throw fail("field \"\(name)\" given twice in one stanza") }
-        if fields.isEmpty { start = lineNumber }
+        let key = name.lowercased()
+        guard names.insert(key).inserted else { throw fail("field \"\(name)\" given twice in one stanza") }
+        if names.count == 1 { start = lineNumber }
+        if let keep, !keep.contains(key) {
+            skipping = true
+            return
+        }
+        skipping = false
         fields.append((name, Deb822Parser.trimmed(bytes[bytes.index(after: colon)...])))
     }
 
