@@ -1,0 +1,259 @@
+internal import Crypto
+internal import Foundation
+public import Layers
+public import Plan
+
+/// The `packages` layer strategy: Debian packages resolved from verified
+/// repositories and unpacked without running anything.
+///
+/// The pipeline calls it in two steps so a layer's cache key can cover
+/// exactly the `.deb`s it installs:
+/// 1. ``resolve(_:context:)`` (or a fresh ``LockedLayer`` from the plan's
+///    lock file, see ``LockFile/layer(_:plan:)``) gives the pinned packages;
+/// 2. ``prepare(_:context:lock:)`` fetches them (cache first), checks each
+///    against its SHA-256 and size, and unpacks them into a layer tree.
+///
+/// `kiln lock` calls ``lock(plan:scratchRoot:cacheDirectory:log:)`` and
+/// writes the result with ``LockFile/write(to:)``.
+public struct PackagesStrategy: Sendable {
+    /// The root `etc/apt` is read under for `sources: system` (`/`; a
+    /// fixture tree in tests).
+    public var aptRoot: String
+    /// `.deb`s fetched at the same time.
+    public var parallelDownloads: Int
+
+    public init(aptRoot: String = "/", parallelDownloads: Int = 4) {
+        self.aptRoot = aptRoot
+        self.parallelDownloads = max(1, parallelDownloads)
+    }
+
+    // MARK: Inputs
+
+    /// The digest of what decides a layer's resolution: names, sources,
+    /// `resolve`, `exclude` and the Debian architecture. Host paths inside
+    /// the plan's directory enter relative to it, so the digest does not
+    /// depend on where the checkout lives.
+    /// - Throws: ``UnsupportedPlatform``.
+    public static func inputsDigest(of layer: PackagesLayer, plan: ImageBuildPlan) throws -> Layers.Digest {
+        let architecture = try DebianArchitecture.name(for: plan.platform)
+        let sources: [CanonicalJSON.Value] = layer.sources.map { source in
+            switch source {
+            case .system:
+                return .string("system")
+            case .directory(let path):
+                return .object(["dir": .string(portable(path, plan: plan))])
+            case .repository(let repository):
+                var members: [String: CanonicalJSON.Value] = [
+                    "uri": .string(repository.uri), "suite": .string(repository.suite),
+                    "components": .array(repository.components.map { .string($0) }),
+                    "allow_unsigned": .bool(repository.allowUnsigned),
+                ]
+                if let signedBy = repository.signedBy { members["signed_by"] = .string(portable(signedBy, plan: plan)) }
+                return .object(members)
+            }
+        }
+        let document = CanonicalJSON.Value.object([
+            "architecture": .string(architecture),
+            "names": .array(layer.names.map { .string($0) }),
+            "exclude": .array(layer.exclude.map { .string($0) }),
+            "resolve": .string(layer.resolve.rawValue),
+            "sources": .array(sources),
+        ])
+        return Layers.Digest(sha256Bytes: SHA256.hash(data: Array(CanonicalJSON.encode(document).utf8)))
+    }
+
+    /// A host path relative to the plan directory when inside it.
+    static func portable(_ path: String, plan: ImageBuildPlan) -> String {
+        let directory = plan.directory.trimmingTrailingSlash + "/"
+        return path.hasPrefix(directory) ? String(path.dropFirst(directory.count)) : path
+    }
+
+    // MARK: Resolve
+
+    /// Reads the layer's sources and resolves its names.
+    /// - Throws: ``SourcesError``, ``RepositoryError``, ``IndexError``,
+    ///   ``ResolutionError``, ``UnsupportedPlatform``, ``DebArchiveError``
+    ///   (a `dir:` package that cannot be read).
+    public func resolve(_ layer: PackagesLayer, context: StrategyContext) async throws -> LockedLayer {
+        let plan = context.plan
+        let architecture = try DebianArchitecture.name(for: plan.platform)
+        let work = try makeDirectory(in: context.scratchRoot, prefix: "packages-index-\(context.layer.name)")
+        defer { if !context.keepScratch { try? FileManager.default.removeItem(atPath: work) } }
+        let fetcher = Fetcher(cacheDirectory: context.cacheDirectory, log: context.log)
+        let client = RepositoryClient(fetcher: fetcher, workDirectory: work, architecture: architecture)
+
+        var aptSources: [(index: Int, source: AptSource)] = []
+        var directories: [(index: Int, path: String)] = []
+        for source in layer.sources {
+            switch source {
+            case .system:
+                for system in try SystemSources(root: aptRoot).sources() { aptSources.append((aptSources.count + directories.count, system)) }
+            case .repository(let repository):
+                let origin = "\(plan.file): layer \"\(context.layer.name)\": source \(repository.uri) \(repository.suite)"
+                let keyring: Keyring = repository.signedBy.map { .files([$0]) } ?? .none
+                aptSources.append((aptSources.count + directories.count, AptSource(
+                    uri: repository.uri, suite: repository.suite, components: repository.components,
+                    keyring: keyring, allowUnsigned: repository.allowUnsigned, origin: origin)))
+            case .directory(let path):
+                directories.append((aptSources.count + directories.count, path))
+            }
+        }
+        // Indexes are fetched and parsed concurrently; source order (which
+        // breaks ties between equal versions) is restored afterwards.
+        let perSource = try await withThrowingTaskGroup(of: (Int, [PackageRecord]).self) { group in
+            for (index, source) in aptSources {
+                group.addTask { (index, try await client.records(from: source)) }
+            }
+            for (index, path) in directories {
+                group.addTask { (index, try LocalDirectory(path: path).records()) }
+            }
+            var results: [Int: [PackageRecord]] = [:]
+            for try await (index, records) in group { results[index] = records }
+            return results
+        }
+        let records = perSource.keys.sorted().flatMap { perSource[$0]! }
+        let resolver = Resolver(packages: records, architecture: architecture)
+        let chosen = try resolver.resolve(layer.names, exclude: layer.exclude, transitive: layer.resolve == .transitive)
+        return LockedLayer(
+            inputs: try PackagesStrategy.inputsDigest(of: layer, plan: plan),
+            packages: chosen.map { record in
+                LockedPackage(
+                    name: record.name, version: record.version.text, architecture: record.architecture,
+                    url: PackagesStrategy.lockURL(record.url, plan: plan), size: record.size, sha256: record.sha256)
+            })
+    }
+
+    /// Resolves every packages layer of `plan`: the content of its lock file.
+    /// - Throws: what ``resolve(_:context:)`` throws, for the first layer
+    ///   that fails.
+    public func lock(
+        plan: ImageBuildPlan, scratchRoot: String, cacheDirectory: String, log: @escaping @Sendable (String) -> Void
+    ) async throws -> LockFile {
+        var lock = LockFile()
+        for spec in plan.layers {
+            guard case .packages(let layer) = spec.strategy else { continue }
+            let context = StrategyContext(plan: plan, layer: spec, scratchRoot: scratchRoot, cacheDirectory: cacheDirectory, log: log)
+            lock.layers[spec.name] = try await resolve(layer, context: context)
+        }
+        return lock
+    }
+
+    /// `file://` URLs inside the plan directory become relative paths.
+    static func lockURL(_ url: String, plan: ImageBuildPlan) -> String {
+        guard url.hasPrefix("file://"), let path = URL(string: url)?.path else { return url }
+        let portablePath = portable(path, plan: plan)
+        return portablePath == path ? url : portablePath
+    }
+
+    /// The fetchable URL of a locked package.
+    static func fetchURL(_ url: String, plan: ImageBuildPlan) -> String {
+        guard !url.contains("://") else { return url }
+        return URL(fileURLWithPath: (plan.directory as NSString).appendingPathComponent(url)).absoluteString
+    }
+
+    // MARK: Prepare
+
+    /// Fetches, verifies and unpacks the layer's packages.
+    ///
+    /// - Parameter lock: the layer's fresh locked resolution, or nil to
+    ///   resolve now. With a lock no index is read: only the pinned `.deb`s,
+    ///   from the cache or their URL, each checked against its SHA-256 and size.
+    /// - Returns: the tree (files in a scratch directory the pipeline removes
+    ///   after writing the blob) and a note naming the packages whose
+    ///   maintainer scripts were not run.
+    /// - Throws: what ``resolve(_:context:)`` throws, ``RepositoryError`` for a
+    ///   package that cannot be fetched or does not match, ``DebArchiveError``.
+    public func prepare(_ layer: PackagesLayer, context: StrategyContext, lock: LockedLayer?) async throws -> PreparedLayer {
+        let locked: LockedLayer
+        if let lock {
+            locked = lock
+        } else {
+            locked = try await resolve(layer, context: context)
+        }
+        let plan = context.plan
+        let fetcher = Fetcher(cacheDirectory: context.cacheDirectory, log: context.log)
+        let files = try await fetch(locked.packages, fetcher: fetcher, plan: plan)
+        let unpacked = try makeDirectory(in: context.scratchRoot, prefix: "packages-\(context.layer.name)")
+        do {
+            var assembler = LayerAssembler(scratch: unpacked)
+            for (package, file) in zip(locked.packages, files) {
+                try assembler.add(package: package.name, version: package.version, architecture: package.architecture, debPath: file)
+            }
+            try assembler.finish(addUsrMergeLinks: plan.base == .scratch)
+            var notes: [String] = []
+            if !assembler.skippedScripts.isEmpty {
+                let list = assembler.skippedScripts.map { "\($0.package) (\($0.scripts.joined(separator: ", ")))" }
+                notes.append("maintainer scripts not run: " + list.joined(separator: ", "))
+            }
+            return PreparedLayer(tree: assembler.tree, temporaryDirectories: [unpacked], notes: notes)
+        } catch {
+            if !context.keepScratch { try? FileManager.default.removeItem(atPath: unpacked) }
+            throw error
+        }
+    }
+
+    /// Fetches every package, at most ``parallelDownloads`` at a time.
+    /// - Returns: the cached paths, in the packages' order.
+    private func fetch(_ packages: [LockedPackage], fetcher: Fetcher, plan: ImageBuildPlan) async throws -> [String] {
+        try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            var paths = [String](repeating: "", count: packages.count)
+            var next = 0
+            func start() {
+                let index = next
+                let package = packages[index]
+                let url = PackagesStrategy.fetchURL(package.url, plan: plan)
+                group.addTask { (index, try await fetcher.verifiedFile(url: url, sha256: package.sha256, size: package.size)) }
+                next += 1
+            }
+            while next < min(parallelDownloads, packages.count) { start() }
+            while let (index, path) = try await group.next() {
+                paths[index] = path
+                if next < packages.count { start() }
+            }
+            return paths
+        }
+    }
+
+    private func makeDirectory(in root: String, prefix: String) throws -> String {
+        let path = (root as NSString).appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8).lowercased())")
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RepositoryError.io(path: path, message: "cannot create the directory: \(error.localizedDescription)")
+        }
+        return path
+    }
+}
+
+extension LockFile {
+    /// The lock file of a plan: beside the plan file, `.lock.json` in place
+    /// of its extension.
+    public static func path(for plan: ImageBuildPlan) -> String {
+        path(forPlan: (plan.directory as NSString).appendingPathComponent((plan.file as NSString).lastPathComponent))
+    }
+
+    /// The layer's locked resolution, or nil when the lock has none or it is
+    /// stale (the layer's inputs changed since `kiln lock`).
+    /// - Throws: ``UnsupportedPlatform``.
+    public func layer(_ spec: LayerSpec, plan: ImageBuildPlan) throws -> LockedLayer? {
+        guard case .packages(let layer) = spec.strategy, let locked = layers[spec.name] else { return nil }
+        return try locked.inputs == PackagesStrategy.inputsDigest(of: layer, plan: plan) ? locked : nil
+    }
+
+    /// Checks that the lock covers exactly the plan's packages layers, each
+    /// fresh, as `kiln build --locked` requires.
+    /// - Parameter path: the lock file's path, for the message.
+    /// - Throws: ``LockFileError/stale(path:layers:)`` naming every layer
+    ///   missing, stale or no longer in the plan; ``UnsupportedPlatform``.
+    public func verify(plan: ImageBuildPlan, path: String) throws {
+        var stale: [String] = []
+        var names: Set<String> = []
+        for spec in plan.layers {
+            guard case .packages = spec.strategy else { continue }
+            names.insert(spec.name)
+            if try layer(spec, plan: plan) == nil { stale.append(spec.name) }
+        }
+        stale += layers.keys.filter { !names.contains($0) }.sorted()
+        guard stale.isEmpty else { throw LockFileError.stale(path: path, layers: stale) }
+    }
+}
