@@ -182,7 +182,7 @@ public struct SystemSources: Sendable {
             guard value.hasPrefix("/") else {
                 throw SourcesError(origin: origin, message: "Signed-By \"\(value)\" is not a keyring path; kiln reads keyring files or an inline key block, not fingerprints")
             }
-            files.append(root == "/" ? value : (root as NSString).appendingPathComponent(value))
+            files.append(root == "/" ? value : root.trimmingTrailingSlash + value)
         }
         return .files(files)
     }
@@ -191,6 +191,7 @@ public struct SystemSources: Sendable {
     /// for an empty line.
     static func unfoldArmor(_ value: String) -> String {
         value.split(separator: "\n", omittingEmptySubsequences: false)
+            .drop(while: { $0.isEmpty })
             .map { $0 == "." ? "" : String($0) }
             .joined(separator: "\n") + "\n"
     }
