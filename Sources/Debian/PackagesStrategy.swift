@@ -194,24 +194,40 @@ public struct PackagesStrategy: Sendable {
 
     /// Fetches every package, at most ``parallelDownloads`` at a time.
     /// - Returns: the cached paths, in the packages' order.
+    /// - Throws: the failure of the first package (in install order) that
+    ///   failed, so the error does not depend on which download ended first.
     private func fetch(_ packages: [LockedPackage], fetcher: Fetcher, plan: ImageBuildPlan) async throws -> [String] {
-        try await withThrowingTaskGroup(of: (Int, String).self) { group in
-            var paths = [String](repeating: "", count: packages.count)
+        let results = await withTaskGroup(of: (Int, Result<String, any Error>).self) { group in
+            var results = [Result<String, any Error>?](repeating: nil, count: packages.count)
             var next = 0
             func start() {
                 let index = next
                 let package = packages[index]
                 let url = PackagesStrategy.fetchURL(package.url, plan: plan)
-                group.addTask { (index, try await fetcher.verifiedFile(url: url, sha256: package.sha256, size: package.size)) }
+                group.addTask {
+                    do {
+                        return (index, .success(try await fetcher.verifiedFile(url: url, sha256: package.sha256, size: package.size)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
                 next += 1
             }
             while next < min(parallelDownloads, packages.count) { start() }
-            while let (index, path) = try await group.next() {
-                paths[index] = path
+            while let (index, result) = await group.next() {
+                results[index] = result
+                if case .failure = result { continue }
                 if next < packages.count { start() }
             }
-            return paths
+            return results
         }
+        var paths: [String] = []
+        for result in results {
+            // A slot is nil only after an earlier failure stopped new downloads.
+            guard let result else { break }
+            paths.append(try result.get())
+        }
+        return paths
     }
 
     private func makeDirectory(in root: String, prefix: String) throws -> String {
