@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
 /// One paragraph of a deb822 file (a `Packages` entry, a `Release` header, a
 /// `control` file, a `*.sources` entry): fields in file order.
 ///
@@ -15,12 +19,17 @@ public struct Deb822Stanza: Hashable, Sendable {
     public init(fields: [(name: String, value: String)], line: Int = 1) {
         self.fields = fields
         self.line = line
+        keys = fields.map { $0.name.lowercased() }
     }
+
+    /// Lowercase field names, computed once: lookups are the hot path when
+    /// reading an index.
+    private let keys: [String]
 
     /// The value of `name` (any case), or nil.
     public subscript(name: String) -> String? {
         let key = name.lowercased()
-        return fields.first { $0.name.lowercased() == key }?.value
+        return keys.firstIndex(of: key).map { fields[$0].value }
     }
 
     public static func == (lhs: Deb822Stanza, rhs: Deb822Stanza) -> Bool {
@@ -58,12 +67,15 @@ public struct Deb822Error: Error, Hashable, Sendable, CustomStringConvertible {
 /// blank lines, continuation lines starting with a space or tab.
 ///
 /// Works on bytes fed in chunks (a `Packages` index is read straight from
-/// its decompressor), so only the stanza being read is held in memory.
+/// its decompressor), so only the stanza being read is held in memory. The
+/// scan runs over raw buffers: a 50 MB index is mostly lines to skip.
 public struct Deb822Parser: Sendable {
     private let source: String
     private let allowComments: Bool
-    private let keep: Set<String>?
+    /// Lowercase names of the fields to keep, as bytes, or nil for all.
+    private let keep: [[UInt8]]?
     private var skipping = false
+    private var inStanza = false
     private var pending: [UInt8] = []
     private var fields: [(name: String, value: String)] = []
     private var names: Set<String> = []
@@ -77,44 +89,64 @@ public struct Deb822Parser: Sendable {
     ///     them, and a field can never start with `#` there either).
     ///   - keep: lowercase names of the fields to keep, or nil for all.
     ///     Reading a large index is much cheaper when unused fields (long
-    ///     descriptions) are never turned into strings.
+    ///     descriptions) are never turned into strings; duplicates are then
+    ///     only detected among the kept fields.
     public init(source: String, allowComments: Bool = true, keep: Set<String>? = nil) {
         self.source = source
         self.allowComments = allowComments
-        self.keep = keep
+        self.keep = keep.map { $0.sorted().map { Array($0.utf8) } }
     }
 
     /// Parses every stanza of a whole text.
     /// - Throws: ``Deb822Error`` (see ``feed(_:)``).
     public static func parse(_ text: String, source: String, allowComments: Bool = true) throws(Deb822Error) -> [Deb822Stanza] {
         var parser = Deb822Parser(source: source, allowComments: allowComments)
-        return try parser.feed(Array(text.utf8)) + parser.finish()
+        return try parser.feed(Array(text.utf8)[...]) + parser.finish()
     }
 
     /// Consumes the next chunk and returns the stanzas it completes.
     /// - Throws: ``Deb822Error`` for a line that is neither a field, a
     ///   continuation, a comment nor blank, for a continuation with no field
     ///   before it, and for a field given twice in one stanza.
-    public mutating func feed(_ chunk: some Collection<UInt8>) throws(Deb822Error) -> [Deb822Stanza] {
+    public mutating func feed(_ chunk: ArraySlice<UInt8>) throws(Deb822Error) -> [Deb822Stanza] {
         var done: [Deb822Stanza] = []
-        var lineStart = chunk.startIndex
-        var index = chunk.startIndex
-        while index != chunk.endIndex {
-            if chunk[index] == UInt8(ascii: "\n") {
-                if pending.isEmpty {
-                    try line(chunk[lineStart..<index], into: &done)
-                } else {
-                    pending.append(contentsOf: chunk[lineStart..<index])
-                    let whole = pending
-                    pending.removeAll(keepingCapacity: true)
-                    try line(whole[...], into: &done)
+        var failure: Deb822Error?
+        chunk.withUnsafeBufferPointer { buffer in
+            var lineStart = 0
+            while lineStart < buffer.count {
+                let rest = UnsafeBufferPointer(rebasing: buffer[lineStart...])
+                guard let newline = Deb822Parser.find(UInt8(ascii: "\n"), in: rest) else { break }
+                if skipping, pending.isEmpty, newline > 0, rest[0] == 0x20 || rest[0] == 0x09 {
+                    lineNumber += 1
+                    lineStart += newline + 1
+                    continue
                 }
-                lineStart = chunk.index(after: index)
+                do {
+                    if pending.isEmpty {
+                        try line(UnsafeBufferPointer(rebasing: rest[..<newline]), into: &done)
+                    } else {
+                        pending.append(contentsOf: rest[..<newline])
+                        let whole = pending
+                        pending.removeAll(keepingCapacity: true)
+                        try whole.withUnsafeBufferPointer { try line($0, into: &done) }
+                    }
+                } catch let error as Deb822Error {
+                    failure = error
+                    return
+                } catch {
+                    preconditionFailure("line(_:into:) throws only Deb822Error")
+                }
+                lineStart += newline + 1
             }
-            index = chunk.index(after: index)
+            pending.append(contentsOf: buffer[lineStart...])
         }
-        pending.append(contentsOf: chunk[lineStart...])
+        if let failure { throw failure }
         return done
+    }
+
+    /// Consumes the next chunk (see ``feed(_:)-(ArraySlice<UInt8>)``).
+    public mutating func feed(_ chunk: [UInt8]) throws(Deb822Error) -> [Deb822Stanza] {
+        try feed(chunk[...])
     }
 
     /// Ends the input and returns the last stanza, if any.
@@ -124,62 +156,108 @@ public struct Deb822Parser: Sendable {
         if !pending.isEmpty {
             let whole = pending
             pending = []
-            try line(whole[...], into: &done)
+            var failure: Deb822Error?
+            whole.withUnsafeBufferPointer { buffer in
+                do {
+                    try line(buffer, into: &done)
+                } catch let error as Deb822Error {
+                    failure = error
+                } catch {
+                    preconditionFailure("line(_:into:) throws only Deb822Error")
+                }
+            }
+            if let failure { throw failure }
         }
         endStanza(into: &done)
         return done
     }
 
+    private static func find(_ byte: UInt8, in buffer: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let base = buffer.baseAddress, buffer.count > 0,
+              let hit = memchr(base, Int32(byte), buffer.count) else { return nil }
+        return UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+    }
+
     private mutating func endStanza(into done: inout [Deb822Stanza]) {
         skipping = false
-        guard !names.isEmpty else { return }
+        guard inStanza else { return }
         done.append(Deb822Stanza(fields: fields, line: start))
         fields = []
         names = []
+        inStanza = false
     }
 
-    private mutating func line(_ raw: some Collection<UInt8>, into done: inout [Deb822Stanza]) throws(Deb822Error) {
+    private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
+    private mutating func line(_ raw: UnsafeBufferPointer<UInt8>, into done: inout [Deb822Stanza]) throws(Deb822Error) {
         lineNumber += 1
         // Continuations of skipped fields are most of a Packages index.
-        if skipping, let first = raw.first, first == 0x20 || first == 0x09 { return }
-        var bytes = Array(raw)[...]
-        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+        if skipping, let first = raw.first, Deb822Parser.isBlank(first) { return }
+        var end = raw.count
+        if end > 0, raw[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        var firstNonBlank = 0
+        while firstNonBlank < end, Deb822Parser.isBlank(raw[firstNonBlank]) { firstNonBlank += 1 }
+        if firstNonBlank == end {
             endStanza(into: &done)
             return
         }
-        let first = bytes.first!
+        let bytes = UnsafeBufferPointer(rebasing: raw[..<end])
+        let first = bytes[0]
         if allowComments, first == UInt8(ascii: "#") { return }
-        if first == 0x20 || first == 0x09 {
+        if Deb822Parser.isBlank(first) {
             guard !fields.isEmpty || skipping else { throw fail("continuation line with no field before it") }
             if skipping { return }
             fields[fields.count - 1].value += "\n" + Deb822Parser.trimmed(bytes)
             return
         }
-        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
+        guard let colon = Deb822Parser.find(UInt8(ascii: ":"), in: bytes) else {
             throw fail("expected \"Name: value\", found \"\(String(decoding: bytes, as: UTF8.self))\"")
         }
-        let name = String(decoding: bytes[..<colon], as: UTF8.self)
-        guard !name.contains(" "), !name.contains("\t") else { throw fail("invalid field name \"\(name)\"") }
-        let key = name.lowercased()
-        guard names.insert(key).inserted else { throw fail("field \"\(name)\" given twice in one stanza") }
-        if names.count == 1 { start = lineNumber }
-        if let keep, !keep.contains(key) {
+        let nameBytes = UnsafeBufferPointer(rebasing: bytes[..<colon])
+        if !inStanza {
+            inStanza = true
+            start = lineNumber
+        }
+        if let keep, !Deb822Parser.isKept(nameBytes, keep) {
             skipping = true
             return
         }
         skipping = false
-        fields.append((name, Deb822Parser.trimmed(bytes[bytes.index(after: colon)...])))
+        let name = String(decoding: nameBytes, as: UTF8.self)
+        guard !nameBytes.contains(where: Deb822Parser.isBlank) else { throw fail("invalid field name \"\(name)\"") }
+        guard names.insert(name.lowercased()).inserted else { throw fail("field \"\(name)\" given twice in one stanza") }
+        fields.append((name, Deb822Parser.trimmed(UnsafeBufferPointer(rebasing: bytes[(colon + 1)...]))))
+    }
+
+    private static func isKept(_ name: UnsafeBufferPointer<UInt8>, _ keep: [[UInt8]]) -> Bool {
+        guard let first = name.first else { return false }
+        let lowerFirst = first >= 0x41 && first <= 0x5a ? first | 0x20 : first
+        for candidate in keep where candidate.count == name.count && candidate[0] == lowerFirst {
+            if equalsLowercased(name, candidate) { return true }
+        }
+        return false
+    }
+
+    /// ASCII case-insensitive comparison with an already lowercase name.
+    private static func equalsLowercased(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: [UInt8]) -> Bool {
+        guard bytes.count == lower.count else { return false }
+        for index in 0..<lower.count {
+            var byte = bytes[index]
+            if byte >= 0x41, byte <= 0x5a { byte |= 0x20 }
+            if byte != lower[index] { return false }
+        }
+        return true
     }
 
     private func fail(_ message: String) -> Deb822Error {
         Deb822Error(source: source, line: lineNumber, message: message)
     }
 
-    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
-        var slice = bytes
-        while let first = slice.first, first == 0x20 || first == 0x09 { slice = slice.dropFirst() }
-        while let last = slice.last, last == 0x20 || last == 0x09 { slice = slice.dropLast() }
-        return String(decoding: slice, as: UTF8.self)
+    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var lower = 0
+        var upper = bytes.count
+        while lower < upper, isBlank(bytes[lower]) { lower += 1 }
+        while upper > lower, isBlank(bytes[upper - 1]) { upper -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self)
     }
 }
