@@ -356,9 +356,19 @@ final class HTTPServer {
     let process = Process()
     let url: String
 
-    init(directory: String) throws {
+    /// Serves `directory`.
+    convenience init(directory: String) throws {
+        try self.init(arguments: ["python3", "-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, "0"])
+    }
+
+    /// Runs a Python server script that prints http.server's banner.
+    convenience init(script: String) throws {
+        try self.init(arguments: ["python3", "-u", "-c", script])
+    }
+
+    private init(arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, "0"]
+        process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
