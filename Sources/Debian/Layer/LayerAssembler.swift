@@ -14,7 +14,7 @@ struct LayerAssembler {
     let scratch: String
     private(set) var tree = LayerTree()
     /// Image path → who shipped it and what it was, for conflict checks.
-    private var owners: [String: (package: String, fingerprint: Fingerprint)] = [:]
+    private var owners: [String: (package: String, fingerprint: Fingerprint?)] = [:]
     /// Image path → scratch file, for regular files.
     private var contents: [String: String] = [:]
     /// Packages with maintainer scripts → the scripts.
@@ -142,26 +142,22 @@ struct LayerAssembler {
     }
 
     /// Inserts an entry unless an identical one is there.
+    /// - Parameter fingerprint: what makes two packages' entries the same;
+    ///   nil for generated files, which never match another entry.
     /// - Returns: false when an identical entry already held the path.
     @discardableResult
     private mutating func insert(_ entry: LayerEntry, package: String, fingerprint: Fingerprint?) throws(DebArchiveError) -> Bool {
         if let existing = owners[entry.path] {
             if let fingerprint, existing.fingerprint == fingerprint { return false }
-            if existing.package == package {
-                // A package may repeat a path in its own archive; as with
-                // tar, the later member wins.
-                owners[entry.path] = (package, fingerprint ?? .directory)
-                try? tree.upsert(entry)
-                return true
+            guard existing.package == package else {
+                throw .conflict(path: entry.path, first: existing.package, second: package)
             }
-            throw .conflict(path: entry.path, first: existing.package, second: package)
+            // A package may repeat a path in its own archive; as with tar,
+            // the later member wins.
         }
-        if tree[entry.path] != nil {
-            throw .conflict(path: entry.path, first: "kiln", second: package)
-        }
-        owners[entry.path] = (package, fingerprint ?? .file(sha256: entry.path, mode: 0, uid: 0, gid: 0))
+        owners[entry.path] = (package, fingerprint)
         do {
-            try tree.insert(entry)
+            try tree.upsert(entry)
         } catch {
             throw .unsafePath(package: package, path: entry.path)
         }
