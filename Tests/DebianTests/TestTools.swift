@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+@testable import Debian
 
 /// Outside programs the integration tests drive.
 enum Tool {
@@ -22,34 +22,14 @@ enum Tool {
     /// Runs a program to completion; throws when it exits non-zero.
     @discardableResult
     static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env["LC_ALL"] = "C"
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errBox = Mutex(Data())
-        let errHandle = err.fileHandleForReading
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
-            let data = errHandle.readDataToEndOfFile()
-            errBox.withLock { $0 = data }
+        let result = try Executable.run("/usr/bin/env", arguments, environment: env, directory: directory)
+        guard result.status == 0 else {
+            throw Failure(description: "\(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errBox.withLock { $0 }, as: UTF8.self))")
-        }
-        return String(decoding: output, as: UTF8.self)
+        return result.stdout
     }
 
     /// A fresh directory under the system temporary directory.

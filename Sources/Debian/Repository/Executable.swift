@@ -20,11 +20,16 @@ enum Executable {
     }
 
     /// Runs `executable` with `arguments`, stdin closed, and waits.
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+    /// - Parameters:
+    ///   - environment: the child's whole environment (default: only `PATH`
+    ///     and `LC_ALL=C`, so gpgv's messages do not depend on the host).
+    ///   - directory: the working directory, or nil for the current one.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LC_ALL": "C"]
+        process.environment = environment ?? ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LC_ALL": "C"]
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

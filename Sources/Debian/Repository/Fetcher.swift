@@ -116,32 +116,19 @@ final class Fetcher: Sendable {
         throw .transport(url: url, message: lastFailure, attempts: attempts)
     }
 
-    /// Copies a local file while hashing it.
+    /// Copies a local file while hashing it; nil when there is no such file.
     private func copyLocal(_ source: String, url: String, to path: String) throws(RepositoryError) -> (size: Int64, sha256: String)? {
-        guard let input = FileHandle(forReadingAtPath: source) else {
-            return nil
-        }
-        defer { try? input.close() }
+        guard FileManager.default.isReadableFile(atPath: source) else { return nil }
         guard FileManager.default.createFile(atPath: path, contents: nil), let output = FileHandle(forWritingAtPath: path) else {
             throw .io(path: path, message: "cannot create the file")
         }
         defer { try? output.close() }
-        var hasher = SHA256()
-        var size: Int64 = 0
-        do {
-            while let chunk = try input.read(upToCount: 1 << 16), !chunk.isEmpty {
-                hasher.update(data: chunk)
-                size += Int64(chunk.count)
-                try output.write(contentsOf: chunk)
-            }
-        } catch {
-            throw .io(path: source, message: "\(error.localizedDescription)")
-        }
-        return (size, Hex.string(hasher.finalize()))
+        return try Fetcher.hashFile(source, copyingTo: output)
     }
 
-    /// Size and SHA-256 of a file, read in fixed-size chunks.
-    static func hashFile(_ path: String) throws(RepositoryError) -> (size: Int64, sha256: String) {
+    /// Size and SHA-256 of a file, read in fixed-size chunks, each also
+    /// written to `output` when given.
+    static func hashFile(_ path: String, copyingTo output: FileHandle? = nil) throws(RepositoryError) -> (size: Int64, sha256: String) {
         guard let input = FileHandle(forReadingAtPath: path) else { throw .io(path: path, message: "cannot open the file") }
         defer { try? input.close() }
         var hasher = SHA256()
@@ -150,6 +137,7 @@ final class Fetcher: Sendable {
             while let chunk = try input.read(upToCount: 1 << 16), !chunk.isEmpty {
                 hasher.update(data: chunk)
                 size += Int64(chunk.count)
+                try output?.write(contentsOf: chunk)
             }
         } catch {
             throw .io(path: path, message: "\(error.localizedDescription)")
