@@ -27,6 +27,8 @@ final class ZstdEncoder: BlockEncoder {
     private let context: OpaquePointer
     private let input: UnsafeMutableRawBufferPointer
     private let outputBuffer: UnsafeMutableRawBufferPointer
+    /// Input was given and the frame is not ended yet.
+    private var frameOpen = false
 
     init(output: BlobOutput, workers: LayerWorkers, blockSize: Int) throws(LayerWriteError) {
         guard let context = ZSTD_createCCtx() else {
@@ -53,6 +55,19 @@ final class ZstdEncoder: BlockEncoder {
     }
 
     deinit {
+        // With a shared pool, freeing a context does not wait for its jobs
+        // still running on the pool's threads, which would then write into
+        // freed memory. A write that failed midway (a full disk, a vanished
+        // source, cancellation) leaves the frame open: ending it, output
+        // discarded, waits for every job first.
+        if frameOpen {
+            var source = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+            while true {
+                var destination = ZSTD_outBuffer(dst: outputBuffer.baseAddress, size: outputBuffer.count, pos: 0)
+                let remaining = ZSTD_compressStream2(context, &destination, &source, ZSTD_e_end)
+                if remaining == 0 || ZSTD_isError(remaining) != 0 { break }
+            }
+        }
         ZSTD_freeCCtx(context)
         input.deallocate()
         outputBuffer.deallocate()
@@ -61,6 +76,7 @@ final class ZstdEncoder: BlockEncoder {
     func inputBuffer() -> UnsafeMutableRawBufferPointer { input }
 
     func submit(count: Int, last: Bool) throws(LayerWriteError) {
+        frameOpen = true
         var source = ZSTD_inBuffer(src: input.baseAddress, size: count, pos: 0)
         while true {
             var destination = ZSTD_outBuffer(dst: outputBuffer.baseAddress, size: outputBuffer.count, pos: 0)
@@ -69,7 +85,11 @@ final class ZstdEncoder: BlockEncoder {
             if destination.pos > 0 {
                 try output.write(UnsafeRawBufferPointer(rebasing: outputBuffer[..<destination.pos]))
             }
-            if last ? remaining == 0 : source.pos == source.size { return }
+            if last && remaining == 0 {
+                frameOpen = false
+                return
+            }
+            if !last && source.pos == source.size { return }
         }
     }
 
