@@ -182,6 +182,12 @@ public final class LayoutStaging: @unchecked Sendable {
     /// - Throws: the output checks of ``init(output:)`` (the output may have
     ///   changed meanwhile), an I/O error; the previous output is intact then.
     public func publish() throws(LayoutError) {
+        try publish(exchange: true)
+    }
+
+    /// ``publish()``, with the exchange step optional so tests reach the
+    /// rename-aside path on file systems that support exchanging.
+    func publish(exchange: Bool) throws(LayoutError) {
         try checkOpen()
         BlobFiles.removeTree(directory + "/tmp")
         try BlobFiles.syncTree(directory)
@@ -189,7 +195,7 @@ public final class LayoutStaging: @unchecked Sendable {
         let parent = BlobFiles.parent(of: output)
         if try BlobFiles.kind(at: output) == .missing {
             guard rename(directory, output) == 0 else { throw .io(operation: "rename \(directory) to", path: output, errno: errno) }
-        } else if try BlobFiles.exchange(directory, output) {
+        } else if exchange, try BlobFiles.exchange(directory, output) {
             // The previous layout now sits at the staging path.
             BlobFiles.removeTree(directory)
         } else {
