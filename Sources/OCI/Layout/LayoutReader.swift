@@ -82,9 +82,9 @@ public struct LayoutReader: Sendable {
     /// Finds and verifies one image.
     ///
     /// With `ref`, the manifests whose `ref.name` is `ref`; without, the only
-    /// manifest. Several candidates are told apart by `platform`. An index
-    /// in the way (multi-platform image) is followed to the manifest for
-    /// `platform`.
+    /// manifest. Several candidates are told apart by `platform` (exactly
+    /// one must match). An index in the way (multi-platform image) is
+    /// followed to the manifest for `platform`.
     /// - Parameters:
     ///   - ref: the `ref.name` to pick, or nil when the layout holds one image.
     ///   - platform: the platform the caller builds for; the image must match it.
@@ -103,14 +103,19 @@ public struct LayoutReader: Sendable {
         guard !candidates.isEmpty else { throw .noManifest(layout: label) }
         var chosen = candidates[0]
         if candidates.count > 1 {
-            guard let platform else {
-                if ref == nil { throw .ambiguousImage(layout: label, count: candidates.count, refs: LayoutReader.refs(of: index)) }
+            // Several candidates are fine only when the platform tells them
+            // apart: one per platform under one ref, or, without a ref, exactly
+            // one image for the platform.
+            let matches = platform.map { wanted in candidates.filter { $0.platform?.satisfies(wanted) ?? false } } ?? []
+            if matches.count == 1 {
+                chosen = matches[0]
+            } else if ref == nil {
+                throw .ambiguousImage(layout: label, count: candidates.count, refs: LayoutReader.refs(of: index))
+            } else if let platform {
+                throw .platformNotFound(layout: label, wanted: platform.description, available: candidates.compactMap { $0.platform?.description })
+            } else {
                 throw .platformRequired(layout: label, available: candidates.compactMap { $0.platform?.description })
             }
-            guard let match = candidates.first(where: { $0.platform?.satisfies(platform) ?? false }) else {
-                throw .platformNotFound(layout: label, wanted: platform.description, available: candidates.compactMap { $0.platform?.description })
-            }
-            chosen = match
         }
         var depth = 0
         while MediaType.isIndex(chosen.mediaType) {
