@@ -56,6 +56,8 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     case platformMismatch(layout: String, found: String, wanted: String)
     /// An `oci-archive` that cannot be unpacked.
     case archive(path: String, detail: String)
+    /// The `--tar` archive of a layout could not be written.
+    case archiveWrite(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -105,6 +107,8 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
             "base image \(layout) is for \(found), but the plan builds \(wanted)"
         case .archive(let path, let detail):
             "cannot unpack \(path): \(detail)"
+        case .archiveWrite(let path, let detail):
+            "cannot write the archive \(path): \(detail)"
         }
     }
 

@@ -1,4 +1,5 @@
 public import Layers
+public import Plan
 
 /// The media types kiln writes and reads.
 public enum MediaType {
@@ -54,5 +55,16 @@ extension String {
         let prefix = "application/vnd.oci.image.layer.nondistributable.v1.tar"
         guard hasPrefix(prefix) else { return self }
         return MediaType.layerTar + dropFirst(prefix.count)
+    }
+}
+
+extension MediaType {
+    /// The layer media type kiln writes for a plan's compression.
+    public static func layer(_ compression: Compression) -> String {
+        switch compression {
+        case .gzip: layerTarGzip
+        case .zstd: layerTarZstd
+        case .none: layerTar
+        }
     }
 }
