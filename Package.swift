@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "OCI", dependencies: ["Plan", "Layers", crypto]),
         .target(name: "Kiln", dependencies: ["Plan", "Layers", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
-            "Kiln", "Plan",
+            "Kiln", "Plan", "OCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -4,6 +4,12 @@ final class EncodingNode {
     var scalar: JSONValue?
     var fields: [String: EncodingNode]?
     var items: [EncodingNode]?
+    /// The encoder's `userInfo`, shared by every node of one tree.
+    let userInfo: [CodingUserInfoKey: any Sendable]
+
+    init(userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
+        self.userInfo = userInfo
+    }
 
     var json: JSONValue {
         if let fields { return .object(fields.mapValues(\.json)) }
@@ -15,14 +21,14 @@ final class EncodingNode {
 
     func child(_ key: String) -> EncodingNode {
         if fields == nil { fields = [:] }
-        let node = EncodingNode()
+        let node = EncodingNode(userInfo: userInfo)
         fields![key] = node
         return node
     }
 
     func append() -> EncodingNode {
         if items == nil { items = [] }
-        let node = EncodingNode()
+        let node = EncodingNode(userInfo: userInfo)
         items!.append(node)
         return node
     }
@@ -88,7 +94,7 @@ private enum Scalar {
 struct TreeEncoder: Encoder {
     let node: EncodingNode
     let codingPath: [any CodingKey]
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    var userInfo: [CodingUserInfoKey: Any] { node.userInfo }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if node.fields == nil { node.fields = [:] }

@@ -19,19 +19,24 @@
 ///
 /// The digest of a blob is taken of exactly the bytes this returns.
 public struct CanonicalJSONEncoder: Sendable {
-    public init() {}
+    /// Passed to the values' `encode(to:)` as `Encoder.userInfo`.
+    public var userInfo: [CodingUserInfoKey: any Sendable]
+
+    public init(userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
+        self.userInfo = userInfo
+    }
 
     /// Encodes `value` canonically.
     /// - Throws: ``CanonicalJSONError`` for a NaN or infinite number, an
     ///   unsigned integer above `Int64.max`, or an error the value's own
     ///   `encode(to:)` throws.
     public func encode<Value: Encodable>(_ value: Value) throws(CanonicalJSONError) -> [UInt8] {
-        try CanonicalJSONEncoder.serialize(CanonicalJSONEncoder.tree(of: value))
+        try CanonicalJSONEncoder.serialize(CanonicalJSONEncoder.tree(of: value, userInfo: userInfo))
     }
 
     /// The value as a ``JSONValue`` tree, before serialization.
-    public static func tree<Value: Encodable>(of value: Value) throws(CanonicalJSONError) -> JSONValue {
-        let root = EncodingNode()
+    public static func tree<Value: Encodable>(of value: Value, userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws(CanonicalJSONError) -> JSONValue {
+        let root = EncodingNode(userInfo: userInfo)
         do {
             try value.encode(to: TreeEncoder(node: root, codingPath: []))
         } catch let error as CanonicalJSONError {
