@@ -65,7 +65,7 @@ public final class FileByteSink: ByteSink {
     }
 
     /// - Throws: ``FileSinkError/write(path:errno:)``; a full disk is `ENOSPC`.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(FileSinkError) {
         guard var next = bytes.baseAddress else { return }
         var remaining = bytes.count
         while remaining > 0 {
