@@ -143,13 +143,22 @@ final class EventParser {
         let problem = p.problem.map { String(cString: $0) } ?? "invalid YAML"
         let mark = Mark(line: Int(p.problem_mark.line) + 1, column: Int(p.problem_mark.column) + 1)
         var message = problem
+        var contextLine: Int?
         if let context = p.context.map({ String(cString: $0) }) {
             let contextMark = Mark(line: Int(p.context_mark.line) + 1, column: Int(p.context_mark.column) + 1)
             message += " (\(context) at \(contextMark))"
+            contextLine = contextMark.line
         }
         let offset = Int(p.problem_mark.index)
         if offset < input.count, input[offset] == UInt8(ascii: "\t") {
             message += "; YAML does not allow tabs for indentation, use spaces"
+        } else if problem == "did not find expected key" || problem == "did not find expected '-' indicator",
+                  let contextLine, contextLine < mark.line {
+            // libyaml's words name a token; the usual cause is a line indented
+            // less or more than the collection it should belong to.
+            message += "; check this line's indentation against line \(contextLine)"
+        } else if problem == "mapping values are not allowed in this context" {
+            message += "; a value containing \": \" must be quoted"
         }
         if p.error == YAML_READER_ERROR {
             // The reader reports only a byte offset; count lines and characters to it.
