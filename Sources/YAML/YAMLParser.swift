@@ -162,12 +162,22 @@ final class EventParser {
         }
         if p.error == YAML_READER_ERROR {
             // The reader reports only a byte offset; count lines and characters to it.
-            let prefix = input[..<min(Int(p.problem_offset), input.count)]
+            // For a bad or missing continuation byte it is the offset of that byte;
+            // the character at fault starts at the leading byte before it.
+            var start = min(Int(p.problem_offset), input.count)
+            if problem.contains("trailing") {
+                var back = start
+                while back > 0, start - back < 4, input[back - 1] & 0xC0 == 0x80 { back -= 1 }
+                if back > 0, input[back - 1] & 0xC0 == 0xC0 { start = back - 1 }
+            }
+            let prefix = input[..<start]
+            let octet = p.problem_value >= 0 && p.problem_value <= 0xFF
+                ? " 0x" + (p.problem_value < 0x10 ? "0" : "") + String(p.problem_value, radix: 16, uppercase: true) : ""
             let lineStart = (prefix.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
             let line = prefix.count { $0 == UInt8(ascii: "\n") } + 1
             let column = input[lineStart..<prefix.endIndex].count { $0 & 0xC0 != 0x80 } + 1
             return YAMLError(Mark(line: line, column: column),
-                             "the plan is not valid UTF-8 or UTF-16 text (\(problem) at byte \(p.problem_offset))")
+                             "the plan is not valid UTF-8 or UTF-16 text (\(problem)\(octet) at byte offset \(p.problem_offset))")
         }
         return YAMLError(mark, message)
     }

@@ -86,7 +86,24 @@ import Testing
             _ = try YAMLParser.parse([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a])
             Issue.record("expected an error")
         } catch {
-            #expect(error.description == "1:4: the plan is not valid UTF-8 or UTF-16 text (invalid leading UTF-8 octet at byte 3)")
+            #expect(error.description == "1:4: the plan is not valid UTF-8 or UTF-16 text (invalid leading UTF-8 octet 0xFF at byte offset 3)")
+        }
+    }
+
+    @Test func aBadContinuationByteIsReportedAtItsCharacter() {
+        // Latin-1 "é" (0xE9) reads as the start of a three-byte sequence that
+        // the next byte breaks; the column is the é's, not the byte after it.
+        do {
+            _ = try YAMLParser.parse(Array("a: caf".utf8) + [0xE9] + Array("!\n".utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "1:7: the plan is not valid UTF-8 or UTF-16 text (invalid trailing UTF-8 octet 0x21 at byte offset 7)")
+        }
+        do {
+            _ = try YAMLParser.parse(Array("é: caf".utf8) + [0xE2, 0x82])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "1:7: the plan is not valid UTF-8 or UTF-16 text (incomplete UTF-8 octet sequence at byte offset 7)")
         }
     }
 
