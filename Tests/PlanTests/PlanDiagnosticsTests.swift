@@ -76,6 +76,16 @@ import Testing
          ["plan.yaml:3:14: error: stop_signal \"+9\" is not a signal name like \"SIGTERM\" or a number"]),
         ("kiln: 1\nname: app\nstop_signal: SIGRTMAX--0\n" + validLayer,
          ["plan.yaml:3:14: error: stop_signal \"SIGRTMAX--0\" is not a signal name like \"SIGTERM\" or a number"]),
+        // A bad image path is named by position, not repeated.
+        ("kiln: 1\nname: app\nlayers:\n  - { name: c, type: files, files: [{ path: /etc/, content: x }] }\n",
+         ["plan.yaml:4:45: error: layer \"c\": files[0]: path \"/etc/\" is not normalized (did you mean \"/etc\"?)"]),
+        // A store path under another store: store_dir was probably forgotten.
+        ("kiln: 1\nname: app\nlayers:\n  - { name: d, type: derivation, store_path: /gnu/store/0c4wpbvxxqkvbq0x3v6rhwsh3b6j2n8j-a }\n",
+         ["plan.yaml:4:46: error: layer \"d\": store path \"/gnu/store/0c4wpbvxxqkvbq0x3v6rhwsh3b6j2n8j-a\" is not under the store directory /nix/store (set store_dir for another store)"]),
+        ("kiln: 1\nname: app\nlayers:\n  - { name: d, type: derivation, store_dir: /gnu/store, store_path: /nix/store/0c4wpbvxxqkvbq0x3v6rhwsh3b6j2n8j-a }\n",
+         ["plan.yaml:4:69: error: layer \"d\": store path \"/nix/store/0c4wpbvxxqkvbq0x3v6rhwsh3b6j2n8j-a\" is not under the store directory /gnu/store"]),
+        ("kiln: 1\nname: app\nlayers:\n  - { name: p, type: packages, names: [curl], sources: host }\n",
+         ["plan.yaml:4:56: error: layer \"p\": \"sources\" must be system, or a list of repositories ({uri, suite, components, signed_by, allow_unsigned}) and directories ({dir}), not the string \"host\""]),
         // The version line is the one thing every plan needs first.
         ("name: app\n" + validLayer,
          ["plan.yaml:1:1: error: missing required key \"kiln\" (the plan format version: add \"kiln: 1\")"]),

@@ -123,8 +123,10 @@ extension PlanDecoder {
         guard let fields = Fields(node, prefix: entryPrefix, what: "a files entry", allowed: PlanDecoder.fileEntryKeys, diagnostics: &diagnostics) else {
             return nil
         }
+        // A bad path is reported by position: the prefix would repeat it.
+        let pathPrefix = prefix + "files[\(index)]: "
         let path = fields.required("path", diagnostics: &diagnostics).flatMap { node in
-            checked(node, "\(entryPrefix)\"path\"", prefix: entryPrefix, label: "path") { text throws(SyntaxError) in try ImagePath(validating: text).string }
+            checked(node, "\(pathPrefix)\"path\"", prefix: pathPrefix, label: "path") { text throws(SyntaxError) in try ImagePath(validating: text).string }
         }
         // In the order the plan writes them, so the error points at the second one.
         let kinds = PlanDecoder.contentKinds.compactMap { fields[$0] }.sorted { $0.key.mark < $1.key.mark }.compactMap { $0.key.scalar?.text }
@@ -225,7 +227,7 @@ extension PlanDecoder {
         let resolver = paths // a copy: closures below run while self is mutated
         if let text = node.scalar?.text, !node.isNull {
             guard text == "system" else {
-                diagnostics.error(node.mark, "\(prefix)\"sources\" must be system, or a list of repositories ({uri, suite, components, signed_by, allow_unsigned}) and directories ({dir})")
+                diagnostics.error(node.mark, "\(prefix)\"sources\" must be system, or a list of repositories ({uri, suite, components, signed_by, allow_unsigned}) and directories ({dir}), not \(describe(node))")
                 return nil
             }
             return [.system]
@@ -341,8 +343,17 @@ extension PlanDecoder {
         }
         let closure = fields.value("closure").map { diagnostics.bool($0, "\(prefix)\"closure\"") } ?? true
         guard let node = fields.required("store_path", diagnostics: &diagnostics) else { return nil }
+        let defaultStore = !fields.has("store_dir")
         let storePath = checked(node, "\(prefix)\"store_path\"", prefix: prefix) { text throws(SyntaxError) in
-            try StorePath.validate(text, storeDir: storeDir)
+            do throws(SyntaxError) {
+                try StorePath.validate(text, storeDir: storeDir)
+            } catch {
+                // A path under another store usually means store_dir was forgotten.
+                if defaultStore, text.hasPrefix("/"), !text.hasPrefix(storeDir + "/") {
+                    throw SyntaxError(error.message + " (set store_dir for another store)")
+                }
+                throw error
+            }
             return text
         }
         guard let storePath, let closure else { return nil }
