@@ -62,6 +62,25 @@ import Testing
         #expect(object?["kiln_lock"] as? Int == 1)
     }
 
+    @Test func packagesDigestIgnoresURLs() throws {
+        let inputs = Layers.Digest(sha256Bytes: [UInt8](repeating: 1, count: 32))
+        let package = LockedPackage(name: "a", version: "1", architecture: "all", url: "http://one.invalid/a.deb", size: 3, sha256: Self.sha)
+        var moved = package
+        moved.url = "http://two.invalid/a.deb"
+        let digest = LockedLayer(inputs: inputs, packages: [package]).packagesDigest
+        #expect(digest == LockedLayer(inputs: inputs, packages: [moved]).packagesDigest)
+        var bumped = package
+        bumped.version = "2"
+        #expect(digest != LockedLayer(inputs: inputs, packages: [bumped]).packagesDigest)
+        // Derived independently: the canonical list hashed by sha256sum.
+        if Tool.available("sha256sum") {
+            let directory = try Tool.temporaryDirectory("kiln-digest")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try Tool.write(#"[{"architecture":"all","name":"a","sha256":"\#(Self.sha)","size":3,"version":"1"}]"#, to: directory + "/list.json")
+            #expect(digest.description == "sha256:" + (try Tool.run(["sha256sum", directory + "/list.json"]).prefix(64)))
+        }
+    }
+
     @Test func writeAndRead() throws {
         let directory = try Tool.temporaryDirectory("kiln-lock")
         defer { try? FileManager.default.removeItem(atPath: directory) }

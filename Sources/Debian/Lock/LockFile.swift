@@ -1,5 +1,6 @@
-public import Layers
+internal import Crypto
 internal import Foundation
+public import Layers
 
 /// The resolution of a plan's packages layers, written beside the plan
 /// (`app.yaml` → `app.lock.json`) so builds install exactly these files.
@@ -97,9 +98,9 @@ public struct LockFile: Hashable, Sendable {
         }
         var layers: [String: LockedLayer] = [:]
         for (name, layer) in document.layers {
-            let inputs: Digest
+            let inputs: Layers.Digest
             do {
-                inputs = try Digest(parsing: layer.inputs)
+                inputs = try Layers.Digest(parsing: layer.inputs)
             } catch {
                 throw .malformed(path: path, message: "layer \"\(name)\": inputs: \(error)")
             }
@@ -162,13 +163,28 @@ public struct LockFile: Hashable, Sendable {
 public struct LockedLayer: Hashable, Sendable {
     /// Digest of the layer's package inputs (see ``PackagesStrategy/inputsDigest(of:plan:)``);
     /// a different digest means the lock is stale for the layer.
-    public var inputs: Digest
+    public var inputs: Layers.Digest
     /// The packages in install order.
     public var packages: [LockedPackage]
 
-    public init(inputs: Digest, packages: [LockedPackage]) {
+    public init(inputs: Layers.Digest, packages: [LockedPackage]) {
         self.inputs = inputs
         self.packages = packages
+    }
+
+    /// What the layer's bytes depend on from the resolution, for its cache
+    /// key: SHA-256 of the canonical JSON list of the packages' name,
+    /// version, architecture, size and SHA-256 in install order (URLs left
+    /// out: the same file from another mirror makes the same layer).
+    public var packagesDigest: Layers.Digest {
+        let list = CanonicalJSON.Value.array(packages.map { package in
+            .object([
+                "name": .string(package.name), "version": .string(package.version),
+                "architecture": .string(package.architecture), "size": .integer(package.size),
+                "sha256": .string(package.sha256),
+            ])
+        })
+        return Layers.Digest(sha256Bytes: SHA256.hash(data: Array(CanonicalJSON.encode(list).utf8)))
     }
 }
 
