@@ -247,6 +247,52 @@ struct PackagesStrategyTests {
         } throws: { ($0 as? RepositoryError)?.description == "GET file://\(copy)/dists/test/InRelease: HTTP 404" }
     }
 
+    /// A copy of the repository whose suite "test" is unsigned, with a
+    /// Release written by `edit` (a shell snippet run in dists/test).
+    func unsignedCopy(_ edit: String) throws -> String {
+        let copy = try RepositoryFixture.shared().copyRepository()
+        try Tool.run(["bash", "-c", "set -e; rm InRelease; " + edit], in: copy + "/dists/test")
+        return copy
+    }
+
+    @Test func releaseWithoutTheArchitecturesIndex() async throws {
+        let fixture = try RepositoryFixture.shared()
+        let workspace = try Workspace()
+        let copy = try unsignedCopy("grep -v binary-amd64 Release > R; mv R Release")
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        await #expect {
+            try await run(layer(["mta-b"], sources: [fixture.source(uri: "file://" + copy, signedBy: .some(nil), allowUnsigned: true)]), workspace: workspace)
+        } throws: { ($0 as? RepositoryError)?.description == "file://\(copy)/dists/test/Release lists no main/binary-amd64/Packages index" }
+    }
+
+    @Test func corruptIndexMatchingItsRelease() async throws {
+        let fixture = try RepositoryFixture.shared()
+        let workspace = try Workspace()
+        let copy = try unsignedCopy("""
+            printf 'not xz at all\\n' > main/binary-amd64/Packages.xz
+            sum=$(sha256sum main/binary-amd64/Packages.xz | cut -d' ' -f1)
+            sed -i "s|^ [0-9a-f]* [0-9]* main/binary-amd64/Packages.xz$| $sum 14 main/binary-amd64/Packages.xz|" Release
+            """)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        await #expect {
+            try await run(layer(["mta-b"], sources: [fixture.source(uri: "file://" + copy, signedBy: .some(nil), allowUnsigned: true)]), workspace: workspace)
+        } throws: {
+            ($0 as? RepositoryError)?.description
+                == "file://\(copy)/dists/test/main/binary-amd64/Packages.xz: xz data is corrupt at compressed byte 12: not in the xz format"
+        }
+    }
+
+    @Test func unreadableKeyringAndMissingDirectory() async throws {
+        let fixture = try RepositoryFixture.shared()
+        let workspace = try Workspace()
+        await #expect {
+            try await run(layer(["mta-b"], sources: [fixture.source(signedBy: "/nonexistent/keyring.gpg")]), workspace: workspace)
+        } throws: { ($0 as? RepositoryError)?.description == "keyring /nonexistent/keyring.gpg: cannot read the file" }
+        await #expect {
+            try await run(layer(["mta-b"], sources: [.directory("/nonexistent/debs")]), workspace: workspace)
+        } throws: { ($0 as? RepositoryError)?.description == "/nonexistent/debs: cannot list the directory" }
+    }
+
     @Test func tamperedIndexIsRejected() async throws {
         let fixture = try RepositoryFixture.shared()
         let workspace = try Workspace()

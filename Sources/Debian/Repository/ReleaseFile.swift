@@ -18,10 +18,13 @@ struct ReleaseFile: Sendable {
     var architectureAllInEveryIndex: Bool
     /// Path relative to the Release directory → hash and size.
     var files: [String: Entry]
+    /// Where the Release text came from (`…/InRelease` or `…/Release`).
+    var url: String
 
     /// Parses the signed text of `InRelease` (or a plain `Release`).
     /// - Throws: ``RepositoryError/malformed(url:message:)``.
     init(text: String, url: String) throws(RepositoryError) {
+        self.url = url
         let stanzas: [Deb822Stanza]
         do {
             stanzas = try Deb822Parser.parse(text, source: url, allowComments: false)

@@ -32,7 +32,7 @@ struct RepositoryClient: Sendable {
             guard let path = candidates.first(where: { release.files[$0] != nil }) else {
                 // `binary-all` is optional; the architecture's own index is not.
                 if directory.hasSuffix("binary-all/") { continue }
-                throw RepositoryError.missingIndex(url: source.releaseDirectory + "/InRelease", path: directory + "Packages")
+                throw RepositoryError.missingIndex(url: release.url, path: directory + "Packages")
             }
             let entry = release.files[path]!
             let url = source.releaseDirectory + "/" + path
