@@ -151,6 +151,22 @@ struct PackagesStrategyTests {
         #expect(size == Int64(bundle.utf8.count))
     }
 
+    /// `sources: system` through a fake apt root: a deb822 source with an
+    /// inline key, and a disabled one-line source that would fail.
+    @Test func systemSourcesFromAnAptRoot() async throws {
+        let fixture = try RepositoryFixture.shared()
+        let workspace = try Workspace()
+        let aptRoot = workspace.root + "/apt"
+        let armored = try String(contentsOfFile: fixture.armoredKeyring, encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? " ." : " " + $0 }.joined(separator: "\n")
+        try Tool.write("Types: deb\nURIs: \(fixture.uri)\nSuites: test\nComponents: main\nSigned-By:\n\(armored)\n", to: aptRoot + "/etc/apt/sources.list.d/fixture.sources")
+        try Tool.write("# deb http://unreachable.invalid/debian x main\n", to: aptRoot + "/etc/apt/sources.list")
+        let packages = layer(["mta-b"], sources: [.system])
+        let (plan, spec) = RepositoryFixture.plan(directory: workspace.root, layer: packages)
+        let locked = try await PackagesStrategy(aptRoot: aptRoot).resolve(packages, context: workspace.context(plan: plan, layer: spec))
+        #expect(locked.packages.map(\.url) == [fixture.uri + "/pool/mta-b_1_amd64.deb"])
+    }
+
     @Test func selfReferentialCompatLinksGiveWayToTheFile() async throws {
         let fixture = try RepositoryFixture.shared()
         let workspace = try Workspace()
