@@ -8,7 +8,7 @@ import Plan
 /// sha256sum) and shared by the integration tests, which only read it.
 final class RepositoryFixture: Sendable {
     /// Tools the fixture needs; tests using it are skipped without them.
-    static let available = Tool.available("dpkg-deb", "dpkg-scanpackages", "gpg", "gpgv", "xz", "gzip", "zstd", "sha256sum", "python3")
+    static let available = Tool.available("dpkg-deb", "dpkg-scanpackages", "gpg", "gpg-agent", "gpgconf", "gpgv", "xz", "gzip", "zstd", "sha256sum", "python3")
 
     /// Built on first use; a failure is reported by every test that uses it.
     private static let result: Result<RepositoryFixture, Tool.Failure> = {
