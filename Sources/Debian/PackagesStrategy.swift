@@ -197,37 +197,48 @@ public struct PackagesStrategy: Sendable {
     /// - Throws: the failure of the first package (in install order) that
     ///   failed, so the error does not depend on which download ended first.
     private func fetch(_ packages: [LockedPackage], fetcher: Fetcher, plan: ImageBuildPlan) async throws -> [String] {
-        let results = await withTaskGroup(of: (Int, Result<String, any Error>).self) { group in
-            var results = [Result<String, any Error>?](repeating: nil, count: packages.count)
-            var next = 0
-            func start() {
-                let index = next
-                let package = packages[index]
+        let limit = parallelDownloads
+        let results = await withTaskGroup(of: Download.self) { group in
+            var results = [Download?](repeating: nil, count: packages.count)
+            for (index, package) in packages.enumerated() {
+                if index >= limit {
+                    // One in for each one out.
+                    guard let download = await group.next() else { break }
+                    results[download.index] = download
+                    if download.failure != nil { break }
+                }
                 let url = PackagesStrategy.fetchURL(package.url, plan: plan)
                 group.addTask {
-                    do {
-                        return (index, .success(try await fetcher.verifiedFile(url: url, sha256: package.sha256, size: package.size)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
+                    await Download(index: index, url: url, package: package, fetcher: fetcher)
                 }
-                next += 1
             }
-            while next < min(parallelDownloads, packages.count) { start() }
-            while let (index, result) = await group.next() {
-                results[index] = result
-                if case .failure = result { continue }
-                if next < packages.count { start() }
-            }
+            while let download = await group.next() { results[download.index] = download }
             return results
         }
         var paths: [String] = []
-        for result in results {
-            // A slot is nil only after an earlier failure stopped new downloads.
-            guard let result else { break }
-            paths.append(try result.get())
+        for download in results {
+            // A slot is empty only after an earlier failure stopped new downloads.
+            guard let download else { break }
+            if let failure = download.failure { throw failure }
+            paths.append(download.path)
         }
         return paths
+    }
+
+    /// One package fetched into the cache, or why not.
+    private struct Download: Sendable {
+        var index: Int
+        var path = ""
+        var failure: RepositoryError?
+
+        init(index: Int, url: String, package: LockedPackage, fetcher: Fetcher) async {
+            self.index = index
+            do {
+                path = try await fetcher.verifiedFile(url: url, sha256: package.sha256, size: package.size)
+            } catch {
+                failure = error
+            }
+        }
     }
 
     private func makeDirectory(in root: String, prefix: String) throws -> String {
