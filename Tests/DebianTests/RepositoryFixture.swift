@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Layers
 import Plan
 @testable import Debian
@@ -23,8 +24,11 @@ final class RepositoryFixture: Sendable {
 
     static func shared() throws -> RepositoryFixture { try result.get() }
 
-    /// The fixture directory (removed at process exit is not possible with
-    /// Swift Testing; it lives under the temporary directory, one per run).
+    /// For the exit handler, which cannot capture anything.
+    private static let createdRoot = Mutex<String?>(nil)
+
+    /// The fixture directory, under the temporary directory; removed when
+    /// the test process exits (Swift Testing has no suite-wide teardown).
     let root: String
     /// `file://` URI of the repository.
     var uri: String { "file://" + root + "/repo" }
@@ -37,7 +41,12 @@ final class RepositoryFixture: Sendable {
     let keyID: String
 
     private init() throws {
-        root = try Tool.temporaryDirectory("kiln-debian-fixture")
+        let directory = try Tool.temporaryDirectory("kiln-debian-fixture")
+        root = directory
+        RepositoryFixture.createdRoot.withLock { $0 = directory }
+        atexit {
+            if let root = RepositoryFixture.createdRoot.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: root) }
+        }
         try Tool.run(["bash", "-c", RepositoryFixture.script], in: root)
         keyID = try Tool.run(["bash", "-c", "gpg --with-colons --list-keys | awk -F: '/^pub/ {print $5; exit}'"], environment: ["GNUPGHOME": root + "/gnupg"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
