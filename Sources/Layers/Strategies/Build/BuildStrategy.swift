@@ -1,0 +1,139 @@
+import Foundation
+import Plan
+
+/// The `build` strategy: runs the layer's command in a private scratch
+/// directory and turns what it wrote under `$KILN_OUT` into the layer.
+///
+/// The command sees only its inputs (copied, see ``BuildScratch``), runs
+/// with umask 022, `stdin` from `/dev/null`, in its own process group, and
+/// with exactly this environment (the layer's `env:` added last, and free
+/// to replace any of these but `KILN_OUT`):
+///
+/// | variable | value |
+/// |---|---|
+/// | `PATH` | ``defaultSearchPath`` |
+/// | `HOME`, `TMPDIR` | fresh empty directories in the scratch |
+/// | `LC_ALL`, `TZ` | `C`, `UTC` |
+/// | `SOURCE_DATE_EPOCH` | the plan's `created` |
+/// | `KILN_OUT` | a fresh empty directory |
+///
+/// `sandbox: isolated` adds bubblewrap: no network, the host read-only,
+/// fresh `/proc`, `/dev` and `/tmp`, only the scratch writable.
+public enum BuildStrategy {
+    /// The command's `PATH` unless the layer's `env:` sets one.
+    public static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Whatever kiln's own umask, so the modes of what the command writes
+    /// are reproducible.
+    static let commandUmask: UInt16 = 0o022
+
+    /// Lines of output kept for the failure message.
+    static let tailLineCount = 20
+
+    /// Runs the command of `layer` in a fresh scratch directory.
+    ///
+    /// Output lines go to `context.log` as they arrive. On success the
+    /// scratch is returned with `$KILN_OUT` filled; on failure it is
+    /// removed, or kept when `context.keepScratch` (the error says where).
+    /// - Parameter toolSearchPath: where `bwrap` is looked up (kiln's own `PATH`).
+    /// - Throws: ``BuildError``.
+    static func run(_ layer: BuildLayer, context: StrategyContext, toolSearchPath: String) async throws(BuildError) -> BuildScratch {
+        let name = context.layer.name
+        if layer.env["KILN_OUT"] != nil { throw BuildError(layer: name, reason: .reservedVariable("KILN_OUT")) }
+        let arguments: [String]
+        switch layer.command {
+        case .shell(let script):
+            arguments = ["/bin/sh", "-c", script]
+        case .argv(let argv):
+            guard !argv.isEmpty else { throw BuildError(layer: name, reason: .emptyCommand) }
+            arguments = argv
+        }
+        let sandboxTool: String?
+        switch layer.sandbox {
+        case .none:
+            sandboxTool = nil
+        case .isolated:
+            guard let bwrap = ChildProcess.locate("bwrap", searchPath: toolSearchPath, relativeTo: "/") else {
+                throw BuildError(layer: name, reason: .sandboxToolMissing(searchPath: toolSearchPath))
+            }
+            sandboxTool = bwrap
+        }
+
+        let scratch = try BuildScratch.create(for: layer, context: context)
+        let environment = BuildStrategy.environment(layer: layer, scratch: scratch, created: context.plan.created)
+        let searchPath = environment["PATH"] ?? ""
+        guard let program = ChildProcess.locate(arguments[0], searchPath: searchPath, relativeTo: scratch.workingDirectory) else {
+            BuildStrategy.discard(scratch, context: context)
+            throw BuildError(layer: name, reason: .commandNotFound(name: arguments[0], searchPath: searchPath))
+        }
+        var child = ChildProcess(
+            executable: program, arguments: arguments, environment: environment,
+            workingDirectory: scratch.workingDirectory, umask: commandUmask, timeout: layer.timeout,
+            tailLineCount: tailLineCount
+        )
+        if let bwrap = sandboxTool {
+            // bwrap exports its own PWD, so the umask shell, which drops it,
+            // runs inside the sandbox.
+            child.executable = bwrap
+            child.arguments = BuildStrategy.sandboxArguments(bwrap: bwrap, scratch: scratch)
+                + ChildProcess.umaskWrapper(commandUmask, environment: environment) + [program] + arguments.dropFirst()
+            child.umask = nil
+        }
+        let log = context.log
+        let outcome: ChildProcess.Outcome
+        do {
+            outcome = try await child.run { line in log(line.text) }
+        } catch {
+            BuildStrategy.discard(scratch, context: context)
+            throw BuildError(layer: name, reason: .cannotRun(error))
+        }
+        guard outcome.termination.isSuccess else {
+            let kept = context.keepScratch ? scratch.root : nil
+            BuildStrategy.discard(scratch, context: context)
+            throw BuildError(
+                layer: name,
+                reason: .commandFailed(termination: outcome.termination, lastLines: outcome.lastLines, keptScratch: kept)
+            )
+        }
+        return scratch
+    }
+
+    /// The command's complete environment.
+    static func environment(layer: BuildLayer, scratch: BuildScratch, created: Timestamp) -> [String: String] {
+        var environment = [
+            "PATH": defaultSearchPath,
+            "HOME": scratch.home,
+            "TMPDIR": scratch.temporary,
+            "LC_ALL": "C",
+            "TZ": "UTC",
+            "SOURCE_DATE_EPOCH": String(created.secondsSinceEpoch),
+        ]
+        environment.merge(layer.env) { _, declared in declared }
+        environment["KILN_OUT"] = scratch.output
+        return environment
+    }
+
+    /// bubblewrap's options, in the order it applies them: the host
+    /// read-only, then fresh `/dev`, `/proc` and `/tmp`, then the scratch
+    /// bound writable over them (it may itself lie below `/tmp`).
+    static func sandboxArguments(bwrap: String, scratch: BuildScratch) -> [String] {
+        [
+            bwrap,
+            "--ro-bind", "/", "/",
+            "--dev", "/dev",
+            "--proc", "/proc",
+            "--tmpfs", "/tmp",
+            "--bind", scratch.root, scratch.root,
+            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            // A new session keeps the command off kiln's terminal; the pid
+            // namespace and --die-with-parent still end it with bwrap.
+            "--new-session", "--die-with-parent",
+            "--chdir", scratch.workingDirectory,
+            "--",
+        ]
+    }
+
+    private static func discard(_ scratch: BuildScratch, context: StrategyContext) {
+        if !context.keepScratch { scratch.remove() }
+    }
+}
