@@ -98,7 +98,7 @@ struct StoreReferenceScanner {
     }
 
     /// A failed system call while scanning one file.
-    struct ScanError: Error, CustomStringConvertible {
+    struct ScanError: Error, Hashable, CustomStringConvertible {
         var operation: String
         var errno: Int32
 
