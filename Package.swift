@@ -29,7 +29,7 @@ let package = Package(
 
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML"]),
-        .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", crypto]),
+        .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", "CLZMA", crypto]),
         .target(name: "Debian", dependencies: ["Plan", "Layers", "CLZMA", "CZlib", "CZstd", crypto]),
         .target(name: "OCI", dependencies: ["Layers", crypto]),
         .target(name: "Kiln", dependencies: ["Plan", "Layers", "Debian", "OCI", crypto]),

@@ -120,7 +120,7 @@ public struct PackagesLayer: Hashable, Sendable {
     }
 
     /// `resolve:` — `transitive` (default) or `none`.
-    public enum Resolution: String, Hashable, Sendable {
+    public enum Resolution: String, Hashable, Sendable, CaseIterable {
         case transitive
         case none
     }
@@ -191,7 +191,7 @@ public struct BuildLayer: Hashable, Sendable {
     }
 
     /// `sandbox:` — `none` (default) or `isolated` (bubblewrap).
-    public enum Sandbox: String, Hashable, Sendable {
+    public enum Sandbox: String, Hashable, Sendable, CaseIterable {
         case none
         case isolated
     }
@@ -204,7 +204,8 @@ public struct BuildLayer: Hashable, Sendable {
 /// place inside the scratch (then `workdir`). With the default context (the
 /// plan directory) that is simply the scratch root.
 public struct BuildInput: Hashable, Sendable {
-    /// Path relative to the context, normalized, never empty or `..`.
+    /// Path relative to the context, normalized, without `..`; empty when
+    /// the input is the context itself (`inputs: [.]`).
     public var relativePath: String
     /// Absolute host path.
     public var hostPath: String

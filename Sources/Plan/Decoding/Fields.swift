@@ -1,0 +1,148 @@
+import YAML
+
+/// The keys of one plan mapping, checked against the keys allowed there.
+struct Fields {
+    /// The mapping node itself (for "missing key" marks).
+    let node: Node
+    /// Message prefix naming where we are, e.g. `layer "app": `.
+    let prefix: String
+    private var pairs: [String: Pair] = [:]
+
+    /// Reads `node` as a mapping whose keys must be among `allowed`.
+    ///
+    /// Unknown keys are reported with a "did you mean" hint; `elsewhere`
+    /// maps keys that are valid in a sibling context to a sentence saying
+    /// where they belong (e.g. `command` in a files layer).
+    /// - Returns: nil (after reporting) when `node` is not a mapping.
+    init?(_ node: Node, prefix: String, what: String, allowed: [String], elsewhere: [String: String] = [:], diagnostics: inout Diagnostics) {
+        guard let mapping = node.mapping else {
+            diagnostics.error(node.mark, "\(prefix)\(what) must be a mapping, not \(node.kindDescription)")
+            return nil
+        }
+        self.node = node
+        self.prefix = prefix
+        for pair in mapping {
+            let key = pair.key.scalar?.text ?? ""
+            if allowed.contains(key) {
+                pairs[key] = pair
+            } else if let place = elsewhere[key] {
+                diagnostics.error(pair.key.mark, "\(prefix)key \"\(key)\" \(place)")
+            } else {
+                diagnostics.error(pair.key.mark, "\(prefix)unknown key \"\(key)\"" + KeySuggestion.hint(for: key, in: allowed))
+            }
+        }
+    }
+
+    /// The pair for `key`, if present.
+    subscript(key: String) -> Pair? { pairs[key] }
+
+    /// The value for `key`, if present.
+    func value(_ key: String) -> Node? { pairs[key]?.value }
+
+    /// Whether `key` is present.
+    func has(_ key: String) -> Bool { pairs[key] != nil }
+
+    /// The value for a required `key`, reporting its absence.
+    func required(_ key: String, diagnostics: inout Diagnostics) -> Node? {
+        if let value = pairs[key]?.value { return value }
+        diagnostics.error(node.mark, "\(prefix)missing required key \"\(key)\"")
+        return nil
+    }
+}
+
+/// Typed readings of scalar nodes, reporting what they expected.
+extension Diagnostics {
+    /// A string: any non-null scalar, whatever its style, text kept exactly.
+    mutating func string(_ node: Node, _ what: String) -> String? {
+        if let scalar = node.scalar, !node.isNull, node.tag == nil || node.tag == .str || node.tag == .int || node.tag == .float {
+            return scalar.text
+        }
+        error(node.mark, "\(what) must be a string, not \(node.kindDescription)")
+        return nil
+    }
+
+    /// A non-empty string.
+    mutating func nonEmptyString(_ node: Node, _ what: String) -> String? {
+        guard let text = string(node, what) else { return nil }
+        guard !text.isEmpty else {
+            error(node.mark, "\(what) must not be empty")
+            return nil
+        }
+        return text
+    }
+
+    /// `true` or `false` (YAML 1.2: `yes`, `on` and friends are strings).
+    mutating func bool(_ node: Node, _ what: String) -> Bool? {
+        if let scalar = node.scalar, scalar.style == .plain || node.tag == .bool {
+            switch scalar.text {
+            case "true", "True", "TRUE": return true
+            case "false", "False", "FALSE": return false
+            default: break
+            }
+        }
+        let found = node.scalar.map { "\"\($0.text)\"" } ?? node.kindDescription
+        error(node.mark, "\(what) must be true or false, not \(found)")
+        return nil
+    }
+
+    /// A decimal integer within `range`.
+    mutating func integer(_ node: Node, _ what: String, in range: ClosedRange<Int>) -> Int? {
+        if let scalar = node.scalar, scalar.style == .plain, !scalar.text.isEmpty,
+           scalar.text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) {
+            if let value = Int(scalar.text), range.contains(value) { return value }
+            error(node.mark, "\(what) must be between \(range.lowerBound) and \(range.upperBound), not \(scalar.text)")
+            return nil
+        }
+        let found = node.scalar.map { "\"\($0.text)\"" } ?? node.kindDescription
+        error(node.mark, "\(what) must be a whole number, not \(found)")
+        return nil
+    }
+
+    /// A list of strings. A lone string is refused with a hint, since
+    /// `entrypoint: /app` silently meaning `["/app"]` hides shell-form mistakes.
+    mutating func stringList(_ node: Node, _ what: String, nonEmptyItems: Bool = true) -> [String]? {
+        guard let items = node.sequence else {
+            if let scalar = node.scalar, !node.isNull {
+                error(node.mark, "\(what) must be a list of strings, not a string (write [\"\(scalar.text)\"])")
+            } else {
+                error(node.mark, "\(what) must be a list of strings, not \(node.kindDescription)")
+            }
+            return nil
+        }
+        var result: [String] = []
+        var ok = true
+        for (index, item) in items.enumerated() {
+            let itemWhat = "\(what)[\(index)]"
+            if let text = nonEmptyItems ? nonEmptyString(item, itemWhat) : string(item, itemWhat) {
+                result.append(text)
+            } else {
+                ok = false
+            }
+        }
+        return ok ? result : nil
+    }
+
+    /// A mapping of string keys to string values.
+    mutating func stringMap(_ node: Node, _ what: String) -> [String: String]? {
+        guard let pairs = node.mapping else {
+            error(node.mark, "\(what) must be a mapping of strings, not \(node.kindDescription)")
+            return nil
+        }
+        var result: [String: String] = [:]
+        var ok = true
+        for pair in pairs {
+            let key = pair.key.scalar?.text ?? ""
+            guard !key.isEmpty else {
+                error(pair.key.mark, "\(what) has an empty key")
+                ok = false
+                continue
+            }
+            if let value = string(pair.value, "\(what) \"\(key)\"") {
+                result[key] = value
+            } else {
+                ok = false
+            }
+        }
+        return ok ? result : nil
+    }
+}

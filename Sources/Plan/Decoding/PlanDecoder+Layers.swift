@@ -1,0 +1,341 @@
+import YAML
+
+extension PlanDecoder {
+    /// The keys each strategy accepts besides `name` and `type`.
+    static let layerKeys: [String: [String]] = [
+        "files": ["files", "root", "paths"],
+        "packages": ["names", "sources", "resolve", "exclude"],
+        "build": ["command", "inputs", "workdir", "env", "sandbox", "timeout"],
+        "derivation": ["store_path", "store_dir", "closure"],
+    ]
+    static let strategyNames = ["files", "packages", "build", "derivation"]
+
+    mutating func layers(_ node: Node?) -> [LayerSpec]? {
+        guard let node else { return [] }
+        guard let items = node.sequence else {
+            diagnostics.error(node.mark, "\"layers\" must be a list of layers, not \(node.kindDescription)")
+            return nil
+        }
+        var result: [LayerSpec] = []
+        var names: [String: Mark] = [:]
+        var ok = true
+        for (index, item) in items.enumerated() {
+            guard let layer = layer(item, index: index) else {
+                ok = false
+                continue
+            }
+            if let first = names[layer.name] {
+                diagnostics.error(item.mapping?.first { $0.key.scalar?.text == "name" }?.value.mark ?? item.mark,
+                                  "duplicate layer name \"\(layer.name)\" (first used at \(first))")
+                ok = false
+            }
+            names[layer.name] = Mark(line: layer.location.line, column: layer.location.column)
+            result.append(layer)
+        }
+        return ok ? result : nil
+    }
+
+    private mutating func layer(_ node: Node, index: Int) -> LayerSpec? {
+        let pairs = node.mapping ?? []
+        let rawName = pairs.first { $0.key.scalar?.text == "name" }?.value.scalar?.text
+        let rawType = pairs.first { $0.key.scalar?.text == "type" }?.value.scalar?.text
+        let prefix = rawName.map { "layer \"\($0)\": " } ?? "layers[\(index)]: "
+        let known = rawType.flatMap { PlanDecoder.layerKeys[$0] }
+        let allowed = ["name", "type"] + (known ?? Array(PlanDecoder.layerKeys.values.joined()))
+        var elsewhere: [String: String] = [:]
+        if let rawType, known != nil {
+            for (type, keys) in PlanDecoder.layerKeys where type != rawType {
+                for key in keys where !allowed.contains(key) {
+                    elsewhere[key] = "is not valid in a \(rawType) layer (it belongs to \(type) layers)"
+                }
+            }
+        }
+        elsewhere = elsewhere.merging(PlanDecoder.topLevelKeys.filter { !allowed.contains($0) }.map { ($0, "belongs at the top level of the plan, not in a layer") }) { a, _ in a }
+        guard let fields = Fields(node, prefix: prefix, what: "a layer", allowed: allowed, elsewhere: elsewhere, diagnostics: &diagnostics) else {
+            return nil
+        }
+        let name: String? = fields.required("name", diagnostics: &diagnostics).flatMap { node in
+            checked(node, "\(prefix)\"name\"", prefix: prefix) { text throws(SyntaxError) in try LayerName.validate(text); return text }
+        }
+        guard let typeNode = fields.required("type", diagnostics: &diagnostics),
+              let type = diagnostics.string(typeNode, "\(prefix)\"type\"") else { return nil }
+        let strategy: LayerStrategy?
+        switch type {
+        case "files": strategy = files(fields, prefix: prefix).map(LayerStrategy.files)
+        case "packages": strategy = packages(fields, prefix: prefix).map(LayerStrategy.packages)
+        case "build": strategy = build(fields, prefix: prefix).map(LayerStrategy.build)
+        case "derivation": strategy = derivation(fields, prefix: prefix).map(LayerStrategy.derivation)
+        default:
+            diagnostics.error(typeNode.mark, "\(prefix)unknown layer type \"\(type)\" (one of files, packages, build, derivation)"
+                + KeySuggestion.hint(for: type, in: PlanDecoder.strategyNames))
+            strategy = nil
+        }
+        guard let name, let strategy else { return nil }
+        return LayerSpec(name: name, strategy: strategy, location: diagnostics.location(node.mark))
+    }
+
+    // MARK: files
+
+    private static let fileEntryKeys = ["path", "source", "content", "symlink", "directory", "mode", "owner"]
+    private static let contentKinds = ["source", "content", "symlink", "directory"]
+
+    private mutating func files(_ fields: Fields, prefix: String) -> FilesLayer? {
+        var entries: [FileEntry] = []
+        var ok = true
+        if let node = fields.value("files") {
+            if let items = node.sequence {
+                for (index, item) in items.enumerated() {
+                    if let entry = fileEntry(item, prefix: prefix, index: index) { entries.append(entry) } else { ok = false }
+                }
+            } else {
+                diagnostics.error(node.mark, "\(prefix)\"files\" must be a list of entries, not \(node.kindDescription)")
+                ok = false
+            }
+        }
+        if fields.has("root") || fields.has("paths") {
+            if let expanded = rootPaths(fields, prefix: prefix) { entries += expanded } else { ok = false }
+        }
+        if !fields.has("files"), !fields.has("paths") {
+            diagnostics.error(fields.node.mark, "\(prefix)a files layer needs \"files\" or \"paths\"")
+            return nil
+        }
+        var seen: [String: SourceLocation] = [:]
+        for entry in entries {
+            if let first = seen[entry.path] {
+                diagnostics.errors(at: entry.location, "\(prefix)two entries produce the image path \(entry.path) (the other at \(first.line):\(first.column))")
+                ok = false
+            }
+            seen[entry.path] = entry.location
+        }
+        return ok ? FilesLayer(entries: entries) : nil
+    }
+
+    private mutating func fileEntry(_ node: Node, prefix: String, index: Int) -> FileEntry? {
+        let resolver = paths // a copy: closures below run while self is mutated
+        let rawPath = node.mapping?.first { $0.key.scalar?.text == "path" }?.value.scalar?.text
+        let entryPrefix = prefix + (rawPath.map { "file \"\($0)\": " } ?? "files[\(index)]: ")
+        guard let fields = Fields(node, prefix: entryPrefix, what: "a files entry", allowed: PlanDecoder.fileEntryKeys, diagnostics: &diagnostics) else {
+            return nil
+        }
+        let path = fields.required("path", diagnostics: &diagnostics).flatMap { node in
+            checked(node, "\(entryPrefix)\"path\"", prefix: entryPrefix, label: "path") { text throws(SyntaxError) in try ImagePath(validating: text).string }
+        }
+        let kinds = PlanDecoder.contentKinds.filter(fields.has)
+        var content: FileEntry.Content?
+        if kinds.count > 1 {
+            diagnostics.error(fields[kinds[1]]!.key.mark, "\(entryPrefix)has both \"\(kinds[0])\" and \"\(kinds[1])\"; an entry holds exactly one of source, content, symlink, directory")
+        } else if let kind = kinds.first, let value = fields.value(kind) {
+            switch kind {
+            case "source":
+                content = checked(value, "\(entryPrefix)\"source\"", prefix: entryPrefix) { text throws(SyntaxError) in try .source(resolver.resolve(text, what: "source")) }
+            case "content":
+                content = diagnostics.string(value, "\(entryPrefix)\"content\"").map(FileEntry.Content.content)
+            case "symlink":
+                content = diagnostics.nonEmptyString(value, "\(entryPrefix)\"symlink\"").map(FileEntry.Content.symlink)
+            default:
+                if let flag = diagnostics.bool(value, "\(entryPrefix)\"directory\"") {
+                    if flag { content = .directory } else {
+                        diagnostics.error(value.mark, "\(entryPrefix)\"directory\" can only be true; remove it for a file")
+                    }
+                }
+            }
+        } else {
+            diagnostics.error(fields.node.mark, "\(entryPrefix)needs exactly one of source, content, symlink, directory")
+        }
+        let mode = fields.value("mode").flatMap { node in
+            checked(node, "\(entryPrefix)\"mode\"", prefix: entryPrefix) { text throws(SyntaxError) in try FileMode.parse(text) }
+        }
+        let owner = fields.value("owner").flatMap { node in
+            checked(node, "\(entryPrefix)\"owner\"", prefix: entryPrefix) { text throws(SyntaxError) in try Owner(parsing: text) }
+        }
+        if case .symlink = content, let node = fields.value("mode") {
+            diagnostics.error(node.mark, "\(entryPrefix)a symlink has no mode of its own (remove \"mode\")")
+            return nil
+        }
+        guard let path, let content, fields.value("mode") == nil || mode != nil, fields.value("owner") == nil || owner != nil else { return nil }
+        return FileEntry(path: path, content: content, mode: mode, owner: owner, location: diagnostics.location(node.mark))
+    }
+
+    /// `root` + `paths`: each path under `root` lands at the same path under `/`.
+    private mutating func rootPaths(_ fields: Fields, prefix: String) -> [FileEntry]? {
+        let resolver = paths // a copy: closures below run while self is mutated
+        guard let pathsNode = fields.value("paths") else {
+            diagnostics.error(fields["root"]!.key.mark, "\(prefix)\"root\" needs \"paths\" (the paths under it to copy)")
+            return nil
+        }
+        var root = directory
+        if let node = fields.value("root") {
+            guard let resolved = checked(node, "\(prefix)\"root\"", prefix: prefix, { text throws(SyntaxError) in try resolver.resolve(text, what: "root") }) else { return nil }
+            root = resolved
+        }
+        guard let list = diagnostics.stringList(pathsNode, "\(prefix)\"paths\"") else { return nil }
+        var entries: [FileEntry] = []
+        var ok = true
+        for (index, text) in list.enumerated() {
+            let item = pathsNode.sequence?[index] ?? pathsNode
+            do {
+                let relative = try RelativePath(validating: text).string
+                let host = try paths.resolve(relative, what: "path", relativeTo: root)
+                entries.append(FileEntry(path: "/" + relative, content: .source(host), location: diagnostics.location(item.mark)))
+            } catch {
+                diagnostics.error(item.mark, "\(prefix)\"paths\": \(error.message)")
+                ok = false
+            }
+        }
+        return ok ? entries : nil
+    }
+
+    // MARK: packages
+
+    private static let repositoryKeys = ["uri", "suite", "components", "signed_by", "allow_unsigned"]
+
+    private mutating func packages(_ fields: Fields, prefix: String) -> PackagesLayer? {
+        var ok = true
+        var names: [String] = []
+        if let node = fields.required("names", diagnostics: &diagnostics), let list = diagnostics.stringList(node, "\(prefix)\"names\"") {
+            if list.isEmpty { diagnostics.error(node.mark, "\(prefix)\"names\" must name at least one package"); ok = false }
+            for (index, atom) in list.enumerated() {
+                do { try PackageAtom.validate(atom) } catch {
+                    diagnostics.error(node.sequence?[index].mark ?? node.mark, "\(prefix)\(error.message)")
+                    ok = false
+                }
+            }
+            names = list
+        } else {
+            ok = false
+        }
+        var sources: [PackageSource] = [.system]
+        if let node = fields.value("sources") {
+            if let parsed = packageSources(node, prefix: prefix) { sources = parsed } else { ok = false }
+        }
+        let resolve = fields.value("resolve").map { keyword($0, "\(prefix)\"resolve\"", PackagesLayer.Resolution.self) } ?? .transitive
+        let exclude = fields.value("exclude").map { diagnostics.stringList($0, "\(prefix)\"exclude\"") } ?? []
+        guard ok, let resolve, let exclude else { return nil }
+        return PackagesLayer(names: names, sources: sources, resolve: resolve, exclude: exclude)
+    }
+
+    private mutating func packageSources(_ node: Node, prefix: String) -> [PackageSource]? {
+        let resolver = paths // a copy: closures below run while self is mutated
+        if let text = node.scalar?.text, !node.isNull {
+            guard text == "system" else {
+                diagnostics.error(node.mark, "\(prefix)\"sources\" must be system, or a list of repositories ({uri, suite, components, signed_by, allow_unsigned}) and directories ({dir})")
+                return nil
+            }
+            return [.system]
+        }
+        guard let items = node.sequence, !items.isEmpty else {
+            diagnostics.error(node.mark, "\(prefix)\"sources\" must be system, or a non-empty list of repositories and directories")
+            return nil
+        }
+        var result: [PackageSource] = []
+        var ok = true
+        for (index, item) in items.enumerated() {
+            let itemPrefix = "\(prefix)sources[\(index)]: "
+            if item.scalar?.text == "system", !item.isNull { result.append(.system); continue }
+            let isDirectory = item.mapping?.contains { $0.key.scalar?.text == "dir" } ?? false
+            let allowed = isDirectory ? ["dir"] : PlanDecoder.repositoryKeys
+            guard let fields = Fields(item, prefix: itemPrefix, what: "a package source", allowed: allowed, diagnostics: &diagnostics) else { ok = false; continue }
+            if isDirectory {
+                let dir = checked(fields.value("dir")!, "\(itemPrefix)\"dir\"", prefix: itemPrefix) { text throws(SyntaxError) in try resolver.resolve(text, what: "dir") }
+                if let dir { result.append(.directory(dir)) } else { ok = false }
+                continue
+            }
+            let uri = fields.required("uri", diagnostics: &diagnostics).flatMap { node in
+                checked(node, "\(itemPrefix)\"uri\"", prefix: itemPrefix) { text throws(SyntaxError) in
+                    guard ["http://", "https://", "file://"].contains(where: text.hasPrefix), text.count > 7 else {
+                        throw SyntaxError("uri \"\(text)\" must start with http://, https:// or file://")
+                    }
+                    return text
+                }
+            }
+            let suite = fields.required("suite", diagnostics: &diagnostics).flatMap { diagnostics.nonEmptyString($0, "\(itemPrefix)\"suite\"") }
+            let components = fields.value("components").map { diagnostics.stringList($0, "\(itemPrefix)\"components\"") } ?? []
+            let signedBy: String?? = fields.value("signed_by").map { node in
+                checked(node, "\(itemPrefix)\"signed_by\"", prefix: itemPrefix) { text throws(SyntaxError) in
+                    // A keyring is trust configuration, not build input: it may live outside the context.
+                    let absolute = HostPathResolver.normalize(text.hasPrefix("/") ? text : resolver.directory + "/" + text)
+                    guard let real = HostPathResolver.realPath(absolute) else { throw SyntaxError("keyring \"\(text)\" does not exist") }
+                    return real
+                }
+            }
+            let allowUnsigned = fields.value("allow_unsigned").map { diagnostics.bool($0, "\(itemPrefix)\"allow_unsigned\"") } ?? false
+            if let suite, suite.hasSuffix("/") == false, components?.isEmpty == true {
+                diagnostics.error(fields.node.mark, "\(itemPrefix)a suite needs \"components\" (a flat repository's suite ends with /)")
+                ok = false
+            }
+            guard let uri, let suite, let components, signedBy.map({ $0 != nil }) ?? true, let allowUnsigned else { ok = false; continue }
+            result.append(.repository(AptRepository(uri: uri, suite: suite, components: components, signedBy: signedBy ?? nil, allowUnsigned: allowUnsigned)))
+        }
+        return ok ? result : nil
+    }
+
+    // MARK: build
+
+    private mutating func build(_ fields: Fields, prefix: String) -> BuildLayer? {
+        let resolver = paths // a copy: closures below run while self is mutated
+        var command: BuildLayer.Command?
+        if let node = fields.required("command", diagnostics: &diagnostics) {
+            if node.sequence != nil {
+                if let argv = diagnostics.stringList(node, "\(prefix)\"command\"") {
+                    if argv.isEmpty { diagnostics.error(node.mark, "\(prefix)\"command\" must not be an empty list") } else { command = .argv(argv) }
+                }
+            } else if let text = diagnostics.nonEmptyString(node, "\(prefix)\"command\"") {
+                command = .shell(text)
+            }
+        }
+        var inputs: [BuildInput] = []
+        var inputsOK = true
+        if let node = fields.value("inputs"), let list = diagnostics.stringList(node, "\(prefix)\"inputs\"") {
+            for (index, text) in list.enumerated() {
+                let item = node.sequence?[index] ?? node
+                guard let host = checked(item, "\(prefix)\"inputs\"", prefix: prefix, { text throws(SyntaxError) in try resolver.resolve(text, what: "input") }) else {
+                    inputsOK = false
+                    continue
+                }
+                let lexical = HostPathResolver.normalize(text.hasPrefix("/") ? text : directory + "/" + text)
+                let relative = paths.relativeToContext(lexical)
+                if let other = inputs.first(where: { $0.relativePath == relative || $0.relativePath.isEmpty || relative.isEmpty
+                    || relative.hasPrefix($0.relativePath + "/") || $0.relativePath.hasPrefix(relative + "/") }) {
+                    diagnostics.error(item.mark, "\(prefix)input \"\(text)\" overlaps input \"\(other.relativePath.isEmpty ? "." : other.relativePath)\"")
+                    inputsOK = false
+                    continue
+                }
+                inputs.append(BuildInput(relativePath: relative, hostPath: host))
+            }
+        } else if fields.has("inputs") {
+            inputsOK = false
+        }
+        let workdir = fields.value("workdir").map { node in
+            checked(node, "\(prefix)\"workdir\"", prefix: prefix, label: "workdir") { text throws(SyntaxError) in try RelativePath(validating: text).string }
+        }
+        let env = fields.value("env").map { environment($0, "\(prefix)\"env\"", reserved: ["HOME", "TMPDIR", "KILN_OUT", "SOURCE_DATE_EPOCH"]) } ?? [:]
+        let sandbox = fields.value("sandbox").map { keyword($0, "\(prefix)\"sandbox\"", BuildLayer.Sandbox.self) } ?? BuildLayer.Sandbox.none
+        let timeout = fields.value("timeout").map { diagnostics.integer($0, "\(prefix)\"timeout\" (seconds)", in: 1...604_800) }
+        guard let command, inputsOK, workdir.map({ $0 != nil }) ?? true, let env, let sandbox, timeout.map({ $0 != nil }) ?? true else { return nil }
+        return BuildLayer(command: command, inputs: inputs, workdir: workdir ?? nil, env: env, sandbox: sandbox, timeout: timeout ?? nil)
+    }
+
+    // MARK: derivation
+
+    private mutating func derivation(_ fields: Fields, prefix: String) -> DerivationLayer? {
+        var storeDir = "/nix/store"
+        if let node = fields.value("store_dir") {
+            guard let dir = checked(node, "\(prefix)\"store_dir\"", prefix: prefix, label: "store_dir", { text throws(SyntaxError) in try ImagePath(validating: text).string }) else { return nil }
+            storeDir = dir
+        }
+        let closure = fields.value("closure").map { diagnostics.bool($0, "\(prefix)\"closure\"") } ?? true
+        guard let node = fields.required("store_path", diagnostics: &diagnostics) else { return nil }
+        let storePath = checked(node, "\(prefix)\"store_path\"", prefix: prefix) { text throws(SyntaxError) in
+            try StorePath.validate(text, storeDir: storeDir)
+            return text
+        }
+        guard let storePath, let closure else { return nil }
+        return DerivationLayer(storePath: storePath, storeDir: storeDir, closure: closure)
+    }
+}
+
+extension Diagnostics {
+    mutating func errors(at location: SourceLocation, _ message: String) {
+        error(Mark(line: location.line, column: location.column), message)
+    }
+}

@@ -1,0 +1,47 @@
+/// An absolute, normalized path inside the image, never `/` itself.
+public struct ImagePath: Hashable, Sendable, CustomStringConvertible {
+    /// `/etc/app/config.yaml`.
+    public let string: String
+
+    /// Validates `string`.
+    /// - Throws: ``SyntaxError`` naming the rule broken and, where there is
+    ///   one, the normalized spelling the user probably meant.
+    public init(validating string: String) throws(SyntaxError) {
+        guard string.hasPrefix("/") else {
+            throw SyntaxError("\"\(string)\" must be an absolute path (start with /)")
+        }
+        guard !string.utf8.contains(0) else { throw SyntaxError("\"\(string)\" contains a NUL byte") }
+        let components = string.split(separator: "/", omittingEmptySubsequences: true)
+        if components.contains("..") {
+            throw SyntaxError("\"\(string)\" must not contain \"..\"")
+        }
+        let normalized = "/" + components.filter { $0 != "." }.joined(separator: "/")
+        guard normalized != "/" else { throw SyntaxError("\"\(string)\" must not be / itself") }
+        guard normalized == string else {
+            throw SyntaxError("\"\(string)\" is not normalized (did you mean \"\(normalized)\"?)")
+        }
+        self.string = string
+    }
+
+    /// The path relative to `/`, as a layer entry names it.
+    public var relative: String { String(string.dropFirst()) }
+
+    public var description: String { string }
+}
+
+/// A relative path, normalized, that stays where it starts (no `..`, not
+/// absolute): build `workdir`, `paths` under a `root`.
+public struct RelativePath: Hashable, Sendable, CustomStringConvertible {
+    public let string: String
+
+    public init(validating string: String) throws(SyntaxError) {
+        guard !string.hasPrefix("/") else { throw SyntaxError("\"\(string)\" must be a relative path") }
+        let components = string.split(separator: "/", omittingEmptySubsequences: true)
+        guard !components.contains("..") else { throw SyntaxError("\"\(string)\" must not contain \"..\"") }
+        let normalized = components.filter { $0 != "." }.joined(separator: "/")
+        guard !normalized.isEmpty else { throw SyntaxError("\"\(string)\" names no path") }
+        self.string = normalized
+    }
+
+    public var description: String { string }
+}

@@ -1,0 +1,40 @@
+extension Platform {
+    /// Architectures as OCI names them (GOARCH values).
+    public static let knownArchitectures = ["386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64", "ppc64le", "riscv64", "s390x"]
+
+    /// Parses `os/architecture[/variant]`.
+    public init(parsing text: String) throws(SyntaxError) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+            throw SyntaxError("platform \"\(text)\" must be os/architecture[/variant], like \"linux/amd64\"")
+        }
+        guard parts[0] == "linux" else {
+            throw SyntaxError("platform \"\(text)\": only linux images are supported")
+        }
+        let aliases = ["x86_64": "amd64", "aarch64": "arm64", "i386": "386", "i686": "386", "armhf": "arm", "armv7l": "arm"]
+        guard Platform.knownArchitectures.contains(parts[1]) else {
+            let hint = aliases[parts[1]].map { " (did you mean \"\($0)\"?)" } ?? KeySuggestion.hint(for: parts[1], in: Platform.knownArchitectures)
+            throw SyntaxError("platform \"\(text)\": unknown architecture \"\(parts[1])\"\(hint)")
+        }
+        self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
+    }
+
+    /// The platform of the machine kiln runs on (`linux/amd64` on x86_64).
+    public static var host: Platform {
+        #if arch(x86_64)
+        Platform(os: "linux", architecture: "amd64")
+        #elseif arch(arm64)
+        Platform(os: "linux", architecture: "arm64", variant: "v8")
+        #elseif arch(arm)
+        Platform(os: "linux", architecture: "arm", variant: "v7")
+        #elseif arch(i386)
+        Platform(os: "linux", architecture: "386")
+        #elseif arch(powerpc64le)
+        Platform(os: "linux", architecture: "ppc64le")
+        #elseif arch(s390x)
+        Platform(os: "linux", architecture: "s390x")
+        #else
+        Platform(os: "linux", architecture: "riscv64")
+        #endif
+    }
+}

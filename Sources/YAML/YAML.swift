@@ -1,1 +1,0 @@
-// YAML: libyaml events to a node tree whose every node carries its position.

@@ -1,0 +1,15 @@
+/// Why a YAML text cannot be read, and where.
+public struct YAMLError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Where the problem is.
+    public var mark: Mark
+    /// What is wrong, for a person.
+    public var message: String
+
+    public init(_ mark: Mark, _ message: String) {
+        self.mark = mark
+        self.message = message
+    }
+
+    /// `line:column: message`.
+    public var description: String { "\(mark): \(message)" }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Kiln
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kiln`: a declarative image build-plan compiler.
+@main
+struct KilnCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kiln",
+        abstract: "Compile declarative image build plans into reproducible OCI image layouts.",
+        version: Kiln.version,
+        subcommands: [ValidateCommand.self, SchemaCommand.self]
+    )
+
+    /// Runs the command line with kiln's exit codes: 0 success, 1 the plan
+    /// or the build failed, 2 usage errors (ArgumentParser's own default is 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? any AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CommandFailure {
+            if !failure.message.isEmpty { Terminal.error(failure.message) }
+            Glibc.exit(failure.code)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            Terminal.error(fullMessage(for: error))
+            Glibc.exit(2)
+        }
+    }
+}
+
+/// A command that has already reported its failure and wants `code`.
+struct CommandFailure: Error {
+    var code: Int32
+    var message: String = ""
+}
