@@ -166,20 +166,22 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
         #expect(scratch.home.hasPrefix(scratch.root + "/") && scratch.temporary.hasPrefix(scratch.root + "/"))
     }
 
-    @Test func layerEnvironmentOverridesPath() async throws {
+    @Test func layerEnvironmentOverridesPathLocaleAndZone() async throws {
         let fixture = try BuildFixture()
-        try fixture.write("tools/hello", "#!/bin/sh\necho hello from tools\n", mode: 0o755)
+        try fixture.write("tools/hello", "#!/bin/sh\necho hello from tools $LC_ALL $TZ\n", mode: 0o755)
         let scratch = try await fixture.run(build(.argv(["hello"]), inputs: [fixture.input("tools")],
-                                                  env: ["PATH": "/nonexistent:tools"]))
+                                                  env: ["PATH": "/nonexistent:tools", "LC_ALL": "C.UTF-8", "TZ": "Europe/Paris"]))
         defer { scratch.remove() }
-        #expect(fixture.log.texts == ["hello from tools"])
+        #expect(fixture.log.texts == ["hello from tools C.UTF-8 Europe/Paris"])
     }
 
-    @Test func kilnOutCannotBeOverridden() async throws {
+    @Test(arguments: BuildStrategy.reservedVariables)
+    func reservedVariablesCannotBeOverridden(_ variable: String) async throws {
         let fixture = try BuildFixture()
-        await #expect(throws: BuildError(layer: "app", reason: .reservedVariable("KILN_OUT"))) {
-            _ = try await fixture.run(build(.shell("true"), env: ["KILN_OUT": "/tmp"]))
+        await #expect(throws: BuildError(layer: "app", reason: .reservedVariable(variable))) {
+            _ = try await fixture.run(build(.shell("true"), env: [variable: "/tmp", "LC_ALL": "C.UTF-8"]))
         }
+        #expect(fixture.scratchEntries.isEmpty)
         #expect(BuildError(layer: "app", reason: .reservedVariable("KILN_OUT")).description
             == "layer \"app\": env: KILN_OUT is set by kiln and cannot be overridden")
     }

@@ -6,8 +6,8 @@ import Plan
 ///
 /// The command sees only its inputs (copied, see ``BuildScratch``), runs
 /// with umask 022, `stdin` from `/dev/null`, in its own process group, and
-/// with exactly this environment (the layer's `env:` added last, and free
-/// to replace any of these but `KILN_OUT`):
+/// with exactly this environment (the layer's `env:` added, and free to
+/// replace `PATH`, `LC_ALL` and `TZ` but not ``reservedVariables``):
 ///
 /// | variable | value |
 /// |---|---|
@@ -22,6 +22,10 @@ import Plan
 public enum BuildStrategy {
     /// The command's `PATH` unless the layer's `env:` sets one.
     public static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Variables the layer's `env:` cannot set (the plan loader refuses
+    /// them too): they point at the scratch or carry the plan's time.
+    public static let reservedVariables = ["HOME", "KILN_OUT", "SOURCE_DATE_EPOCH", "TMPDIR"]
 
     /// Whatever kiln's own umask, so the modes of what the command writes
     /// are reproducible.
@@ -39,7 +43,9 @@ public enum BuildStrategy {
     /// - Throws: ``BuildError``.
     static func run(_ layer: BuildLayer, context: StrategyContext, toolSearchPath: String) async throws(BuildError) -> BuildScratch {
         let name = context.layer.name
-        if layer.env["KILN_OUT"] != nil { throw BuildError(layer: name, reason: .reservedVariable("KILN_OUT")) }
+        if let reserved = reservedVariables.first(where: { layer.env[$0] != nil }) {
+            throw BuildError(layer: name, reason: .reservedVariable(reserved))
+        }
         let arguments: [String]
         switch layer.command {
         case .shell(let script):
@@ -100,15 +106,11 @@ public enum BuildStrategy {
 
     /// The command's complete environment.
     static func environment(layer: BuildLayer, scratch: BuildScratch, created: Timestamp) -> [String: String] {
-        var environment = [
-            "PATH": defaultSearchPath,
-            "HOME": scratch.home,
-            "TMPDIR": scratch.temporary,
-            "LC_ALL": "C",
-            "TZ": "UTC",
-            "SOURCE_DATE_EPOCH": String(created.secondsSinceEpoch),
-        ]
+        var environment = ["PATH": defaultSearchPath, "LC_ALL": "C", "TZ": "UTC"]
         environment.merge(layer.env) { _, declared in declared }
+        environment["HOME"] = scratch.home
+        environment["TMPDIR"] = scratch.temporary
+        environment["SOURCE_DATE_EPOCH"] = String(created.secondsSinceEpoch)
         environment["KILN_OUT"] = scratch.output
         return environment
     }
