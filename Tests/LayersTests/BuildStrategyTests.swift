@@ -273,9 +273,9 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
         let fixture = try BuildFixture()
         try fixture.write("dir/ok", "x")
         mkfifo(fixture.context + "/dir/pipe", 0o644)
-        let error = BuildError(layer: "app", reason: .unsupportedInput(path: fixture.context + "/dir/pipe", kind: "fifo"))
+        let error = BuildError(layer: "app", reason: .unsupportedInput(path: fixture.context + "/dir/pipe", kind: "a FIFO"))
         await #expect(throws: error) { _ = try await fixture.run(build(.shell("true"), inputs: [fixture.input("dir")])) }
-        #expect(error.description == "layer \"app\": input \(fixture.context)/dir/pipe is a fifo; inputs may hold only files, directories and symlinks")
+        #expect(error.description == "layer \"app\": input \(fixture.context)/dir/pipe is a FIFO; inputs may hold only files, directories and symlinks")
         #expect(fixture.scratchEntries.isEmpty)
     }
 
@@ -316,8 +316,80 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
             == "layer \"app\": cannot read /x: Permission denied")
         #expect(BuildError(layer: "app", reason: .cannotRun(.spawnFailed(executable: "/bin/sh", errno: ENOENT))).description
             == "layer \"app\": cannot run /bin/sh: No such file or directory")
-        #expect(BuildError(layer: "app", reason: .unsupportedOutput(path: "dev/null", kind: "character device")).description
-            == "layer \"app\": $KILN_OUT/dev/null is a character device; a layer may hold only files, directories, symlinks and hardlinks")
+        #expect(BuildError(layer: "app", reason: .unreadableOutput(.unreadableDirectory("/s/out/d", errno: EACCES))).description
+            == "layer \"app\": output: cannot read directory /s/out/d: Permission denied")
+    }
+}
+
+@Suite struct BuildStrategyOutputTests {
+    @Test func outputBecomesTheLayerWithModesKeptAndOwnersCleared() async throws {
+        let fixture = try BuildFixture()
+        let script = """
+            cd "$KILN_OUT"
+            mkdir -p usr/bin etc/private var/empty
+            printf 'tool' > usr/bin/tool; chmod 4755 usr/bin/tool
+            printf 'secret' > etc/private/key; chmod 0600 etc/private/key; chmod 0700 etc/private
+            ln -s ../usr/bin/tool etc/tool-link
+            ln usr/bin/tool usr/bin/tool-again
+            chown 1000:1000 etc/private/key 2>/dev/null || true
+            """
+        let prepared = try await BuildStrategy.prepare(build(.shell(script)), context: fixture.strategyContext(),
+                                                       toolSearchPath: BuildStrategy.defaultSearchPath)
+        #expect(try describe(prepared.tree) == [
+            "etc 755 0:0 dir",
+            "etc/private 700 0:0 dir",
+            "etc/private/key 600 0:0 file 6",
+            "etc/tool-link 777 0:0 symlink ../usr/bin/tool",
+            "usr 755 0:0 dir",
+            "usr/bin 755 0:0 dir",
+            "usr/bin/tool 4755 0:0 file 4",
+            "usr/bin/tool-again 4755 0:0 hardlink usr/bin/tool",
+            "var 755 0:0 dir",
+            "var/empty 755 0:0 dir",
+        ])
+        // Only $KILN_OUT remains until the pipeline has streamed the layer.
+        let root = try #require(prepared.temporaryDirectories.first)
+        #expect(prepared.temporaryDirectories == [root])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["out"])
+        BuildScratch.removeTree(root)
+        #expect(fixture.scratchEntries.isEmpty)
+    }
+
+    @Test func twoRunsOfADeterministicCommandGiveTheSameTree() async throws {
+        let fixture = try BuildFixture()
+        try fixture.write("src/a.txt", "alpha\n")
+        try fixture.write("src/b.txt", "beta\n")
+        let layer = build(.shell("mkdir -p \"$KILN_OUT/share\" && for f in src/*; do sort \"$f\" > \"$KILN_OUT/share/${f#src/}\"; done"),
+                          inputs: [fixture.input("src")])
+        let first = try await BuildStrategy.prepare(layer, context: fixture.strategyContext(), toolSearchPath: "")
+        let second = try await BuildStrategy.prepare(layer, context: fixture.strategyContext(), toolSearchPath: "")
+        defer { (first.temporaryDirectories + second.temporaryDirectories).forEach(BuildScratch.removeTree) }
+        #expect(try describe(first.tree) == describe(second.tree))
+        #expect(try describe(first.tree).count == 3)
+    }
+
+    @Test func specialFilesInTheOutputAreRefused() async throws {
+        let fixture = try BuildFixture()
+        let error = BuildError(layer: "app", reason: .unsupportedOutput(path: "run/fifo", kind: "a FIFO"))
+        await #expect(throws: error) {
+            _ = try await BuildStrategy.prepare(build(.shell("mkdir \"$KILN_OUT/run\" && mkfifo \"$KILN_OUT/run/fifo\"")),
+                                                context: fixture.strategyContext(), toolSearchPath: "")
+        }
+        #expect(error.description
+            == "layer \"app\": $KILN_OUT/run/fifo is a FIFO; a layer may hold only files, directories, symlinks and hardlinks")
+        #expect(fixture.scratchEntries.isEmpty)
+    }
+
+    @Test func keptScratchIsNotTemporaryAndTheLogSaysWhere() async throws {
+        let fixture = try BuildFixture()
+        let prepared = try await BuildStrategy.prepare(build(.shell("echo hi > \"$KILN_OUT/f\"")),
+                                                       context: fixture.strategyContext(keepScratch: true), toolSearchPath: "")
+        let entries = fixture.scratchEntries
+        try #require(entries.count == 1)
+        let kept = fixture.scratchRoot + "/" + entries[0]
+        #expect(prepared.temporaryDirectories.isEmpty)
+        #expect(fixture.log.texts == ["scratch directory kept at \(kept)"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: kept).sorted() == ["context", "home", "out", "tmp"])
     }
 }
 

@@ -29,7 +29,7 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
         case workdirNotDirectory(String)
         /// The plan directory is not inside the context.
         case planDirectoryOutsideContext(directory: String, context: String)
-        /// An input holds a device, socket or fifo.
+        /// An input holds a device, socket or fifo; `kind` says which ("a FIFO").
         case unsupportedInput(path: String, kind: String)
         /// A file system operation on a host path failed.
         case fileSystem(operation: String, path: String, errno: Int32)
@@ -37,8 +37,11 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
         case cannotRun(ChildProcessError)
         /// The command ended unsuccessfully.
         case commandFailed(termination: ChildProcess.Termination, lastLines: [String], keptScratch: String?)
-        /// The command left a device, socket or fifo in `$KILN_OUT`.
+        /// The command left a device, socket or fifo in `$KILN_OUT`; `kind`
+        /// says which ("a FIFO") and `path` is relative to `$KILN_OUT`.
         case unsupportedOutput(path: String, kind: String)
+        /// `$KILN_OUT` could not be read into the layer.
+        case unreadableOutput(HostTreeError)
     }
 
     public var description: String {
@@ -67,7 +70,7 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
         case .planDirectoryOutsideContext(let directory, let context):
             return "the plan directory \(directory) is not inside the context \(context)"
         case .unsupportedInput(let path, let kind):
-            return "input \(path) is a \(kind); inputs may hold only files, directories and symlinks"
+            return "input \(path) is \(kind); inputs may hold only files, directories and symlinks"
         case .fileSystem(let operation, let path, let code):
             return "cannot \(operation) \(path): \(ChildProcessError.message(code))"
         case .cannotRun(let error):
@@ -81,7 +84,9 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
             if let keptScratch { text += "\nscratch directory kept at \(keptScratch)" }
             return text
         case .unsupportedOutput(let path, let kind):
-            return "$KILN_OUT/\(path) is a \(kind); a layer may hold only files, directories, symlinks and hardlinks"
+            return "$KILN_OUT/\(path) is \(kind); a layer may hold only files, directories, symlinks and hardlinks"
+        case .unreadableOutput(let error):
+            return "output: \(error)"
         }
     }
 }

@@ -228,11 +228,11 @@ private struct InputCopier {
 
     static func kindName(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
-        case S_IFIFO: "fifo"
-        case S_IFSOCK: "socket"
-        case S_IFCHR: "character device"
-        case S_IFBLK: "block device"
-        default: "special file"
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        default: "of an unknown file type"
         }
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Plan
+public import Plan
 
 /// The `build` strategy: runs the layer's command in a private scratch
 /// directory and turns what it wrote under `$KILN_OUT` into the layer.
@@ -33,6 +33,56 @@ public enum BuildStrategy {
 
     /// Lines of output kept for the failure message.
     static let tailLineCount = 20
+
+    /// Runs the layer's command and returns what it wrote under `$KILN_OUT`.
+    ///
+    /// The returned layer lists the scratch directory among its temporary
+    /// directories (its files are read while the layer streams), unless
+    /// `context.keepScratch`, in which case the scratch stays and the log
+    /// says where.
+    /// - Throws: ``BuildError``.
+    public static func prepare(_ layer: BuildLayer, context: StrategyContext) async throws(BuildError) -> PreparedLayer {
+        let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? defaultSearchPath
+        return try await prepare(layer, context: context, toolSearchPath: searchPath)
+    }
+
+    /// ``prepare(_:context:)`` with the `PATH` `bwrap` is looked up in.
+    static func prepare(_ layer: BuildLayer, context: StrategyContext, toolSearchPath: String) async throws(BuildError) -> PreparedLayer {
+        let scratch = try await run(layer, context: context, toolSearchPath: toolSearchPath)
+        let tree: LayerTree
+        do {
+            tree = try outputTree(scratch, layer: context.layer.name)
+        } catch {
+            discard(scratch, context: context)
+            throw error
+        }
+        if context.keepScratch {
+            context.log("scratch directory kept at \(scratch.root)")
+            return PreparedLayer(tree: tree)
+        }
+        scratch.removeAllButOutput()
+        return PreparedLayer(tree: tree, temporaryDirectories: [scratch.root])
+    }
+
+    /// `$KILN_OUT` as the layer's root: modes as the command left them,
+    /// owners 0:0, symlinks verbatim, hardlinks kept.
+    static func outputTree(_ scratch: BuildScratch, layer: String) throws(BuildError) -> LayerTree {
+        var tree = LayerTree()
+        do {
+            try HostTree.walk(scratch.output, at: "", options: HostTreeOptions(modes: .preserved)) { entry in
+                try tree.insert(entry)
+            }
+        } catch let error as HostTreeError {
+            if case .unsupportedFileType(let path, let kind) = error, path.hasPrefix(scratch.output + "/") {
+                throw BuildError(layer: layer, reason: .unsupportedOutput(path: String(path.dropFirst(scratch.output.count + 1)), kind: kind))
+            }
+            throw BuildError(layer: layer, reason: .unreadableOutput(error))
+        } catch {
+            // One walk yields each path once, so the tree never refuses an entry.
+            preconditionFailure("a single walk of \(scratch.output) produced a duplicate path: \(error)")
+        }
+        return tree
+    }
 
     /// Runs the command of `layer` in a fresh scratch directory.
     ///

@@ -21,8 +21,10 @@ public struct DerivationError: Error, Hashable, Sendable, CustomStringConvertibl
         case invalidName(String)
         /// `store_path` does not exist.
         case missing(String)
-        /// A store path holds a device, socket or fifo.
+        /// A store path holds a device, socket or fifo; `kind` says which ("a FIFO").
         case unsupportedFile(path: String, kind: String)
+        /// A store path could not be read into the layer.
+        case unreadable(HostTreeError)
         /// A file system operation on a store path failed.
         case fileSystem(operation: String, path: String, message: String)
     }
@@ -40,7 +42,9 @@ public struct DerivationError: Error, Hashable, Sendable, CustomStringConvertibl
         case .missing(let path):
             return prefix + "store path \(path) does not exist"
         case .unsupportedFile(let path, let kind):
-            return prefix + "\(path) is a \(kind); a layer may hold only files, directories, symlinks and hardlinks"
+            return prefix + "\(path) is \(kind); a layer may hold only files, directories, symlinks and hardlinks"
+        case .unreadable(let error):
+            return prefix + "\(error)"
         case .fileSystem(let operation, let path, let message):
             return prefix + "cannot \(operation) \(path): \(message)"
         }

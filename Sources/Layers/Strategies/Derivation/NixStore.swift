@@ -1,4 +1,4 @@
-import Foundation
+internal import Glibc
 
 /// A Nix-style store directory: the names of its store paths, indexed by
 /// hash part, to turn scanned references into store paths.
@@ -15,15 +15,17 @@ struct NixStore {
     /// beside a path while building it and which share its hash.
     init(directory: String, layer: String) throws(DerivationError) {
         self.directory = directory
-        let entries: [String]
-        do {
-            entries = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
+        guard let stream = opendir(directory) else {
             throw DerivationError(layer: layer, reason: .fileSystem(
-                operation: "list the store directory", path: directory, message: NixStore.message(error)))
+                operation: "list the store directory", path: directory, message: String(cString: strerror(errno))))
         }
+        defer { closedir(stream) }
         var index: [String: [String]] = [:]
-        for name in entries where NixStore.isStorePathName(name) && !name.hasSuffix(".lock") {
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard NixStore.isStorePathName(name), !name.hasSuffix(".lock") else { continue }
             index[String(name.prefix(StoreReferenceScanner.hashLength)), default: []].append(name)
         }
         namesByHash = index
@@ -54,12 +56,4 @@ struct NixStore {
         }
     }
 
-    /// The reason inside a Foundation file error, without its wrapping.
-    static func message(_ error: any Error) -> String {
-        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError,
-           underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return (error as NSError).localizedDescription
-    }
 }
