@@ -311,6 +311,18 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
         #expect(error.description == "layer \"app\": the plan directory /elsewhere is not inside the context \(fixture.context)")
     }
 
+    @Test func missingScratchRootIsAnError() async throws {
+        let fixture = try BuildFixture()
+        var context = fixture.strategyContext()
+        context.scratchRoot = fixture.directory.path + "/no-such-root"
+        let error = BuildError(layer: "app", reason: .fileSystem(operation: "create a scratch directory in", path: context.scratchRoot, errno: ENOENT))
+        await #expect(throws: error) {
+            _ = try await BuildStrategy.run(build(.shell("true")), context: context, toolSearchPath: "")
+        }
+        #expect(error.description
+            == "layer \"app\": cannot create a scratch directory in \(context.scratchRoot): No such file or directory")
+    }
+
     @Test func otherMessages() {
         #expect(BuildError(layer: "app", reason: .fileSystem(operation: "read", path: "/x", errno: EACCES)).description
             == "layer \"app\": cannot read /x: Permission denied")
