@@ -7,3 +7,9 @@ static inline int kiln_inflateInit2(z_streamp stream, int windowBits) {
     return inflateInit2(stream, windowBits);
 }
 // ---- end inflate ----
+
+// ---- deflate (compression) ----
+static inline int kiln_deflateInit2(z_streamp stream, int level, int method, int windowBits, int memLevel, int strategy) {
+    return deflateInit2(stream, level, method, windowBits, memLevel, strategy);
+}
+// ---- end deflate ----

@@ -66,7 +66,7 @@ public struct Node: Hashable, Sendable {
         return ["", "~", "null", "Null", "NULL"].contains(scalar.text)
     }
 
-    /// A word for messages: "a string", "a list", "a mapping", "null".
+    /// A word for messages: "a scalar", "a list", "a mapping", "null".
     public var kindDescription: String {
         switch value {
         case .scalar: isNull ? "null" : "a scalar"

@@ -143,22 +143,41 @@ final class EventParser {
         let problem = p.problem.map { String(cString: $0) } ?? "invalid YAML"
         let mark = Mark(line: Int(p.problem_mark.line) + 1, column: Int(p.problem_mark.column) + 1)
         var message = problem
+        var contextLine: Int?
         if let context = p.context.map({ String(cString: $0) }) {
             let contextMark = Mark(line: Int(p.context_mark.line) + 1, column: Int(p.context_mark.column) + 1)
             message += " (\(context) at \(contextMark))"
+            contextLine = contextMark.line
         }
         let offset = Int(p.problem_mark.index)
         if offset < input.count, input[offset] == UInt8(ascii: "\t") {
             message += "; YAML does not allow tabs for indentation, use spaces"
+        } else if problem == "did not find expected key" || problem == "did not find expected '-' indicator",
+                  let contextLine, contextLine < mark.line {
+            // libyaml's words name a token; the usual cause is a line indented
+            // less or more than the collection it should belong to.
+            message += "; check this line's indentation against line \(contextLine)"
+        } else if problem == "mapping values are not allowed in this context" {
+            message += "; a value containing \": \" must be quoted"
         }
         if p.error == YAML_READER_ERROR {
             // The reader reports only a byte offset; count lines and characters to it.
-            let prefix = input[..<min(Int(p.problem_offset), input.count)]
+            // For a bad or missing continuation byte it is the offset of that byte;
+            // the character at fault starts at the leading byte before it.
+            var start = min(Int(p.problem_offset), input.count)
+            if problem.contains("trailing") {
+                var back = start
+                while back > 0, start - back < 4, input[back - 1] & 0xC0 == 0x80 { back -= 1 }
+                if back > 0, input[back - 1] & 0xC0 == 0xC0 { start = back - 1 }
+            }
+            let prefix = input[..<start]
+            let octet = p.problem_value >= 0 && p.problem_value <= 0xFF
+                ? " 0x" + (p.problem_value < 0x10 ? "0" : "") + String(p.problem_value, radix: 16, uppercase: true) : ""
             let lineStart = (prefix.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
             let line = prefix.count { $0 == UInt8(ascii: "\n") } + 1
             let column = input[lineStart..<prefix.endIndex].count { $0 & 0xC0 != 0x80 } + 1
             return YAMLError(Mark(line: line, column: column),
-                             "the plan is not valid UTF-8 or UTF-16 text (\(problem) at byte \(p.problem_offset))")
+                             "the plan is not valid UTF-8 or UTF-16 text (\(problem)\(octet) at byte offset \(p.problem_offset))")
         }
         return YAMLError(mark, message)
     }

@@ -73,7 +73,9 @@ import Testing
         ("? [a, b]\n: c\n", "1:3: mapping keys must be plain strings, not a list"),
         ("a:\n\t- b\n", "2:1: found character that cannot start any token (while scanning for the next token at 2:1); YAML does not allow tabs for indentation, use spaces"),
         ("a: [1, 2\n", "2:1: did not find expected ',' or ']' (while parsing a flow sequence at 1:4)"),
-        ("a: b: c\n", "1:5: mapping values are not allowed in this context"),
+        ("a: b: c\n", "1:5: mapping values are not allowed in this context; a value containing \": \" must be quoted"),
+        ("a:\n  - b\n c: d\n", "3:2: did not find expected key (while parsing a block mapping at 1:1); check this line's indentation against line 1"),
+        ("a:\n  - b\n   - c\n  d: e\n", "4:3: did not find expected '-' indicator (while parsing a block collection at 2:3); check this line's indentation against line 2"),
     ])
     func errorsSayWhereAndWhat(text: String, expected: String) {
         #expect(error(text)?.description == expected)
@@ -84,7 +86,24 @@ import Testing
             _ = try YAMLParser.parse([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a])
             Issue.record("expected an error")
         } catch {
-            #expect(error.description == "1:4: the plan is not valid UTF-8 or UTF-16 text (invalid leading UTF-8 octet at byte 3)")
+            #expect(error.description == "1:4: the plan is not valid UTF-8 or UTF-16 text (invalid leading UTF-8 octet 0xFF at byte offset 3)")
+        }
+    }
+
+    @Test func aBadContinuationByteIsReportedAtItsCharacter() {
+        // Latin-1 "é" (0xE9) reads as the start of a three-byte sequence that
+        // the next byte breaks; the column is the é's, not the byte after it.
+        do {
+            _ = try YAMLParser.parse(Array("a: caf".utf8) + [0xE9] + Array("!\n".utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "1:7: the plan is not valid UTF-8 or UTF-16 text (invalid trailing UTF-8 octet 0x21 at byte offset 7)")
+        }
+        do {
+            _ = try YAMLParser.parse(Array("é: caf".utf8) + [0xE2, 0x82])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "1:7: the plan is not valid UTF-8 or UTF-16 text (incomplete UTF-8 octet sequence at byte offset 7)")
         }
     }
 

@@ -15,8 +15,10 @@ struct Diagnostics {
         SourceLocation(file: file, line: mark.line, column: mark.column)
     }
 
+    /// Records an error. Control characters are escaped whatever the
+    /// message quotes, so every error stays one line.
     mutating func error(_ mark: Mark, _ message: String) {
-        errors.append(PlanError(location(mark), message))
+        errors.append(PlanError(location(mark), message.singleLine))
     }
 
     /// Errors sorted by position, duplicates (the same place and words) removed.

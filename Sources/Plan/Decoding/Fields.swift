@@ -7,6 +7,9 @@ struct Fields {
     /// Message prefix naming where we are, e.g. `layer "app": `.
     let prefix: String
     private var pairs: [String: Pair] = [:]
+    /// Allowed keys that an unknown key was reported as a misspelling of:
+    /// their absence is not reported again as a missing key.
+    private var suggested: Set<String> = []
 
     /// Reads `node` as a mapping whose keys must be among `allowed`.
     ///
@@ -16,7 +19,7 @@ struct Fields {
     /// - Returns: nil (after reporting) when `node` is not a mapping.
     init?(_ node: Node, prefix: String, what: String, allowed: [String], elsewhere: [String: String] = [:], diagnostics: inout Diagnostics) {
         guard let mapping = node.mapping else {
-            diagnostics.error(node.mark, "\(prefix)\(what) must be a mapping, not \(node.kindDescription)")
+            diagnostics.error(node.mark, "\(prefix)\(what) must be a mapping, not \(describe(node))")
             return nil
         }
         self.node = node
@@ -25,10 +28,14 @@ struct Fields {
             let key = pair.key.scalar?.text ?? ""
             if allowed.contains(key) {
                 pairs[key] = pair
-            } else if let place = elsewhere[key] {
-                diagnostics.error(pair.key.mark, "\(prefix)key \"\(key)\" \(place)")
+                continue
+            }
+            let suggestion = KeySuggestion.closest(to: key, in: allowed)
+            if let suggestion { suggested.insert(suggestion) }
+            if let place = elsewhere[key] {
+                diagnostics.error(pair.key.mark, "\(prefix)key \(quoted(key)) \(place)" + KeySuggestion.hint(suggestion))
             } else {
-                diagnostics.error(pair.key.mark, "\(prefix)unknown key \"\(key)\"" + KeySuggestion.hint(for: key, in: allowed))
+                diagnostics.error(pair.key.mark, "\(prefix)unknown key \(quoted(key))" + KeySuggestion.hint(suggestion))
             }
         }
     }
@@ -42,10 +49,14 @@ struct Fields {
     /// Whether `key` is present.
     func has(_ key: String) -> Bool { pairs[key] != nil }
 
-    /// The value for a required `key`, reporting its absence.
-    func required(_ key: String, diagnostics: inout Diagnostics) -> Node? {
+    /// The value for a required `key`, reporting its absence (unless a
+    /// misspelling of it was reported already).
+    /// - Parameter hint: words after the message, e.g. ` (add "kiln: 1")`.
+    func required(_ key: String, hint: String = "", diagnostics: inout Diagnostics) -> Node? {
         if let value = pairs[key]?.value { return value }
-        diagnostics.error(node.mark, "\(prefix)missing required key \"\(key)\"")
+        if !suggested.contains(key) {
+            diagnostics.error(node.mark, "\(prefix)missing required key \(quoted(key))\(hint)")
+        }
         return nil
     }
 }
@@ -57,7 +68,7 @@ extension Diagnostics {
         if let scalar = node.scalar, !node.isNull, node.tag == nil || node.tag == .str || node.tag == .int || node.tag == .float {
             return scalar.text
         }
-        error(node.mark, "\(what) must be a string, not \(node.kindDescription)")
+        error(node.mark, "\(what) must be a string, not \(describe(node))")
         return nil
     }
 
@@ -80,7 +91,11 @@ extension Diagnostics {
             default: break
             }
         }
-        let found = node.scalar.map { "\"\($0.text)\"" } ?? node.kindDescription
+        if let scalar = node.scalar, scalar.style != .plain, ["true", "false"].contains(scalar.text.lowercased()) {
+            error(node.mark, "\(what) must be true or false without quotes, not the quoted string \(quoted(scalar.text))")
+            return nil
+        }
+        let found = node.scalar.map { quoted($0.text) } ?? describe(node)
         error(node.mark, "\(what) must be true or false, not \(found)")
         return nil
     }
@@ -93,19 +108,26 @@ extension Diagnostics {
             error(node.mark, "\(what) must be between \(range.lowerBound) and \(range.upperBound), not \(scalar.text)")
             return nil
         }
-        let found = node.scalar.map { "\"\($0.text)\"" } ?? node.kindDescription
+        if let scalar = node.scalar, scalar.style != .plain, !scalar.text.isEmpty, scalar.text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) {
+            error(node.mark, "\(what) must be a whole number without quotes, not the quoted string \(quoted(scalar.text))")
+            return nil
+        }
+        let found = node.scalar.map { quoted($0.text) } ?? describe(node)
         error(node.mark, "\(what) must be a whole number, not \(found)")
         return nil
     }
 
     /// A list of strings. A lone string is refused with a hint, since
     /// `entrypoint: /app` silently meaning `["/app"]` hides shell-form mistakes.
-    mutating func stringList(_ node: Node, _ what: String, nonEmptyItems: Bool = true) -> [String]? {
+    /// - Parameter execForm: the list is an argv (`entrypoint`, `cmd`): the
+    ///   hint splits a string into words, or wraps shell syntax in `sh -c`.
+    mutating func stringList(_ node: Node, _ what: String, nonEmptyItems: Bool = true, execForm: Bool = false) -> [String]? {
         guard let items = node.sequence else {
             if let scalar = node.scalar, !node.isNull {
-                error(node.mark, "\(what) must be a list of strings, not a string (write [\"\(scalar.text)\"])")
+                let hint = execForm ? Self.execFormHint(scalar.text) : "write [\(quoted(scalar.text))]"
+                error(node.mark, "\(what) must be a list of strings, not a string (\(hint))")
             } else {
-                error(node.mark, "\(what) must be a list of strings, not \(node.kindDescription)")
+                error(node.mark, "\(what) must be a list of strings, not \(describe(node))")
             }
             return nil
         }
@@ -125,7 +147,7 @@ extension Diagnostics {
     /// A mapping of string keys to string values.
     mutating func stringMap(_ node: Node, _ what: String) -> [String: String]? {
         guard let pairs = node.mapping else {
-            error(node.mark, "\(what) must be a mapping of strings, not \(node.kindDescription)")
+            error(node.mark, "\(what) must be a mapping of strings, not \(describe(node))")
             return nil
         }
         var result: [String: String] = [:]
@@ -137,7 +159,7 @@ extension Diagnostics {
                 ok = false
                 continue
             }
-            if let value = string(pair.value, "\(what) \"\(key)\"") {
+            if let value = string(pair.value, "\(what) \(quoted(key))") {
                 result[key] = value
             } else {
                 ok = false
@@ -145,4 +167,23 @@ extension Diagnostics {
         }
         return ok ? result : nil
     }
+}
+
+extension Diagnostics {
+    /// How to write `text` in exec form: its words as a list, or, when it
+    /// uses shell syntax, `["/bin/sh", "-c", text]`.
+    static func execFormHint(_ text: String) -> String {
+        let shellSyntax = text.contains { "$`'\"\\|&;<>(){}*?~#=\n".contains($0) }
+        let words = shellSyntax ? ["/bin/sh", "-c", text] : text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        return "write [\(words.map { quoted($0) }.joined(separator: ", "))]; exec form runs no shell"
+    }
+}
+
+/// A node as a message names what was found: `the string "x"`, `a list`,
+/// `a mapping`, `null`, or `!!bool "true"` for an explicitly tagged scalar.
+func describe(_ node: Node) -> String {
+    guard let scalar = node.scalar else { return node.kindDescription }
+    if node.isNull { return "null" }
+    if let tag = node.tag, tag != .str { return "!!\(tag.rawValue) \(quoted(scalar.text))" }
+    return "the string \(quoted(scalar.text))"
 }

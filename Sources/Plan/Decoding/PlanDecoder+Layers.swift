@@ -13,7 +13,7 @@ extension PlanDecoder {
     mutating func layers(_ node: Node?) -> [LayerSpec]? {
         guard let node else { return [] }
         guard let items = node.sequence else {
-            diagnostics.error(node.mark, "\"layers\" must be a list of layers, not \(node.kindDescription)")
+            diagnostics.error(node.mark, "\"layers\" must be a list of layers, not \(describe(node))")
             return nil
         }
         var result: [LayerSpec] = []
@@ -24,12 +24,13 @@ extension PlanDecoder {
                 ok = false
                 continue
             }
+            let nameMark = item.mapping?.first { $0.key.scalar?.text == "name" }?.value.mark ?? item.mark
             if let first = names[layer.name] {
-                diagnostics.error(item.mapping?.first { $0.key.scalar?.text == "name" }?.value.mark ?? item.mark,
-                                  "duplicate layer name \"\(layer.name)\" (first used at \(first))")
+                diagnostics.error(nameMark, "duplicate layer name \(quoted(layer.name)) (first used at \(first))")
                 ok = false
+            } else {
+                names[layer.name] = nameMark
             }
-            names[layer.name] = Mark(line: layer.location.line, column: layer.location.column)
             result.append(layer)
         }
         return ok ? result : nil
@@ -39,7 +40,7 @@ extension PlanDecoder {
         let pairs = node.mapping ?? []
         let rawName = pairs.first { $0.key.scalar?.text == "name" }?.value.scalar?.text
         let rawType = pairs.first { $0.key.scalar?.text == "type" }?.value.scalar?.text
-        let prefix = rawName.map { "layer \"\($0)\": " } ?? "layers[\(index)]: "
+        let prefix = rawName.map { "layer \(quoted($0)): " } ?? "layers[\(index)]: "
         let known = rawType.flatMap { PlanDecoder.layerKeys[$0] }
         let allowed = ["name", "type"] + (known ?? Array(PlanDecoder.layerKeys.values.joined()))
         var elsewhere: [String: String] = [:]
@@ -54,8 +55,10 @@ extension PlanDecoder {
         guard let fields = Fields(node, prefix: prefix, what: "a layer", allowed: allowed, elsewhere: elsewhere, diagnostics: &diagnostics) else {
             return nil
         }
+        // An invalid name is reported by position: repeating it as the
+        // prefix (`layer "My App": layer name "My App" is invalid`) says it twice.
         let name: String? = fields.required("name", diagnostics: &diagnostics).flatMap { node in
-            checked(node, "\(prefix)\"name\"", prefix: prefix) { text throws(SyntaxError) in try LayerName.validate(text); return text }
+            checked(node, "layers[\(index)]: \"name\"", prefix: "layers[\(index)]: ") { text throws(SyntaxError) in try LayerName.validate(text); return text }
         }
         guard let typeNode = fields.required("type", diagnostics: &diagnostics),
               let type = diagnostics.string(typeNode, "\(prefix)\"type\"") else { return nil }
@@ -66,8 +69,8 @@ extension PlanDecoder {
         case "build": strategy = build(fields, prefix: prefix).map(LayerStrategy.build)
         case "derivation": strategy = derivation(fields, prefix: prefix).map(LayerStrategy.derivation)
         default:
-            diagnostics.error(typeNode.mark, "\(prefix)unknown layer type \"\(type)\" (one of files, packages, build, derivation)"
-                + KeySuggestion.hint(for: type, in: PlanDecoder.strategyNames))
+            diagnostics.error(typeNode.mark, "\(prefix)unknown layer type \(quoted(type))"
+                + KeySuggestion.hint(for: type, in: PlanDecoder.strategyNames) + "; the types are files, packages, build, derivation")
             strategy = nil
         }
         guard let name, let strategy else { return nil }
@@ -88,7 +91,7 @@ extension PlanDecoder {
                     if let entry = fileEntry(item, prefix: prefix, index: index) { entries.append(entry) } else { ok = false }
                 }
             } else {
-                diagnostics.error(node.mark, "\(prefix)\"files\" must be a list of entries, not \(node.kindDescription)")
+                diagnostics.error(node.mark, "\(prefix)\"files\" must be a list of entries, not \(describe(node))")
                 ok = false
             }
         }
@@ -96,7 +99,10 @@ extension PlanDecoder {
             if let expanded = rootPaths(fields, prefix: prefix) { entries += expanded } else { ok = false }
         }
         if !fields.has("files"), !fields.has("paths") {
-            diagnostics.error(fields.node.mark, "\(prefix)a files layer needs \"files\" or \"paths\"")
+            // With "root", rootPaths has already said that "paths" is missing.
+            if !fields.has("root") {
+                diagnostics.error(fields.node.mark, "\(prefix)a files layer needs \"files\" or \"paths\"")
+            }
             return nil
         }
         var seen: [String: SourceLocation] = [:]
@@ -113,17 +119,20 @@ extension PlanDecoder {
     private mutating func fileEntry(_ node: Node, prefix: String, index: Int) -> FileEntry? {
         let resolver = paths // a copy: closures below run while self is mutated
         let rawPath = node.mapping?.first { $0.key.scalar?.text == "path" }?.value.scalar?.text
-        let entryPrefix = prefix + (rawPath.map { "file \"\($0)\": " } ?? "files[\(index)]: ")
+        let entryPrefix = prefix + (rawPath.map { "file \(quoted($0)): " } ?? "files[\(index)]: ")
         guard let fields = Fields(node, prefix: entryPrefix, what: "a files entry", allowed: PlanDecoder.fileEntryKeys, diagnostics: &diagnostics) else {
             return nil
         }
+        // A bad path is reported by position: the prefix would repeat it.
+        let pathPrefix = prefix + "files[\(index)]: "
         let path = fields.required("path", diagnostics: &diagnostics).flatMap { node in
-            checked(node, "\(entryPrefix)\"path\"", prefix: entryPrefix, label: "path") { text throws(SyntaxError) in try ImagePath(validating: text).string }
+            checked(node, "\(pathPrefix)\"path\"", prefix: pathPrefix, label: "path") { text throws(SyntaxError) in try ImagePath(validating: text).string }
         }
-        let kinds = PlanDecoder.contentKinds.filter(fields.has)
+        // In the order the plan writes them, so the error points at the second one.
+        let kinds = PlanDecoder.contentKinds.compactMap { fields[$0] }.sorted { $0.key.mark < $1.key.mark }.compactMap { $0.key.scalar?.text }
         var content: FileEntry.Content?
         if kinds.count > 1 {
-            diagnostics.error(fields[kinds[1]]!.key.mark, "\(entryPrefix)has both \"\(kinds[0])\" and \"\(kinds[1])\"; an entry holds exactly one of source, content, symlink, directory")
+            diagnostics.error(fields[kinds[1]]!.key.mark, "\(entryPrefix)has both \(quoted(kinds[0])) and \(quoted(kinds[1])); an entry holds exactly one of source, content, symlink, directory")
         } else if let kind = kinds.first, let value = fields.value(kind) {
             switch kind {
             case "source":
@@ -218,7 +227,7 @@ extension PlanDecoder {
         let resolver = paths // a copy: closures below run while self is mutated
         if let text = node.scalar?.text, !node.isNull {
             guard text == "system" else {
-                diagnostics.error(node.mark, "\(prefix)\"sources\" must be system, or a list of repositories ({uri, suite, components, signed_by, allow_unsigned}) and directories ({dir})")
+                diagnostics.error(node.mark, "\(prefix)\"sources\" must be system, or a list of repositories ({uri, suite, components, signed_by, allow_unsigned}) and directories ({dir}), not \(describe(node))")
                 return nil
             }
             return [.system]
@@ -232,9 +241,17 @@ extension PlanDecoder {
         for (index, item) in items.enumerated() {
             let itemPrefix = "\(prefix)sources[\(index)]: "
             if item.scalar?.text == "system", !item.isNull { result.append(.system); continue }
+            if item.scalar != nil {
+                diagnostics.error(item.mark, "\(itemPrefix)a package source must be system, a repository {uri, suite, components} or a directory {dir}, not \(describe(item))")
+                ok = false
+                continue
+            }
             let isDirectory = item.mapping?.contains { $0.key.scalar?.text == "dir" } ?? false
             let allowed = isDirectory ? ["dir"] : PlanDecoder.repositoryKeys
-            guard let fields = Fields(item, prefix: itemPrefix, what: "a package source", allowed: allowed, diagnostics: &diagnostics) else { ok = false; continue }
+            let elsewhere = isDirectory
+                ? Dictionary(uniqueKeysWithValues: PlanDecoder.repositoryKeys.map { ($0, "is not valid with \"dir\": a source is either a repository {uri, suite, …} or a directory {dir}") })
+                : [:]
+            guard let fields = Fields(item, prefix: itemPrefix, what: "a package source", allowed: allowed, elsewhere: elsewhere, diagnostics: &diagnostics) else { ok = false; continue }
             if isDirectory {
                 let dir = checked(fields.value("dir")!, "\(itemPrefix)\"dir\"", prefix: itemPrefix) { text throws(SyntaxError) in try resolver.resolve(text, what: "dir") }
                 if let dir { result.append(.directory(dir)) } else { ok = false }
@@ -242,9 +259,10 @@ extension PlanDecoder {
             }
             let uri = fields.required("uri", diagnostics: &diagnostics).flatMap { node in
                 checked(node, "\(itemPrefix)\"uri\"", prefix: itemPrefix) { text throws(SyntaxError) in
-                    guard ["http://", "https://", "file://"].contains(where: text.hasPrefix), text.count > 7 else {
-                        throw SyntaxError("uri \"\(text)\" must start with http://, https:// or file://")
+                    guard let scheme = ["http://", "https://", "file://"].first(where: text.hasPrefix) else {
+                        throw SyntaxError("uri \(quoted(text)) must start with http://, https:// or file://")
                     }
+                    guard text.count > scheme.count else { throw SyntaxError("uri \(quoted(text)) names nothing after \(scheme)") }
                     return text
                 }
             }
@@ -254,7 +272,7 @@ extension PlanDecoder {
                 checked(node, "\(itemPrefix)\"signed_by\"", prefix: itemPrefix) { text throws(SyntaxError) in
                     // A keyring is trust configuration, not build input: it may live outside the context.
                     let absolute = HostPathResolver.normalize(text.hasPrefix("/") ? text : resolver.directory + "/" + text)
-                    guard let real = HostPathResolver.realPath(absolute) else { throw SyntaxError("keyring \"\(text)\" does not exist") }
+                    guard let real = HostPathResolver.realPath(absolute) else { throw SyntaxError("keyring \(quoted(text)) does not exist") }
                     return real
                 }
             }
@@ -296,7 +314,7 @@ extension PlanDecoder {
                 let relative = paths.relativeToContext(lexical)
                 if let other = inputs.first(where: { $0.relativePath == relative || $0.relativePath.isEmpty || relative.isEmpty
                     || relative.hasPrefix($0.relativePath + "/") || $0.relativePath.hasPrefix(relative + "/") }) {
-                    diagnostics.error(item.mark, "\(prefix)input \"\(text)\" overlaps input \"\(other.relativePath.isEmpty ? "." : other.relativePath)\"")
+                    diagnostics.error(item.mark, "\(prefix)input \(quoted(text)) overlaps input \(quoted(other.relativePath.isEmpty ? "." : other.relativePath))")
                     inputsOK = false
                     continue
                 }
@@ -325,8 +343,17 @@ extension PlanDecoder {
         }
         let closure = fields.value("closure").map { diagnostics.bool($0, "\(prefix)\"closure\"") } ?? true
         guard let node = fields.required("store_path", diagnostics: &diagnostics) else { return nil }
+        let defaultStore = !fields.has("store_dir")
         let storePath = checked(node, "\(prefix)\"store_path\"", prefix: prefix) { text throws(SyntaxError) in
-            try StorePath.validate(text, storeDir: storeDir)
+            do throws(SyntaxError) {
+                try StorePath.validate(text, storeDir: storeDir)
+            } catch {
+                // A path under another store usually means store_dir was forgotten.
+                if defaultStore, text.hasPrefix("/"), !text.hasPrefix(storeDir + "/") {
+                    throw SyntaxError(error.message + " (set store_dir for another store)")
+                }
+                throw error
+            }
             return text
         }
         guard let storePath, let closure else { return nil }

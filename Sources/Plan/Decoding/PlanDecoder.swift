@@ -30,7 +30,7 @@ struct PlanDecoder {
         }
         resolveContext(at: root.mark)
 
-        if let node = fields.required("kiln", diagnostics: &diagnostics),
+        if let node = fields.required("kiln", hint: " (the plan format version: add \"kiln: 1\")", diagnostics: &diagnostics),
            let version = diagnostics.integer(node, "\"kiln\" (the plan format version)", in: 0...Int(Int32.max)), version != 1 {
             diagnostics.error(node.mark, "unsupported plan format version \(version) (this kiln reads version 1)")
         }
@@ -90,9 +90,9 @@ struct PlanDecoder {
             return archive ? .ociArchive(path: path, ref: ref) : .ociLayout(path: path, ref: ref)
         }
         if text.hasPrefix("docker://") || text.contains("/") || text.contains(":") {
-            diagnostics.error(node.mark, "base \"\(text)\": registry references are not supported yet; use scratch, oci:DIR[:REF] or oci-archive:FILE[:REF]")
+            diagnostics.error(node.mark, "base \(quoted(text)): registry references are not supported yet; use scratch, oci:DIR[:REF] or oci-archive:FILE[:REF]")
         } else {
-            diagnostics.error(node.mark, "base \"\(text)\" must be scratch, oci:DIR[:REF] or oci-archive:FILE[:REF]" + KeySuggestion.hint(for: text, in: ["scratch"]))
+            diagnostics.error(node.mark, "base \(quoted(text)) must be scratch, oci:DIR[:REF] or oci-archive:FILE[:REF]" + KeySuggestion.hint(for: text, in: ["scratch"]))
         }
         return nil
     }
@@ -106,7 +106,7 @@ struct PlanDecoder {
             let path = String(text[..<colon]), ref = String(text[text.index(after: colon)...])
             if !path.isEmpty, !ref.isEmpty, let real = HostPathResolver.realPath(absolute(path)) { return (real, ref) }
         }
-        diagnostics.error(node.mark, "\(what) \"\(text)\" does not exist")
+        diagnostics.error(node.mark, "\(what) \(quoted(text)) does not exist")
         return nil
     }
 
@@ -122,7 +122,7 @@ struct PlanDecoder {
     private mutating func sourceDateEpoch(at mark: Mark) -> Timestamp? {
         guard let text = loader.environment["SOURCE_DATE_EPOCH"], !text.isEmpty else { return nil }
         guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let seconds = Int64(text) else {
-            diagnostics.error(mark, "SOURCE_DATE_EPOCH=\"\(text)\" in the environment is not a whole number of seconds")
+            diagnostics.error(mark, "SOURCE_DATE_EPOCH=\(quoted(text)) in the environment is not a whole number of seconds")
             return nil
         }
         return Timestamp(secondsSinceEpoch: seconds)
@@ -137,8 +137,8 @@ struct PlanDecoder {
             if value == nil { ok = false }
             return value
         }
-        if let node = fields.value("entrypoint") { config.entrypoint = track(diagnostics.stringList(node, "\"entrypoint\" (exec form)", nonEmptyItems: false)) }
-        if let node = fields.value("cmd") { config.cmd = track(diagnostics.stringList(node, "\"cmd\" (exec form)", nonEmptyItems: false)) }
+        if let node = fields.value("entrypoint") { config.entrypoint = track(diagnostics.stringList(node, "\"entrypoint\" (exec form)", nonEmptyItems: false, execForm: true)) }
+        if let node = fields.value("cmd") { config.cmd = track(diagnostics.stringList(node, "\"cmd\" (exec form)", nonEmptyItems: false, execForm: true)) }
         if let node = fields.value("env") {
             config.env = track(environment(node, "\"env\"", reserved: [])) ?? [:]
         }
@@ -229,7 +229,7 @@ struct PlanDecoder {
         guard let text = diagnostics.string(node, what) else { return nil }
         if let value = K(rawValue: text) { return value }
         let names = K.allCases.map(\.rawValue)
-        diagnostics.error(node.mark, "\(what) must be one of \(names.joined(separator: ", ")), not \"\(text)\"" + KeySuggestion.hint(for: text, in: names))
+        diagnostics.error(node.mark, "\(what) must be one of \(names.joined(separator: ", ")), not \(quoted(text))" + KeySuggestion.hint(for: text, in: names))
         return nil
     }
 }

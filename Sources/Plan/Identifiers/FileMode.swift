@@ -6,11 +6,11 @@ public enum FileMode {
         var digits = Substring(text)
         if digits.hasPrefix("0o") || digits.hasPrefix("0O") { digits = digits.dropFirst(2) }
         guard !digits.isEmpty, digits.utf8.allSatisfy({ (0x30...0x37).contains($0) }) else {
-            throw SyntaxError("mode \"\(text)\" must be octal digits, like \"0755\" or \"0644\"")
+            throw SyntaxError("mode \(quoted(text)) must be octal digits, like \"0755\" or \"0644\"")
         }
         let significant = digits.drop { $0 == "0" }
         guard significant.count <= 4, let value = UInt32(significant.isEmpty ? "0" : significant, radix: 8), value <= 0o7777 else {
-            throw SyntaxError("mode \"\(text)\" is larger than 7777")
+            throw SyntaxError("mode \(quoted(text)) is larger than 7777")
         }
         return value
     }
@@ -31,7 +31,7 @@ extension Owner {
             return UInt32(s)
         }
         guard parts.count == 2, let uid = id(parts[0]), let gid = id(parts[1]) else {
-            throw SyntaxError("owner \"\(text)\" must be numeric \"uid:gid\", like \"65532:65532\"")
+            throw SyntaxError("owner \(quoted(text)) must be numeric \"uid:gid\", like \"65532:65532\"")
         }
         self.init(uid: uid, gid: gid)
     }

@@ -8,17 +8,17 @@ public struct ImagePath: Hashable, Sendable, CustomStringConvertible {
     ///   one, the normalized spelling the user probably meant.
     public init(validating string: String) throws(SyntaxError) {
         guard string.hasPrefix("/") else {
-            throw SyntaxError("\"\(string)\" must be an absolute path (start with /)")
+            throw SyntaxError("\(quoted(string)) must be an absolute path (start with /)")
         }
-        guard !string.utf8.contains(0) else { throw SyntaxError("\"\(string)\" contains a NUL byte") }
+        guard !string.utf8.contains(0) else { throw SyntaxError("\(quoted(string)) contains a NUL byte") }
         let components = string.split(separator: "/", omittingEmptySubsequences: true)
         if components.contains("..") {
-            throw SyntaxError("\"\(string)\" must not contain \"..\"")
+            throw SyntaxError("\(quoted(string)) must not contain \"..\"")
         }
         let normalized = "/" + components.filter { $0 != "." }.joined(separator: "/")
-        guard normalized != "/" else { throw SyntaxError("\"\(string)\" must not be / itself") }
+        guard normalized != "/" else { throw SyntaxError("\(quoted(string)) must not be / itself") }
         guard normalized == string else {
-            throw SyntaxError("\"\(string)\" is not normalized (did you mean \"\(normalized)\"?)")
+            throw SyntaxError("\(quoted(string)) is not normalized (did you mean \(quoted(normalized))?)")
         }
         self.string = string
     }
@@ -35,11 +35,11 @@ public struct RelativePath: Hashable, Sendable, CustomStringConvertible {
     public let string: String
 
     public init(validating string: String) throws(SyntaxError) {
-        guard !string.hasPrefix("/") else { throw SyntaxError("\"\(string)\" must be a relative path") }
+        guard !string.hasPrefix("/") else { throw SyntaxError("\(quoted(string)) must be a relative path") }
         let components = string.split(separator: "/", omittingEmptySubsequences: true)
-        guard !components.contains("..") else { throw SyntaxError("\"\(string)\" must not contain \"..\"") }
+        guard !components.contains("..") else { throw SyntaxError("\(quoted(string)) must not contain \"..\"") }
         let normalized = components.filter { $0 != "." }.joined(separator: "/")
-        guard !normalized.isEmpty else { throw SyntaxError("\"\(string)\" names no path") }
+        guard !normalized.isEmpty else { throw SyntaxError("\(quoted(string)) names no path") }
         self.string = normalized
     }
 

@@ -5,16 +5,16 @@ public enum ImageReference {
     /// components `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, at most 255 bytes.
     public static func validateName(_ name: String) throws(SyntaxError) {
         guard !name.isEmpty else { throw SyntaxError("image name must not be empty") }
-        guard name.utf8.count <= 255 else { throw SyntaxError("image name \"\(name)\" is longer than 255 characters") }
+        guard name.utf8.count <= 255 else { throw SyntaxError("image name \(quoted(name)) is longer than 255 characters") }
         var components = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         if components.count > 1, isDomain(components[0]) {
             try validateDomain(components.removeFirst(), in: name)
         }
         for component in components where !isPathComponent(component) {
             if component.lowercased() != component, isPathComponent(component.lowercased()) {
-                throw SyntaxError("image name \"\(name)\" must be lowercase (did you mean \"\(name.lowercased())\"?)")
+                throw SyntaxError("image name \(quoted(name)) must be lowercase (did you mean \(quoted(name.lowercased()))?)")
             }
-            throw SyntaxError("image name \"\(name)\" has an invalid component \"\(component)\" (allowed: lowercase letters, digits, and . _ __ - between them)")
+            throw SyntaxError("image name \(quoted(name)) has an invalid component \(quoted(component)) (allowed: lowercase letters, digits, and . _ __ - between them)")
         }
     }
 
@@ -24,7 +24,7 @@ public enum ImageReference {
         guard let first = bytes.first, bytes.count <= 128,
               isWord(first), bytes.allSatisfy({ isWord($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
         else {
-            throw SyntaxError("tag \"\(tag)\" is invalid (1 to 128 of A-Z a-z 0-9 _ . -, not starting with . or -)")
+            throw SyntaxError("tag \(quoted(tag)) is invalid (1 to 128 of A-Z a-z 0-9 _ . -, not starting with . or -)")
         }
     }
 
@@ -44,7 +44,7 @@ public enum ImageReference {
         }
         let portOK = parts.count == 1 || (!parts[1].isEmpty && parts[1].utf8.count <= 5 && parts[1].utf8.allSatisfy { (0x30...0x39).contains($0) })
         guard hostOK, portOK else {
-            throw SyntaxError("image name \"\(name)\" has an invalid registry host \"\(domain)\"")
+            throw SyntaxError("image name \(quoted(name)) has an invalid registry host \(quoted(domain))")
         }
     }
 

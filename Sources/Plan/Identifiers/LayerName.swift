@@ -7,8 +7,8 @@ public enum LayerName {
         guard let first = bytes.first, lowerAlnum(first), bytes.count <= 128,
               bytes.allSatisfy({ lowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
         else {
-            let hint = name.lowercased() != name ? " (did you mean \"\(name.lowercased())\"?)" : ""
-            throw SyntaxError("layer name \"\(name)\" is invalid: use lowercase letters, digits, . _ - and start with a letter or digit\(hint)")
+            let hint = name.lowercased() != name ? " (did you mean \(quoted(name.lowercased()))?)" : ""
+            throw SyntaxError("layer name \(quoted(name)) is invalid: use lowercase letters, digits, . _ - and start with a letter or digit\(hint)")
         }
     }
 }

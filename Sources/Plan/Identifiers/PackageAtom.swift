@@ -25,7 +25,7 @@ public enum PackageAtom {
     }
 
     private static func invalid(_ atom: String) -> SyntaxError {
-        SyntaxError("package \"\(atom)\" must be name, name=version, or name (>= version)")
+        SyntaxError("package \(quoted(atom)) must be name, name=version, or name (>= version)")
     }
 
     private static func isAlnum(_ b: UInt8) -> Bool {

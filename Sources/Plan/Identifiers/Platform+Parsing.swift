@@ -6,15 +6,15 @@ extension Platform {
     public init(parsing text: String) throws(SyntaxError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
-            throw SyntaxError("platform \"\(text)\" must be os/architecture[/variant], like \"linux/amd64\"")
+            throw SyntaxError("platform \(quoted(text)) must be os/architecture[/variant], like \"linux/amd64\"")
         }
         guard parts[0] == "linux" else {
-            throw SyntaxError("platform \"\(text)\": only linux images are supported")
+            throw SyntaxError("platform \(quoted(text)): only linux images are supported")
         }
         let aliases = ["x86_64": "amd64", "aarch64": "arm64", "i386": "386", "i686": "386", "armhf": "arm", "armv7l": "arm"]
         guard Platform.knownArchitectures.contains(parts[1]) else {
-            let hint = aliases[parts[1]].map { " (did you mean \"\($0)\"?)" } ?? KeySuggestion.hint(for: parts[1], in: Platform.knownArchitectures)
-            throw SyntaxError("platform \"\(text)\": unknown architecture \"\(parts[1])\"\(hint)")
+            let hint = aliases[parts[1]].map { " (did you mean \(quoted($0))?)" } ?? KeySuggestion.hint(for: parts[1], in: Platform.knownArchitectures)
+            throw SyntaxError("platform \(quoted(text)): unknown architecture \(quoted(parts[1]))\(hint)")
         }
         self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
     }

@@ -12,11 +12,11 @@ public enum StorePath {
             throw SyntaxError("store path \(error.message)")
         }
         guard path.hasPrefix(storeDir + "/") else {
-            throw SyntaxError("store path \"\(path)\" is not under the store directory \(storeDir)")
+            throw SyntaxError("store path \(quoted(path)) is not under the store directory \(storeDir)")
         }
         let name = path.dropFirst(storeDir.count + 1)
         guard !name.contains("/") else {
-            throw SyntaxError("store path \"\(path)\" must name a store object directly under \(storeDir), not a path inside one")
+            throw SyntaxError("store path \(quoted(path)) must name a store object directly under \(storeDir), not a path inside one")
         }
         let bytes = Array(name.utf8)
         let nameBytes = bytes.dropFirst(33)
@@ -24,7 +24,7 @@ public enum StorePath {
               nameBytes.first != UInt8(ascii: "."),
               nameBytes.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x7a).contains($0) || (0x41...0x5a).contains($0) || "+-._?=".utf8.contains($0) })
         else {
-            throw SyntaxError("store path \"\(path)\" must be named <32-character nix-base32 hash>-<name>")
+            throw SyntaxError("store path \(quoted(path)) must be named <32-character nix-base32 hash>-<name>")
         }
     }
 }

@@ -3,7 +3,7 @@ extension Timestamp {
     /// `2024-01-01T00:00:00Z` or `2024-01-01T02:00:00+02:00`.
     public init(rfc3339 text: String) throws(SyntaxError) {
         let bytes = Array(text.utf8)
-        let error = SyntaxError("\"\(text)\" is not an RFC 3339 timestamp like \"2024-01-01T00:00:00Z\"")
+        let error = SyntaxError("\(quoted(text)) is not an RFC 3339 timestamp like \"2024-01-01T00:00:00Z\"")
         func number(_ range: Range<Int>) throws(SyntaxError) -> Int {
             guard range.upperBound <= bytes.count else { throw error }
             var value = 0
@@ -29,7 +29,7 @@ extension Timestamp {
         let second = try number(17..<19)
         var index = 19
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            throw SyntaxError("\"\(text)\" has fractional seconds; image timestamps are whole seconds")
+            throw SyntaxError("\(quoted(text)) has fractional seconds; image timestamps are whole seconds")
         }
         var offset = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: "Z") || bytes[index] == UInt8(ascii: "z") {
@@ -49,7 +49,7 @@ extension Timestamp {
         else { throw error }
         let seconds = Int64(Timestamp.daysFromCivil(year: year, month: month, day: day)) * 86_400
             + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
-        guard seconds >= 0 else { throw SyntaxError("\"\(text)\" is before 1970-01-01T00:00:00Z") }
+        guard seconds >= 0 else { throw SyntaxError("\(quoted(text)) is before 1970-01-01T00:00:00Z") }
         self.init(secondsSinceEpoch: seconds)
     }
 

@@ -30,13 +30,13 @@ public struct HostPathResolver: Sendable {
         let joined = raw.hasPrefix("/") ? raw : (base ?? directory) + "/" + raw
         let lexical = HostPathResolver.normalize(joined)
         guard isInside(lexical) else {
-            throw SyntaxError("\(what) \"\(raw)\" is outside the context \(context) (use --context DIR to widen it)")
+            throw SyntaxError("\(what) \(quoted(raw)) is outside the context \(context) (use --context DIR to widen it)")
         }
         guard let real = HostPathResolver.realPath(joined) else {
-            throw SyntaxError("\(what) \"\(raw)\" does not exist")
+            throw SyntaxError("\(what) \(quoted(raw)) does not exist")
         }
         guard isInside(real) else {
-            throw SyntaxError("\(what) \"\(raw)\" resolves through a symlink to \(real), outside the context \(context)")
+            throw SyntaxError("\(what) \(quoted(raw)) resolves through a symlink to \(real), outside the context \(context)")
         }
         return real
     }
