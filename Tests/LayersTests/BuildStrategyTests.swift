@@ -405,6 +405,52 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
     }
 }
 
+@Suite struct BuildStrategyPeerTests {
+    static let tarAvailable = ChildProcess.locate("tar", searchPath: BuildStrategy.defaultSearchPath, relativeTo: "/") != nil
+
+    /// The layer as GNU tar lists and extracts it, whatever kiln's umask
+    /// and the command's own mtimes.
+    @Test(.enabled(if: tarAvailable)) func gnuTarReadsTheLayerAsTheCommandWroteIt() async throws {
+        let fixture = try BuildFixture()
+        try fixture.write("src/greeting", "hello\n")
+        let script = """
+            mkdir -p "$KILN_OUT/opt/app/bin" "$KILN_OUT/var/cache"
+            cp src/greeting "$KILN_OUT/opt/app/greeting"
+            printf '#!/bin/sh\\n' > "$KILN_OUT/opt/app/bin/run"; chmod 0750 "$KILN_OUT/opt/app/bin/run"
+            ln -s ../greeting "$KILN_OUT/opt/app/bin/greeting"
+            touch -d 2001-02-03 "$KILN_OUT/opt/app/greeting"
+            """
+        let prepared = try await BuildStrategy.prepare(build(.shell(script), inputs: [fixture.input("src")]),
+                                                       context: fixture.strategyContext(), toolSearchPath: "")
+        defer { prepared.temporaryDirectories.forEach(BuildScratch.removeTree) }
+        let blob = fixture.directory.path + "/layer.tar"
+        let writer = LayerWriter(compression: .none, modificationTime: BuildFixture.created, workers: LayerWorkers(count: 1))
+        _ = try await writer.write(prepared.tree, to: blob)
+
+        let listing = BuildLineRecorder()
+        let list = ChildProcess(executable: "/usr/bin/env", arguments: ["env", "TZ=UTC", "tar", "--numeric-owner", "-tvf", blob],
+                                environment: ["PATH": BuildStrategy.defaultSearchPath])
+        #expect(try await list.run(onLine: listing.record).termination == .exited(0))
+        #expect(listing.texts == [
+            "drwxr-xr-x 0/0               0 2024-01-01 00:00 opt",
+            "drwxr-xr-x 0/0               0 2024-01-01 00:00 opt/app",
+            "drwxr-xr-x 0/0               0 2024-01-01 00:00 opt/app/bin",
+            "lrwxrwxrwx 0/0               0 2024-01-01 00:00 opt/app/bin/greeting -> ../greeting",
+            "-rwxr-x--- 0/0              10 2024-01-01 00:00 opt/app/bin/run",
+            "-rw-r--r-- 0/0               6 2024-01-01 00:00 opt/app/greeting",
+            "drwxr-xr-x 0/0               0 2024-01-01 00:00 var",
+            "drwxr-xr-x 0/0               0 2024-01-01 00:00 var/cache",
+        ])
+        let extracted = fixture.directory.path + "/extracted"
+        try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: true)
+        let extract = ChildProcess(executable: "/usr/bin/env", arguments: ["env", "tar", "-xf", blob, "-C", extracted],
+                                   environment: ["PATH": BuildStrategy.defaultSearchPath])
+        #expect(try await extract.run { _ in }.termination == .exited(0))
+        #expect(fileText(extracted + "/opt/app/greeting") == "hello\n")
+        #expect(fileText(extracted + "/opt/app/bin/greeting") == "hello\n")
+    }
+}
+
 @Suite struct BuildSandboxTests {
     @Test func missingBubblewrapIsAnErrorNotAFallback() async throws {
         let fixture = try BuildFixture()
