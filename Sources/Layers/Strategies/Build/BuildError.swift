@@ -6,6 +6,7 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
     public var reason: Reason
 
+    /// An error of the layer named `layer`.
     public init(layer: String, reason: Reason) {
         self.layer = layer
         self.reason = reason
@@ -44,6 +45,8 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
         case unreadableOutput(HostTreeError)
     }
 
+    /// `layer "NAME": ` and what went wrong; several lines for a failed
+    /// command (its last lines of output).
     public var description: String {
         "layer \"\(layer)\": " + reasonDescription
     }

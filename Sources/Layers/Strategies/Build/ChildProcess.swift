@@ -51,7 +51,9 @@ public struct ChildProcess: Sendable {
 
     /// Which of the child's streams a line came from.
     public enum Stream: Sendable, Hashable {
+        /// File descriptor 1.
         case standardOutput
+        /// File descriptor 2.
         case standardError
     }
 
@@ -60,9 +62,12 @@ public struct ChildProcess: Sendable {
     /// line without a newline arrives when the stream closes. Invalid UTF-8
     /// is replaced, never dropped.
     public struct Line: Sendable, Hashable {
+        /// The stream the line came from.
         public var stream: Stream
+        /// The line, without its newline.
         public var text: String
 
+        /// A line as the runner hands it over.
         public init(stream: Stream, text: String) {
             self.stream = stream
             self.text = text
@@ -102,6 +107,7 @@ public struct ChildProcess: Sendable {
         /// streams, in arrival order.
         public var lastLines: [String]
 
+        /// An outcome as the runner reports it.
         public init(termination: Termination, lastLines: [String]) {
             self.termination = termination
             self.lastLines = lastLines
@@ -200,6 +206,7 @@ public enum ChildProcessError: Error, Hashable, Sendable, CustomStringConvertibl
     /// The calling task was cancelled; the process group was killed.
     case cancelled(executable: String)
 
+    /// What failed and why, with the C library's wording for `errno`.
     public var description: String {
         switch self {
         case .spawnFailed(let executable, let code):

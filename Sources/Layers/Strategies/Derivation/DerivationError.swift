@@ -6,6 +6,7 @@ public struct DerivationError: Error, Hashable, Sendable, CustomStringConvertibl
     /// What went wrong.
     public var reason: Reason
 
+    /// An error of the layer named `layer`.
     public init(layer: String, reason: Reason) {
         self.layer = layer
         self.reason = reason
@@ -29,6 +30,7 @@ public struct DerivationError: Error, Hashable, Sendable, CustomStringConvertibl
         case fileSystem(operation: String, path: String, message: String)
     }
 
+    /// `layer "NAME": ` and what went wrong.
     public var description: String {
         let prefix = "layer \"\(layer)\": "
         switch reason {
