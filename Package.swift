@@ -29,12 +29,12 @@ let package = Package(
 
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML"]),
-        .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", crypto]),
+        .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", "CLZMA", crypto]),
         .target(name: "Debian", dependencies: ["Plan", "Layers", "CLZMA", "CZlib", "CZstd", crypto]),
-        .target(name: "OCI", dependencies: ["Layers", crypto]),
+        .target(name: "OCI", dependencies: ["Plan", "Layers", crypto]),
         .target(name: "Kiln", dependencies: ["Plan", "Layers", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
-            "Kiln", "Plan",
+            "Kiln", "Plan", "OCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

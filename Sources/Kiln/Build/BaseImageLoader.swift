@@ -1,0 +1,36 @@
+import Foundation
+import OCI
+import Plan
+
+/// A base image found and verified.
+struct LoadedBase: Sendable {
+    var image: LayoutImage
+}
+
+/// Opens `oci:` and `oci-archive:` bases. Layer blobs are verified against
+/// their digests when they are imported into the staging layout (one hash
+/// per blob, not two); manifests and configs as they are read.
+enum BaseImageLoader {
+    static func load(_ base: BaseImage, platform: Plan.Platform, scratch: String) throws -> LoadedBase? {
+        do {
+            switch base {
+            case .scratch:
+                return nil
+            case .ociLayout(let path, let ref):
+                let reader = try LayoutReader(directory: path)
+                return LoadedBase(image: try reader.image(ref: ref, platform: OCIPlatform(platform), verifyLayers: false))
+            case .ociArchive(let path, let ref):
+                try FileManager.default.createDirectory(atPath: scratch + "/base", withIntermediateDirectories: true)
+                let reader = try LayoutReader.unpackArchive(path, into: scratch + "/base")
+                return LoadedBase(image: try reader.image(ref: ref, platform: OCIPlatform(platform), verifyLayers: false))
+            }
+        } catch {
+            throw ImageBuildError.base(error)
+        }
+    }
+}
+
+/// The OCI descriptor form of a plan's platform.
+func OCIPlatform(_ platform: Plan.Platform) -> OCI.Platform {
+    OCI.Platform(architecture: platform.architecture, os: platform.os, variant: platform.variant)
+}

@@ -1,0 +1,38 @@
+/// How `kiln build` runs, beyond what the plan says.
+public struct BuildOptions: Sendable {
+    /// The OCI layout directory to create or replace, or nil when only
+    /// `tarOutput` is wanted.
+    public var output: String?
+    /// Also (or only) write the layout as one tar archive here.
+    public var tarOutput: String?
+    /// Layers built at once and compression threads (`--jobs`, default the
+    /// number of cores). Never changes the bytes produced.
+    public var jobs: Int
+    /// `--locked`: packages layers must come from a fresh lock file.
+    public var locked: Bool
+    /// Reuse and store layers in the cache (`--no-cache` turns it off).
+    public var useCache: Bool
+    /// The cache directory (`--cache-dir`, default `$XDG_CACHE_HOME/kiln`).
+    public var cacheDirectory: String
+    /// Keep build layers' scratch directories and say where.
+    public var keepScratch: Bool
+
+    public init(output: String?, tarOutput: String? = nil, jobs: Int, locked: Bool = false, useCache: Bool = true,
+                cacheDirectory: String, keepScratch: Bool = false) {
+        self.output = output
+        self.tarOutput = tarOutput
+        self.jobs = jobs
+        self.locked = locked
+        self.useCache = useCache
+        self.cacheDirectory = cacheDirectory
+        self.keepScratch = keepScratch
+    }
+
+    /// `$XDG_CACHE_HOME/kiln`, else `$HOME/.cache/kiln`, else a directory
+    /// under the temporary directory.
+    public static func defaultCacheDirectory(environment: [String: String]) -> String {
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return xdg + "/kiln" }
+        if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.cache/kiln" }
+        return (environment["TMPDIR"] ?? "/tmp") + "/kiln-cache"
+    }
+}

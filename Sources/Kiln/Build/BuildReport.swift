@@ -1,0 +1,80 @@
+public import Layers
+public import Plan
+
+/// What building one layer produced, for the summary and `--json`.
+public struct LayerReport: Codable, Hashable, Sendable {
+    public var name: String
+    /// `files`, `packages`, `build`, `derivation`, or `base` for a base layer.
+    public var strategy: String
+    /// Tar entries (0 for base layers, which are reused as they are).
+    public var entries: Int
+    /// Bytes of the tar stream.
+    public var uncompressedSize: Int64
+    /// Bytes of the blob.
+    public var compressedSize: Int64
+    public var diffID: Digest
+    public var digest: Digest
+    public var seconds: Double
+    /// Whether the blob came from the cache instead of being built.
+    public var cached: Bool
+    /// Lines worth telling (e.g. maintainer scripts not run).
+    public var notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, strategy, entries, cached, notes, seconds, digest
+        case uncompressedSize = "uncompressed_size"
+        case compressedSize = "compressed_size"
+        case diffID = "diff_id"
+    }
+
+    public init(name: String, strategy: String, entries: Int, uncompressedSize: Int64, compressedSize: Int64,
+                diffID: Digest, digest: Digest, seconds: Double, cached: Bool, notes: [String]) {
+        self.name = name
+        self.strategy = strategy
+        self.entries = entries
+        self.uncompressedSize = uncompressedSize
+        self.compressedSize = compressedSize
+        self.diffID = diffID
+        self.digest = digest
+        self.seconds = seconds
+        self.cached = cached
+        self.notes = notes
+    }
+}
+
+/// The result of `kiln build`.
+public struct BuildReport: Codable, Hashable, Sendable {
+    /// `name:tag`.
+    public var image: String
+    public var manifestDigest: Digest
+    public var configDigest: Digest
+    /// Every layer of the image, base layers first.
+    public var layers: [LayerReport]
+    /// The layout directory written, if any.
+    public var output: String?
+    /// The archive written, if any.
+    public var tarOutput: String?
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case image, layers, output, seconds
+        case manifestDigest = "manifest_digest"
+        case configDigest = "config_digest"
+        case tarOutput = "tar"
+    }
+}
+
+/// Receives a build's progress as it happens (from any thread).
+public protocol BuildObserver: Sendable {
+    /// A layer starts (index into the plan's layers).
+    func layerStarted(_ index: Int, layer: LayerSpec)
+    /// Tar bytes written so far for a layer.
+    func layerProgress(_ index: Int, bytes: Int64)
+    /// A line of a layer's own output (a build command's stdout/stderr, a
+    /// download line), without the layer-name prefix.
+    func layerOutput(_ index: Int, layer: LayerSpec, line: String)
+    /// A layer is done.
+    func layerFinished(_ index: Int, report: LayerReport)
+    /// A base layer was reused.
+    func baseLayerReused(_ report: LayerReport)
+}

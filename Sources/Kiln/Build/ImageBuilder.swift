@@ -1,0 +1,171 @@
+import Foundation
+public import Layers
+import OCI
+public import Plan
+
+/// Compiles an ``ImageBuildPlan`` into an OCI image layout.
+///
+/// Layers are built concurrently (at most `jobs` at once, each streamed in
+/// one pass into the staging layout beside the output), base layers are
+/// reused as they are, and the layout replaces the output only once every
+/// step has succeeded: a failed build leaves the previous output as it was.
+public struct ImageBuilder: Sendable {
+    public let plan: ImageBuildPlan
+    public let options: BuildOptions
+    public let observer: any BuildObserver
+    /// Where `system` package sources are read from (tests point it elsewhere).
+    public var aptRoot = "/"
+
+    public init(plan: ImageBuildPlan, options: BuildOptions, observer: any BuildObserver) {
+        self.plan = plan
+        self.options = options
+        self.observer = observer
+    }
+
+    /// Builds the image and publishes the layout (and the archive).
+    /// - Throws: ``ImageBuildError`` naming the layer or step that failed.
+    public func build() async throws -> BuildReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let scratch = try ScratchDirectory(prefix: "kiln-build")
+        defer { if !options.keepScratch { scratch.remove() } }
+
+        let layoutPath = options.output ?? scratch.path + "/layout"
+        // `-o out/app` creates `out/` as `mkdir -p` would; a failed build
+        // removes what it created, so nothing is left behind.
+        let createdParents = try OutputParents.create(for: [layoutPath] + (options.tarOutput.map { [$0] } ?? []))
+        var published = false
+        defer { if !published { createdParents.removeIfEmpty() } }
+        let staging: LayoutStaging
+        do {
+            staging = try LayoutStaging(output: layoutPath)
+        } catch {
+            throw ImageBuildError.output(error)
+        }
+
+        let base = try BaseImageLoader.load(plan.base, platform: plan.platform, scratch: scratch.path)
+        var reports: [LayerReport] = []
+        if let base {
+            for layer in base.image.layers {
+                do {
+                    try staging.importBlob(from: layer.path, descriptor: layer.descriptor)
+                } catch {
+                    throw ImageBuildError.base(error)
+                }
+                let report = LayerReport(
+                    name: "base", strategy: "base", entries: 0, uncompressedSize: 0, compressedSize: layer.descriptor.size,
+                    diffID: layer.diffID, digest: layer.descriptor.digest, seconds: 0, cached: true, notes: [])
+                observer.baseLayerReused(report)
+                reports.append(report)
+            }
+        }
+
+        let built = try await buildLayers(into: staging, scratch: scratch.path)
+        reports += built.map(\.report)
+
+        let config = ImageConfigComposer.compose(plan: plan, base: base?.image.config, layers: built.map(\.history), diffIDs: reports.map(\.diffID))
+        let descriptors = (base?.image.layers.map(\.descriptor) ?? []) + built.map(\.descriptor)
+        let written: WrittenImage
+        do {
+            written = try staging.writeImage(LayoutImageSpec(
+                name: plan.name, tag: plan.tag, platform: OCIPlatform(plan.platform), config: config,
+                layers: descriptors, annotations: plan.annotations))
+            if let tar = options.tarOutput {
+                try LayoutArchive.write(directory: staging.directory, to: tar, modificationTime: plan.created)
+            }
+            try staging.publish()
+            published = true
+        } catch {
+            throw ImageBuildError.output(error)
+        }
+        return BuildReport(
+            image: plan.name + ":" + plan.tag, manifestDigest: written.manifest.digest, configDigest: written.config.digest,
+            layers: reports, output: options.output.map { _ in staging.output }, tarOutput: options.tarOutput,
+            seconds: started.duration(to: clock.now).seconds)
+    }
+
+    /// A plan layer, built.
+    struct BuiltLayer: Sendable {
+        var report: LayerReport
+        var descriptor: Descriptor
+        var history: History
+    }
+
+    /// Builds every plan layer, at most `jobs` at once; the first failure
+    /// cancels the others. Results come back in plan order.
+    private func buildLayers(into staging: LayoutStaging, scratch: String) async throws -> [BuiltLayer] {
+        let workers = LayerWorkers(count: max(1, options.jobs))
+        let writer = LayerWriter(compression: plan.compression, modificationTime: plan.created, workers: workers)
+        let layers = Array(plan.layers.enumerated())
+        return try await withThrowingTaskGroup(of: (Int, BuiltLayer).self) { group in
+            var results: [BuiltLayer?] = Array(repeating: nil, count: layers.count)
+            var next = 0
+            func startNext() {
+                guard next < layers.count else { return }
+                let (index, layer) = layers[next]
+                next += 1
+                group.addTask {
+                    try Task.checkCancellation()
+                    return (index, try await buildLayer(index, layer, writer: writer, staging: staging, scratch: scratch))
+                }
+            }
+            for _ in 0..<min(max(1, options.jobs), layers.count) { startNext() }
+            do {
+                while let (index, built) = try await group.next() {
+                    results[index] = built
+                    startNext()
+                }
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            return results.map { $0! }
+        }
+    }
+
+    private func buildLayer(_ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String) async throws -> BuiltLayer {
+        let clock = ContinuousClock()
+        let started = clock.now
+        observer.layerStarted(index, layer: layer)
+        let observer = self.observer
+        let layerScratch = scratch + "/layer-\(index)-" + layer.name
+        let context = StrategyContext(
+            plan: plan, layer: layer, scratchRoot: layerScratch, cacheDirectory: options.cacheDirectory,
+            keepScratch: options.keepScratch, log: { line in observer.layerOutput(index, layer: layer, line: line) })
+        do {
+            try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
+            let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context)
+            defer {
+                if !options.keepScratch {
+                    for directory in prepared.temporaryDirectories { try? FileManager.default.removeItem(atPath: directory) }
+                }
+            }
+            let blobPath = staging.temporaryBlobPath()
+            let blob = try await writer.write(prepared.tree, to: blobPath) { bytes in observer.layerProgress(index, bytes: bytes) }
+            try staging.commitBlob(at: blobPath, digest: blob.digest)
+            let report = LayerReport(
+                name: layer.name, strategy: layer.strategy.typeName, entries: blob.entryCount,
+                uncompressedSize: blob.uncompressedSize, compressedSize: blob.size, diffID: blob.diffID, digest: blob.digest,
+                seconds: started.duration(to: clock.now).seconds, cached: false, notes: prepared.notes)
+            observer.layerFinished(index, report: report)
+            return BuiltLayer(
+                report: report,
+                descriptor: Descriptor(mediaType: MediaType.layer(plan.compression), digest: blob.digest, size: blob.size),
+                history: History(created: plan.created.rfc3339, createdBy: "kiln \(layer.strategy.typeName) \(layer.name)"))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as ImageBuildError {
+            throw error
+        } catch {
+            throw ImageBuildError.layer(name: layer.name, error)
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+}

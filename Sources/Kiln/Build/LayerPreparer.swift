@@ -1,0 +1,24 @@
+import Layers
+import Plan
+
+/// Runs a layer's strategy: from the plan's layer spec to a tree of
+/// entries ready to stream.
+struct LayerPreparer: Sendable {
+    var aptRoot: String
+    var jobs: Int
+
+    func prepare(_ layer: LayerSpec, context: StrategyContext) async throws -> PreparedLayer {
+        switch layer.strategy {
+        case .files(let files):
+            return try FilesStrategy().prepare(files, context: context)
+        case .build, .derivation, .packages:
+            throw StrategyNotImplemented(strategy: layer.strategy.typeName)
+        }
+    }
+}
+
+/// A strategy this build of kiln cannot run yet.
+struct StrategyNotImplemented: Error, CustomStringConvertible {
+    var strategy: String
+    var description: String { "the \(strategy) strategy is not implemented yet" }
+}

@@ -1,0 +1,44 @@
+import Crypto
+public import Layers
+import OCI
+public import Plan
+
+/// The cache identity of a layer: everything its bytes depend on, hashed.
+///
+/// That is the layer's canonical spec (its name left out: renaming a layer
+/// changes nothing in its tar), the content digests of its host inputs,
+/// the timestamp every entry carries, the compressor and its settings, and
+/// kiln's layer-format version; for packages layers also the resolved
+/// package set and whether the base provides the root (usr-merge links).
+public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
+    /// SHA-256 of the canonical JSON description.
+    public let digest: Layers.Digest
+
+    /// - Parameters:
+    ///   - inputDigests: digests of the plan's host inputs by absolute path
+    ///     (``InputDigester``); every input the layer reads must be present.
+    ///   - packages: for a packages layer, a digest of its resolved packages
+    ///     (names, versions, SHA-256s in install order).
+    public init(layer: LayerSpec, plan: ImageBuildPlan, inputDigests: [String: String], packages: Layers.Digest? = nil) throws {
+        var strategy = try CanonicalJSONEncoder.tree(of: layer, userInfo: [ImageBuildPlan.inputDigestsKey: inputDigests])
+        if case .object(var fields) = strategy {
+            fields["name"] = nil
+            strategy = .object(fields)
+        }
+        var description: [String: JSONValue] = [
+            "format": .integer(Int64(LayerFormat.version)),
+            "compressor": .string(LayerFormat.compressor(plan.compression)),
+            "mtime": .integer(plan.created.secondsSinceEpoch),
+            "platform": .string(plan.platform.description),
+            "layer": strategy,
+        ]
+        if case .packages = layer.strategy {
+            description["base_is_scratch"] = .bool(plan.base == .scratch)
+            if let packages { description["packages"] = .string(packages.description) }
+        }
+        let bytes = try CanonicalJSONEncoder.serialize(.object(description))
+        digest = Layers.Digest(sha256Bytes: SHA256.hash(data: bytes))
+    }
+
+    public var description: String { digest.description }
+}

@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+public import Layers
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Content digests of a plan's host inputs: what `kiln plan` prints, what
+/// `kiln diff` compares, and what layer cache keys are made of.
+///
+/// - A file's digest is the SHA-256 of its bytes (what `sha256sum` prints).
+/// - A directory's digest is the SHA-256 of one record per entry below it,
+///   in path byte order: `path NUL kind NUL content NL`, where kind is `d`
+///   (directory), `f` (file), `x` (file with the owner-execute bit) or `l`
+///   (symlink), and content is the file's digest or the link's target.
+///   Only the execute bit of a mode counts, as git records only that bit:
+///   two checkouts of one commit digest the same whatever their umask,
+///   mtimes or inode numbers.
+public final class InputDigester: @unchecked Sendable {
+    private let lock = NSLock()
+    private var memo: [String: Layers.Digest] = [:]
+
+    public init() {}
+
+    /// The digest of the file or directory at `path` (absolute; a symlink at
+    /// the top is followed, as plans follow a top-level `source`).
+    /// - Throws: ``InputDigestError`` for unreadable or special files.
+    public func digest(of path: String) throws -> Layers.Digest {
+        if let known = lock.withLock({ memo[path] }) { return known }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw InputDigestError.unreadable(path: path, errno: errno) }
+        let digest: Layers.Digest
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: digest = try Self.fileDigest(path)
+        case S_IFDIR: digest = try directoryDigest(path)
+        default: throw InputDigestError.special(path: path)
+        }
+        lock.withLock { memo[path] = digest }
+        return digest
+    }
+
+    /// Digests of every host input a plan names, keyed by absolute path, for
+    /// ``ImageBuildPlan``'s JSON.
+    public func digests(of paths: [String]) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for path in paths { result[path] = try digest(of: path).description }
+        return result
+    }
+
+    private func directoryDigest(_ root: String) throws -> Layers.Digest {
+        var hasher = SHA256()
+        var pending = [""]
+        var records: [(String, [UInt8])] = []
+        while let relative = pending.popLast() {
+            let directory = relative.isEmpty ? root : root + "/" + relative
+            let names: [String]
+            do {
+                names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            } catch {
+                throw InputDigestError.unreadable(path: directory, errno: EACCES)
+            }
+            for name in names {
+                let path = relative.isEmpty ? name : relative + "/" + name
+                let host = root + "/" + path
+                var info = stat()
+                guard lstat(host, &info) == 0 else { throw InputDigestError.unreadable(path: host, errno: errno) }
+                let kind: String
+                let content: String
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR:
+                    kind = "d"
+                    content = ""
+                    pending.append(path)
+                case S_IFREG:
+                    kind = info.st_mode & S_IXUSR != 0 ? "x" : "f"
+                    content = try Self.fileDigest(host).description
+                case S_IFLNK:
+                    kind = "l"
+                    content = try Self.linkTarget(host)
+                default:
+                    throw InputDigestError.special(path: host)
+                }
+                records.append((path, Array("\(path)\0\(kind)\0\(content)\n".utf8)))
+            }
+        }
+        records.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        for (_, record) in records { hasher.update(data: record) }
+        return Layers.Digest(sha256Bytes: hasher.finalize())
+    }
+
+    /// SHA-256 of a file's bytes, read in fixed-size chunks.
+    static func fileDigest(_ path: String) throws -> Layers.Digest {
+        let source = try FileByteSource(path: path)
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        }
+        return Layers.Digest(sha256Bytes: hasher.finalize())
+    }
+
+    static func linkTarget(_ path: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { throw InputDigestError.unreadable(path: path, errno: errno) }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Why an input could not be digested.
+public enum InputDigestError: Error, Hashable, Sendable, CustomStringConvertible {
+    case unreadable(path: String, errno: Int32)
+    case special(path: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
+        case .special(let path): "\(path) is not a regular file, directory or symlink"
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+public import Layers
+public import OCI
+
+/// What `kiln inspect` reports of a built layout: each image it holds, with
+/// its tag, digests, platform, layers and runtime config.
+public struct LayoutSummary: Codable, Hashable, Sendable {
+    /// The layout directory (or archive) inspected.
+    public var layout: String
+    public var images: [ImageSummary]
+
+    /// Reads the layout at `path` — a directory, or an `oci-archive` tar,
+    /// unpacked into `scratch` first. Every blob read is verified.
+    /// - Throws: ``LayoutError``.
+    public static func read(_ path: String, scratch: String) throws -> LayoutSummary {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw LayoutError.notALayout(path: path)
+        }
+        let reader: LayoutReader
+        if isDirectory.boolValue {
+            reader = try LayoutReader(directory: path)
+        } else {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            reader = try LayoutReader.unpackArchive(path, into: scratch)
+        }
+        var images: [ImageSummary] = []
+        for entry in try reader.index().manifests {
+            images += try summaries(of: entry, in: reader, annotations: entry.annotations ?? [:])
+        }
+        return LayoutSummary(layout: path, images: images)
+    }
+
+    private static func summaries(of descriptor: Descriptor, in reader: LayoutReader, annotations: [String: String]) throws -> [ImageSummary] {
+        if MediaType.isIndex(descriptor.mediaType) {
+            let nested: ImageIndex = try reader.readJSONBlob(descriptor, what: "image index")
+            return try nested.manifests.flatMap { try summaries(of: $0, in: reader, annotations: annotations.merging($0.annotations ?? [:]) { _, inner in inner }) }
+        }
+        guard MediaType.isManifest(descriptor.mediaType) else { return [] }
+        let manifest: ImageManifest = try reader.readJSONBlob(descriptor, what: "image manifest")
+        let config: ImageConfig = try reader.readJSONBlob(manifest.config, what: "image config")
+        let history = (config.history ?? []).filter { $0.emptyLayer != true }
+        let layers = manifest.layers.enumerated().map { index, layer in
+            LayerSummary(
+                digest: layer.digest, diffID: index < config.rootfs.diffIDs.count ? config.rootfs.diffIDs[index] : nil,
+                size: layer.size, mediaType: layer.mediaType,
+                createdBy: index < history.count ? history[index].createdBy : nil)
+        }
+        return [ImageSummary(
+            name: annotations["io.containerd.image.name"], tag: annotations[LayoutReader.refNameAnnotation],
+            manifestDigest: descriptor.digest, configDigest: manifest.config.digest,
+            platform: config.platform.description, created: config.created, layers: layers,
+            size: manifest.layers.reduce(0) { $0 + $1.size }, config: config.config ?? ContainerConfig(),
+            annotations: manifest.annotations ?? [:])]
+    }
+}
+
+/// One image of a layout.
+public struct ImageSummary: Codable, Hashable, Sendable {
+    /// `name:tag` (`io.containerd.image.name`), if annotated.
+    public var name: String?
+    /// The `org.opencontainers.image.ref.name`, if annotated.
+    public var tag: String?
+    public var manifestDigest: Digest
+    public var configDigest: Digest
+    /// `os/architecture[/variant]`.
+    public var platform: String
+    public var created: String?
+    public var layers: [LayerSummary]
+    /// Sum of the layer blobs' sizes.
+    public var size: Int64
+    /// The runtime config.
+    public var config: ContainerConfig
+    /// The manifest's annotations.
+    public var annotations: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, tag, platform, created, layers, size, config, annotations
+        case manifestDigest = "manifest_digest"
+        case configDigest = "config_digest"
+    }
+}
+
+/// One layer of an image.
+public struct LayerSummary: Codable, Hashable, Sendable {
+    public var digest: Digest
+    public var diffID: Digest?
+    public var size: Int64
+    public var mediaType: String
+    /// The history entry's `created_by`.
+    public var createdBy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case digest, size
+        case diffID = "diff_id"
+        case mediaType = "media_type"
+        case createdBy = "created_by"
+    }
+}

@@ -1,0 +1,179 @@
+import Crypto
+import Foundation
+import Layers
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// File operations of the layout reader and writer: streaming hashes,
+/// verified copies, durable writes.
+enum BlobFiles {
+    static let chunkSize = 1 << 20
+
+    /// What kind of thing is at `path`, without following a final symlink.
+    enum Kind { case missing, directory, symlink, other }
+
+    static func kind(at path: String) throws(LayoutError) -> Kind {
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            if errno == ENOENT { return .missing }
+            throw .io(operation: "inspect", path: path, errno: errno)
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symlink
+        default: return .other
+        }
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0
+    }
+
+    /// SHA-256 and length of a file, read in fixed chunks.
+    static func digest(ofFileAt path: String) throws(LayoutError) -> (digest: Layers.Digest, size: Int64) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+        defer { close(descriptor) }
+        return try hash(descriptor: descriptor, path: path, copyingTo: nil, destinationPath: "")
+    }
+
+    /// Copies `source` to a new file `destination`, hashing what it copies.
+    static func copy(from source: String, to destination: String) throws(LayoutError) -> (digest: Layers.Digest, size: Int64) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw .io(operation: "open", path: source, errno: errno) }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw .io(operation: "create", path: destination, errno: errno) }
+        defer { close(output) }
+        return try hash(descriptor: input, path: source, copyingTo: output, destinationPath: destination)
+    }
+
+    private static func hash(descriptor: Int32, path: String, copyingTo output: Int32?, destinationPath: String) throws(LayoutError) -> (digest: Layers.Digest, size: Int64) {
+        var hasher = SHA256()
+        var total: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "read", path: path, errno: errno)
+            }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            if let output { try writeAll(output, buffer[..<count], path: destinationPath) }
+            total += Int64(count)
+        }
+        return (Layers.Digest(sha256Bytes: hasher.finalize()), total)
+    }
+
+    static func writeAll(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>, path: String) throws(LayoutError) {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let written = bytes.withUnsafeBytes { buffer in
+                write(descriptor, buffer.baseAddress! + (offset - bytes.startIndex), bytes.endIndex - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "write", path: path, errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Creates `path` with `bytes` (it must not exist) and syncs it.
+    static func writeNew(_ bytes: [UInt8], to path: String) throws(LayoutError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .io(operation: "create", path: path, errno: errno) }
+        defer { close(descriptor) }
+        try writeAll(descriptor, bytes[...], path: path)
+        guard fsync(descriptor) == 0 else { throw .io(operation: "sync", path: path, errno: errno) }
+    }
+
+    /// Reads a small file whole.
+    static func readSmall(_ path: String, limit: Int) throws(LayoutError) -> [UInt8] {
+        do {
+            return try FileByteSource(path: path).readAll(limit: limit)
+        } catch let error as ByteSourceError {
+            if case .open(_, let code) = error { throw .io(operation: "open", path: path, errno: code) }
+            if case .read(_, let code) = error { throw .io(operation: "read", path: path, errno: code) }
+            throw .badJSON(path: path, what: "document", detail: "larger than \(limit) bytes")
+        } catch {
+            throw .io(operation: "read", path: path, errno: EIO)
+        }
+    }
+
+    static func makeDirectory(_ path: String) throws(LayoutError) {
+        guard mkdir(path, 0o755) == 0 else { throw .io(operation: "create directory", path: path, errno: errno) }
+    }
+
+    /// Flushes every file and directory below `root` (and `root`) to disk, so
+    /// a rename that publishes them cannot survive a crash without them.
+    static func syncTree(_ root: String) throws(LayoutError) {
+        var paths = [root]
+        if let enumerator = FileManager.default.enumerator(atPath: root) {
+            for case let relative as String in enumerator { paths.append(root + "/" + relative) }
+        }
+        for path in paths {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard descriptor >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+            defer { close(descriptor) }
+            guard fsync(descriptor) == 0 else { throw .io(operation: "sync", path: path, errno: errno) }
+        }
+    }
+
+    static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY)
+        guard descriptor >= 0 else { return }
+        _ = fsync(descriptor)
+        close(descriptor)
+    }
+
+    static func removeTree(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    static func parent(of path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().path
+    }
+
+    static func baseName(of path: String) -> String {
+        URL(fileURLWithPath: path).lastPathComponent
+    }
+
+    /// 16 random hex digits for temporary names.
+    static func randomSuffix() -> String {
+        let value = UInt64.random(in: .min ... .max)
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
+
+    /// `renameat2(RENAME_EXCHANGE)`: swaps two paths in one step. Looked up
+    /// at run time because Glibc's Swift module does not declare it (it is
+    /// behind `_GNU_SOURCE`). Returns false when the system or the file
+    /// system does not support it.
+    static func exchange(_ first: String, _ second: String) throws(LayoutError) -> Bool {
+        #if os(Linux)
+        typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "renameat2") else { return false }
+        let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
+        let renameExchange: UInt32 = 1 << 1
+        guard renameat2(AT_FDCWD, first, AT_FDCWD, second, renameExchange) == 0 else {
+            if errno == EINVAL || errno == ENOSYS || errno == ENOTSUP { return false }
+            throw .io(operation: "exchange \(first) with", path: second, errno: errno)
+        }
+        return true
+        #else
+        return false
+        #endif
+    }
+}
+
+/// `read(2)`; the name `read` is taken by `BlobFiles` members.
+private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Layers
+public import Plan
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes an OCI image layout directory as one tar archive (`--tar`), the
+/// form `docker load`, `podman load` and `skopeo copy oci-archive:` take.
+///
+/// The archive is deterministic like a layer: entries sorted by path,
+/// every mtime the plan's `created`, owners 0:0, files 0644, directories
+/// 0755. It is written beside its destination and renamed into place, so a
+/// failure leaves any previous archive as it was.
+public enum LayoutArchive {
+    /// Archives `oci-layout`, `index.json`, `manifest.json` and `blobs/` of
+    /// `directory` into `file`.
+    /// - Throws: ``LayoutError`` for an unreadable layout or a failed write.
+    public static func write(directory: String, to file: String, modificationTime: Timestamp) throws(LayoutError) {
+        var tree = LayerTree()
+        do {
+            for name in ["oci-layout", "index.json", "manifest.json"] {
+                try tree.insert(try fileEntry(directory + "/" + name, path: name))
+            }
+            let blobs = directory + "/blobs/sha256"
+            let names = try FileManager.default.contentsOfDirectory(atPath: blobs)
+            for name in names { try tree.insert(try fileEntry(blobs + "/" + name, path: "blobs/sha256/" + name)) }
+        } catch let error as LayoutError {
+            throw error
+        } catch {
+            throw .archiveWrite(path: file, detail: "cannot read the layout \(directory): \(error)")
+        }
+        let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let temporary = BlobFiles.parent(of: absolute) + "/." + BlobFiles.baseName(of: absolute) + ".kiln-" + BlobFiles.randomSuffix()
+        do {
+            let sink = try FileByteSink(creating: temporary)
+            let tar = TarWriter(sink: sink, modificationTime: modificationTime)
+            for entry in try tree.sortedEntries() { try tar.append(entry) }
+            try tar.finish()
+            try sink.close()
+        } catch {
+            unlink(temporary)
+            throw .archiveWrite(path: absolute, detail: "\(error)")
+        }
+        guard rename(temporary, absolute) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .io(operation: "rename archive to", path: absolute, errno: code)
+        }
+    }
+
+    private static func fileEntry(_ hostPath: String, path: String) throws(LayoutError) -> LayerEntry {
+        var info = stat()
+        guard stat(hostPath, &info) == 0 else { throw .io(operation: "stat", path: hostPath, errno: errno) }
+        return LayerEntry(path: path, kind: .regular(.file(path: hostPath, size: Int64(info.st_size))), mode: 0o644)
+    }
+}

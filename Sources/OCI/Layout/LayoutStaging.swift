@@ -1,0 +1,298 @@
+import Foundation
+public import Layers
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Builds an OCI image layout in a staging directory beside the output, then
+/// swaps it in whole.
+///
+/// The staging directory is a hidden sibling of the output
+/// (`.<name>.kiln-<random>`), so it is on the same file system: the layer
+/// engine writes blobs straight into it (``temporaryBlobPath()`` then
+/// ``commitBlob(at:digest:)``), base-image blobs are hard-linked when
+/// possible, and publishing is a rename, never a copy.
+///
+/// ``publish()`` replaces the output atomically:
+/// - no output yet: `rename(staging, output)`;
+/// - an existing layout directory: `renameat2(RENAME_EXCHANGE)` swaps the
+///   two in one step, then the old tree (now at the staging path) is
+///   deleted. A crash at any point leaves either the old or the new layout
+///   at the output path, complete (every file is fsynced before the swap),
+///   plus at most a hidden `.<name>.kiln-*` sibling to delete.
+/// - where the file system cannot exchange: the old layout is renamed aside
+///   to `.<name>.kiln-old-<random>`, the new one renamed in, the old one
+///   deleted. A failure between the two renames moves the old one back; a
+///   crash there leaves the output path empty with the previous layout in
+///   the `kiln-old` sibling, from which it can be renamed back by hand.
+///
+/// The output must be absent, an empty directory or an OCI layout (a
+/// directory with `oci-layout`): kiln never replaces anything else. If the
+/// staging is released without ``publish()`` (an error anywhere in the
+/// build), the staging directory is deleted and the output is untouched.
+public final class LayoutStaging: @unchecked Sendable {
+    /// The layout directory being replaced or created.
+    public let output: String
+    /// The staging directory's path.
+    public let directory: String
+    private let lock = NSLock()
+    private var closed = false
+    private var nextTemporary = 0
+
+    /// Checks the output path and creates the staging directory beside it.
+    /// - Throws: ``LayoutError/outputNotDirectory(path:)``,
+    ///   ``LayoutError/outputIsSymlink(path:)``, ``LayoutError/outputNotLayout(path:)``,
+    ///   ``LayoutError/outputParentMissing(path:parent:)``, or an I/O error.
+    public init(output: String) throws(LayoutError) {
+        let output = LayoutStaging.absolute(output)
+        try LayoutStaging.checkOutput(output)
+        let parent = BlobFiles.parent(of: output)
+        guard BlobFiles.exists(parent) else { throw .outputParentMissing(path: output, parent: parent) }
+        let directory = parent + "/." + BlobFiles.baseName(of: output) + ".kiln-" + BlobFiles.randomSuffix()
+        try BlobFiles.makeDirectory(directory)
+        do {
+            try BlobFiles.makeDirectory(directory + "/blobs")
+            try BlobFiles.makeDirectory(directory + "/blobs/sha256")
+            try BlobFiles.makeDirectory(directory + "/tmp")
+        } catch {
+            BlobFiles.removeTree(directory)
+            throw error
+        }
+        self.output = output
+        self.directory = directory
+    }
+
+    deinit {
+        if !closed { BlobFiles.removeTree(directory) }
+    }
+
+    /// The path a blob with `digest` has in the staging layout.
+    public func blobPath(_ digest: Digest) -> String {
+        directory + "/blobs/" + digest.blobPath
+    }
+
+    /// A fresh path inside the staging directory (same file system as the
+    /// blobs) where a blob can be written before its digest is known.
+    public func temporaryBlobPath() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        nextTemporary += 1
+        return directory + "/tmp/blob-\(nextTemporary)"
+    }
+
+    /// Moves a finished blob into `blobs/sha256/`. The caller computed
+    /// `digest` while writing it; an identical blob already there is kept.
+    /// - Parameter path: a file on the staging file system, usually from
+    ///   ``temporaryBlobPath()``.
+    public func commitBlob(at path: String, digest: Digest) throws(LayoutError) {
+        try checkOpen()
+        guard rename(path, blobPath(digest)) == 0 else {
+            throw .io(operation: "move blob into", path: blobPath(digest), errno: errno)
+        }
+    }
+
+    /// Adds a base image's blob: a hard link when the source is on the same
+    /// file system, a copy otherwise, verified against `descriptor` either way.
+    /// - Throws: ``LayoutError/digestMismatch(path:expected:actual:)`` or
+    ///   ``LayoutError/sizeMismatch(path:expected:actual:)`` (nothing is left
+    ///   behind), ``LayoutError/blobMissing(path:digest:)``, an I/O error.
+    public func importBlob(from source: String, descriptor: Descriptor) throws(LayoutError) {
+        try checkOpen()
+        let destination = blobPath(descriptor.digest)
+        if BlobFiles.exists(destination) { return }
+        guard BlobFiles.exists(source) else { throw .blobMissing(path: source, digest: descriptor.digest) }
+        let found: (digest: Digest, size: Int64)
+        if linkat(AT_FDCWD, source, AT_FDCWD, destination, AT_SYMLINK_FOLLOW) == 0 {
+            found = try BlobFiles.digest(ofFileAt: destination)
+        } else if errno == EXDEV || errno == EPERM || errno == EMLINK {
+            // Another file system, or one without hard links: copy.
+            let temporary = temporaryBlobPath()
+            do {
+                found = try BlobFiles.copy(from: source, to: temporary)
+            } catch {
+                unlink(temporary)
+                throw error
+            }
+            if found.digest == descriptor.digest, found.size == descriptor.size {
+                try commitBlob(at: temporary, digest: descriptor.digest)
+                return
+            }
+            unlink(temporary)
+        } else if errno == EEXIST {
+            return
+        } else {
+            throw .io(operation: "link \(source) to", path: destination, errno: errno)
+        }
+        guard found.digest == descriptor.digest else {
+            unlink(destination)
+            throw .digestMismatch(path: source, expected: descriptor.digest, actual: found.digest)
+        }
+        guard found.size == descriptor.size else {
+            unlink(destination)
+            throw .sizeMismatch(path: source, expected: descriptor.size, actual: found.size)
+        }
+    }
+
+    /// Writes `value` as canonical JSON into a blob.
+    /// - Returns: the blob's descriptor (digest of exactly the bytes written).
+    public func writeJSONBlob(_ value: some Encodable, mediaType: String, what: String) throws(LayoutError) -> Descriptor {
+        try checkOpen()
+        let bytes = try LayoutStaging.encode(value, what: what)
+        let descriptor = Descriptor(mediaType: mediaType, digest: LayoutStaging.digest(of: bytes), size: Int64(bytes.count))
+        let path = blobPath(descriptor.digest)
+        if !BlobFiles.exists(path) { try BlobFiles.writeNew(bytes, to: path) }
+        return descriptor
+    }
+
+    /// Writes the config, the manifest, `index.json`, Docker's
+    /// `manifest.json` and `oci-layout`. Every layer's blob must be staged.
+    /// - Throws: ``LayoutError/blobNotStaged(digest:)``,
+    ///   ``LayoutError/layerCountMismatch(what:layers:diffIDs:)``, an I/O error.
+    public func writeImage(_ image: LayoutImageSpec) throws(LayoutError) -> WrittenImage {
+        try checkOpen()
+        guard image.config.rootfs.diffIDs.count == image.layers.count else {
+            throw .layerCountMismatch(what: "the image config", layers: image.layers.count, diffIDs: image.config.rootfs.diffIDs.count)
+        }
+        for layer in image.layers where !BlobFiles.exists(blobPath(layer.digest)) {
+            throw .blobNotStaged(digest: layer.digest)
+        }
+        let config = try writeJSONBlob(image.config, mediaType: MediaType.imageConfig, what: "image config")
+        let manifest = ImageManifest(config: config, layers: image.layers, annotations: image.annotations.isEmpty ? nil : image.annotations)
+        var entry = try writeJSONBlob(manifest, mediaType: MediaType.imageManifest, what: "image manifest")
+        var annotations = image.annotations
+        annotations["org.opencontainers.image.ref.name"] = image.tag
+        annotations["io.containerd.image.name"] = image.name + ":" + image.tag
+        entry.annotations = annotations
+        entry.platform = image.platform
+        let index = ImageIndex(manifests: [entry])
+        try BlobFiles.writeNew(LayoutStaging.encode(index, what: "index.json"), to: directory + "/index.json")
+        let docker = [DockerManifestEntry(
+            config: "blobs/" + config.digest.blobPath, repoTags: [image.name + ":" + image.tag],
+            layers: image.layers.map { "blobs/" + $0.digest.blobPath })]
+        try BlobFiles.writeNew(LayoutStaging.encode(docker, what: "manifest.json"), to: directory + "/manifest.json")
+        try BlobFiles.writeNew(LayoutStaging.encode(LayoutMarker(), what: "oci-layout"), to: directory + "/oci-layout")
+        return WrittenImage(manifest: entry, config: config, index: index)
+    }
+
+    /// Replaces the output with the staging directory (see the type's
+    /// documentation for the exact steps). After this the staging object is
+    /// closed.
+    /// - Throws: the output checks of ``init(output:)`` (the output may have
+    ///   changed meanwhile), an I/O error; the previous output is intact then.
+    public func publish() throws(LayoutError) {
+        try publish(exchange: true)
+    }
+
+    /// ``publish()``, with the exchange step optional so tests reach the
+    /// rename-aside path on file systems that support exchanging.
+    func publish(exchange: Bool) throws(LayoutError) {
+        try checkOpen()
+        BlobFiles.removeTree(directory + "/tmp")
+        try BlobFiles.syncTree(directory)
+        try LayoutStaging.checkOutput(output)
+        let parent = BlobFiles.parent(of: output)
+        if try BlobFiles.kind(at: output) == .missing {
+            guard rename(directory, output) == 0 else { throw .io(operation: "rename \(directory) to", path: output, errno: errno) }
+        } else if exchange, try BlobFiles.exchange(directory, output) {
+            // The previous layout now sits at the staging path.
+            BlobFiles.removeTree(directory)
+        } else {
+            let aside = parent + "/." + BlobFiles.baseName(of: output) + ".kiln-old-" + BlobFiles.randomSuffix()
+            guard rename(output, aside) == 0 else { throw .io(operation: "move aside", path: output, errno: errno) }
+            guard rename(directory, output) == 0 else {
+                let code = errno
+                _ = rename(aside, output)
+                throw .io(operation: "rename \(directory) to", path: output, errno: code)
+            }
+            BlobFiles.removeTree(aside)
+        }
+        lock.lock()
+        closed = true
+        lock.unlock()
+        BlobFiles.syncDirectory(parent)
+    }
+
+    /// Deletes the staging directory without touching the output. Also done
+    /// when the staging object is released unpublished.
+    public func discard() {
+        lock.lock()
+        let wasClosed = closed
+        closed = true
+        lock.unlock()
+        if !wasClosed { BlobFiles.removeTree(directory) }
+    }
+
+    private func checkOpen() throws(LayoutError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if closed { throw .stagingClosed(path: directory) }
+    }
+
+    private static func checkOutput(_ output: String) throws(LayoutError) {
+        switch try BlobFiles.kind(at: output) {
+        case .missing: return
+        case .symlink: throw .outputIsSymlink(path: output)
+        case .other: throw .outputNotDirectory(path: output)
+        case .directory:
+            if BlobFiles.exists(output + "/oci-layout") { return }
+            let contents = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? ["?"]
+            guard contents.isEmpty else { throw .outputNotLayout(path: output) }
+        }
+    }
+
+    private static func absolute(_ path: String) -> String {
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        if trimmed.hasPrefix("/") { return trimmed }
+        return FileManager.default.currentDirectoryPath + "/" + trimmed
+    }
+
+    static func encode(_ value: some Encodable, what: String) throws(LayoutError) -> [UInt8] {
+        do {
+            return try CanonicalJSONEncoder().encode(value)
+        } catch {
+            throw .encoding(what: what, error: error)
+        }
+    }
+
+    static func digest(of bytes: [UInt8]) -> Digest {
+        BlobDigest.sha256(bytes)
+    }
+}
+
+/// What ``LayoutStaging/writeImage(_:)`` needs to describe one image.
+public struct LayoutImageSpec: Hashable, Sendable {
+    /// Repository, e.g. `registry.example.com/team/app`.
+    public var name: String
+    public var tag: String
+    /// Goes on the index's manifest descriptor.
+    public var platform: Platform
+    /// The finished config (diff_ids in layer order).
+    public var config: ImageConfig
+    /// Layer descriptors, bottom first, each already staged.
+    public var layers: [Descriptor]
+    /// The plan's annotations: on the manifest and on the index descriptor
+    /// (where kiln's `ref.name` and `io.containerd.image.name` win).
+    public var annotations: [String: String]
+
+    public init(name: String, tag: String, platform: Platform, config: ImageConfig, layers: [Descriptor], annotations: [String: String] = [:]) {
+        self.name = name
+        self.tag = tag
+        self.platform = platform
+        self.config = config
+        self.layers = layers
+        self.annotations = annotations
+    }
+}
+
+/// What ``LayoutStaging/writeImage(_:)`` wrote.
+public struct WrittenImage: Hashable, Sendable {
+    /// The manifest's descriptor as `index.json` holds it.
+    public var manifest: Descriptor
+    /// The config blob's descriptor.
+    public var config: Descriptor
+    /// `index.json`'s content.
+    public var index: ImageIndex
+}

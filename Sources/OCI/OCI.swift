@@ -1,1 +1,0 @@
-// OCI image types, canonical JSON, layout reading and writing.

@@ -1,0 +1,239 @@
+public import Layers
+
+/// An OCI image config: platform, runtime config, layer diff_ids and history.
+///
+/// What a base image's config holds beyond this model: unknown keys of the
+/// runtime `config` object (Docker's `Healthcheck`, `Shell`, `OnBuild`, …)
+/// are kept in ``ContainerConfig/additionalFields`` and written back, since
+/// they change how a container of the derived image runs. Unknown top-level
+/// keys (`container`, `container_config`, `docker_version`, …) are dropped:
+/// they describe how the base was built, which is not true of the image kiln
+/// writes.
+public struct ImageConfig: Codable, Hashable, Sendable {
+    /// RFC 3339, as the writer spelled it; kiln writes ``timestamp(secondsSinceEpoch:)``.
+    public var created: String?
+    public var author: String?
+    public var architecture: String
+    public var os: String
+    public var osVersion: String?
+    public var osFeatures: [String]?
+    public var variant: String?
+    /// How a container runs.
+    public var config: ContainerConfig?
+    /// The uncompressed layers' digests.
+    public var rootfs: RootFS
+    /// One entry per layer and per empty-layer step.
+    public var history: [History]?
+
+    public init(
+        created: String? = nil, author: String? = nil, architecture: String, os: String,
+        osVersion: String? = nil, osFeatures: [String]? = nil, variant: String? = nil,
+        config: ContainerConfig? = nil, rootfs: RootFS, history: [History]? = nil
+    ) {
+        self.created = created
+        self.author = author
+        self.architecture = architecture
+        self.os = os
+        self.osVersion = osVersion
+        self.osFeatures = osFeatures
+        self.variant = variant
+        self.config = config
+        self.rootfs = rootfs
+        self.history = history
+    }
+
+    /// The image's platform.
+    public var platform: Platform {
+        Platform(architecture: architecture, os: os, osVersion: osVersion, osFeatures: osFeatures, variant: variant)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` for a time in seconds since the epoch (UTC),
+    /// computed without locale or time-zone data.
+    public static func timestamp(secondsSinceEpoch seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Civil date from a day count, shifting the year to start in March
+        // so the leap day is last.
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func digits(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return digits(year, 4) + "-" + digits(month, 2) + "-" + digits(day, 2) + "T"
+            + digits(secondOfDay / 3600, 2) + ":" + digits(secondOfDay / 60 % 60, 2) + ":" + digits(secondOfDay % 60, 2) + "Z"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case created
+        case author
+        case architecture
+        case os
+        case osVersion = "os.version"
+        case osFeatures = "os.features"
+        case variant
+        case config
+        case rootfs
+        case history
+    }
+}
+
+/// The `rootfs` of an image config.
+public struct RootFS: Codable, Hashable, Sendable {
+    /// Always `layers`.
+    public var type: String
+    /// SHA-256 of each uncompressed layer tar, bottom first.
+    public var diffIDs: [Digest]
+
+    public init(type: String = "layers", diffIDs: [Digest]) {
+        self.type = type
+        self.diffIDs = diffIDs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case diffIDs = "diff_ids"
+    }
+}
+
+/// One `history` entry of an image config.
+public struct History: Codable, Hashable, Sendable {
+    public var created: String?
+    /// kiln writes `kiln <type> <layer name>`.
+    public var createdBy: String?
+    public var author: String?
+    public var comment: String?
+    /// The step made no layer (only set when true).
+    public var emptyLayer: Bool?
+
+    public init(created: String? = nil, createdBy: String? = nil, author: String? = nil, comment: String? = nil, emptyLayer: Bool? = nil) {
+        self.created = created
+        self.createdBy = createdBy
+        self.author = author
+        self.comment = comment
+        self.emptyLayer = emptyLayer
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case created
+        case createdBy = "created_by"
+        case author
+        case comment
+        case emptyLayer = "empty_layer"
+    }
+}
+
+/// The runtime part of an image config (`config` in the JSON).
+///
+/// `ExposedPorts` and `Volumes` are JSON objects whose values are always
+/// `{}`; here they are the sorted list of their keys.
+public struct ContainerConfig: Codable, Hashable, Sendable {
+    public var user: String?
+    /// `port/proto` entries.
+    public var exposedPorts: [String]?
+    /// `KEY=value` entries, in order.
+    public var env: [String]?
+    public var entrypoint: [String]?
+    public var cmd: [String]?
+    public var volumes: [String]?
+    public var workingDir: String?
+    public var labels: [String: String]?
+    public var stopSignal: String?
+    /// Windows-only, kept for round trips.
+    public var argsEscaped: Bool?
+    /// Keys this model does not name (`Healthcheck`, `Shell`, `OnBuild`, …),
+    /// kept as they were so a derived image inherits them.
+    public var additionalFields: [String: JSONValue]
+
+    public init(
+        user: String? = nil, exposedPorts: [String]? = nil, env: [String]? = nil, entrypoint: [String]? = nil,
+        cmd: [String]? = nil, volumes: [String]? = nil, workingDir: String? = nil, labels: [String: String]? = nil,
+        stopSignal: String? = nil, argsEscaped: Bool? = nil, additionalFields: [String: JSONValue] = [:]
+    ) {
+        self.user = user
+        self.exposedPorts = exposedPorts
+        self.env = env
+        self.entrypoint = entrypoint
+        self.cmd = cmd
+        self.volumes = volumes
+        self.workingDir = workingDir
+        self.labels = labels
+        self.stopSignal = stopSignal
+        self.argsEscaped = argsEscaped
+        self.additionalFields = additionalFields
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case user = "User"
+        case exposedPorts = "ExposedPorts"
+        case env = "Env"
+        case entrypoint = "Entrypoint"
+        case cmd = "Cmd"
+        case volumes = "Volumes"
+        case workingDir = "WorkingDir"
+        case labels = "Labels"
+        case stopSignal = "StopSignal"
+        case argsEscaped = "ArgsEscaped"
+    }
+
+    /// Any key, for the fields the model does not name.
+    private struct OtherKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        user = try container.decodeIfPresent(String.self, forKey: .user)
+        exposedPorts = try container.decodeIfPresent([String: JSONValue].self, forKey: .exposedPorts).map(ContainerConfig.sortedKeys)
+        env = try container.decodeIfPresent([String].self, forKey: .env)
+        entrypoint = try container.decodeIfPresent([String].self, forKey: .entrypoint)
+        cmd = try container.decodeIfPresent([String].self, forKey: .cmd)
+        volumes = try container.decodeIfPresent([String: JSONValue].self, forKey: .volumes).map(ContainerConfig.sortedKeys)
+        workingDir = try container.decodeIfPresent(String.self, forKey: .workingDir)
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
+        stopSignal = try container.decodeIfPresent(String.self, forKey: .stopSignal)
+        argsEscaped = try container.decodeIfPresent(Bool.self, forKey: .argsEscaped)
+        let others = try decoder.container(keyedBy: OtherKey.self)
+        var additional: [String: JSONValue] = [:]
+        for key in others.allKeys where CodingKeys(stringValue: key.stringValue) == nil {
+            additional[key.stringValue] = try others.decode(JSONValue.self, forKey: key)
+        }
+        additionalFields = additional
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(user, forKey: .user)
+        try container.encodeIfPresent(exposedPorts.map(ContainerConfig.emptyObjects), forKey: .exposedPorts)
+        try container.encodeIfPresent(env, forKey: .env)
+        try container.encodeIfPresent(entrypoint, forKey: .entrypoint)
+        try container.encodeIfPresent(cmd, forKey: .cmd)
+        try container.encodeIfPresent(volumes.map(ContainerConfig.emptyObjects), forKey: .volumes)
+        try container.encodeIfPresent(workingDir, forKey: .workingDir)
+        try container.encodeIfPresent(labels, forKey: .labels)
+        try container.encodeIfPresent(stopSignal, forKey: .stopSignal)
+        try container.encodeIfPresent(argsEscaped, forKey: .argsEscaped)
+        var others = encoder.container(keyedBy: OtherKey.self)
+        for (key, value) in additionalFields where CodingKeys(stringValue: key) == nil {
+            try others.encode(value, forKey: OtherKey(stringValue: key))
+        }
+    }
+
+    private static func sortedKeys(_ object: [String: JSONValue]) -> [String] {
+        object.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    private static func emptyObjects(_ keys: [String]) -> [String: JSONValue] {
+        Dictionary(keys.map { ($0, JSONValue.object([:])) }, uniquingKeysWith: { first, _ in first })
+    }
+}

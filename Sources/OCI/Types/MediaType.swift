@@ -1,0 +1,70 @@
+public import Layers
+public import Plan
+
+/// The media types kiln writes and reads.
+public enum MediaType {
+    /// An OCI image manifest.
+    public static let imageManifest = "application/vnd.oci.image.manifest.v1+json"
+    /// An OCI image index.
+    public static let imageIndex = "application/vnd.oci.image.index.v1+json"
+    /// An OCI image config.
+    public static let imageConfig = "application/vnd.oci.image.config.v1+json"
+    /// An uncompressed layer tar.
+    public static let layerTar = "application/vnd.oci.image.layer.v1.tar"
+    /// A gzip-compressed layer tar.
+    public static let layerTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
+    /// A zstd-compressed layer tar.
+    public static let layerTarZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
+
+    /// Docker's schema 2 manifest, accepted in base images.
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    /// Docker's manifest list, accepted in base images.
+    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    /// Docker's image config, accepted in base images.
+    public static let dockerConfig = "application/vnd.docker.container.image.v1+json"
+    /// Docker's gzip layer, accepted in base images.
+    public static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    /// Docker's uncompressed layer, accepted in base images.
+    public static let dockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar"
+
+    /// Whether the media type names a manifest (OCI or Docker).
+    public static func isManifest(_ mediaType: String) -> Bool {
+        mediaType == imageManifest || mediaType == dockerManifest
+    }
+
+    /// Whether the media type names an index (OCI) or manifest list (Docker).
+    public static func isIndex(_ mediaType: String) -> Bool {
+        mediaType == imageIndex || mediaType == dockerManifestList
+    }
+
+    /// How a layer blob of this media type is compressed, or nil when the
+    /// media type is not a layer kiln can read. The non-distributable
+    /// variants count as their distributable twins.
+    public static func layerCompression(_ mediaType: String) -> DecompressionFormat? {
+        switch mediaType.replacingNondistributable {
+        case layerTar, dockerLayerTar: DecompressionFormat.none
+        case layerTarGzip, dockerLayerGzip: .gzip
+        case layerTarZstd: .zstd
+        default: nil
+        }
+    }
+}
+
+extension String {
+    fileprivate var replacingNondistributable: String {
+        let prefix = "application/vnd.oci.image.layer.nondistributable.v1.tar"
+        guard hasPrefix(prefix) else { return self }
+        return MediaType.layerTar + dropFirst(prefix.count)
+    }
+}
+
+extension MediaType {
+    /// The layer media type kiln writes for a plan's compression.
+    public static func layer(_ compression: Compression) -> String {
+        switch compression {
+        case .gzip: layerTarGzip
+        case .zstd: layerTarZstd
+        case .none: layerTar
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Kiln
+import OCI
+import Plan
+
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build the image a plan describes into an OCI image layout."
+    )
+
+    @Argument(help: "The plan file.")
+    var plan: String
+
+    @Option(name: [.customShort("o"), .long], help: "The OCI layout directory to write (replaced atomically).")
+    var output: String?
+
+    @Option(help: "Also write the layout as one tar archive (docker load, podman load, skopeo oci-archive:).")
+    var tar: String?
+
+    @Flag(help: "Packages layers must come from a fresh lock file (kiln lock).")
+    var locked = false
+
+    @Option(help: "Layers built at once and compression threads (default: the number of cores). Never changes the output bytes.")
+    var jobs: Int?
+
+    @Flag(help: "Build every layer again; the output is byte-identical either way.")
+    var noCache = false
+
+    @Option(help: "The layer cache (default: $XDG_CACHE_HOME/kiln).")
+    var cacheDir: String?
+
+    @Option(help: "A directory wider than the plan's own that host paths may reach into.")
+    var context: String?
+
+    @Flag(help: "Keep build layers' scratch directories and print where they are.")
+    var keepScratch = false
+
+    @Flag(help: "Print one machine-readable result on stdout.")
+    var json = false
+
+    func validate() throws {
+        if output == nil && tar == nil { throw ValidationError("name an output: -o DIR, --tar FILE, or both") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() async throws {
+        let environment = ProcessEnvironment.current
+        let loaded: ImageBuildPlan
+        do {
+            loaded = try PlanLoader(environment: environment, context: context).load(file: plan)
+        } catch {
+            for problem in error.errors { Terminal.line(problem.description) }
+            throw CommandFailure(code: 1)
+        }
+        let options = BuildOptions(
+            output: output, tarOutput: tar, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+            locked: locked, useCache: !noCache,
+            cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
+            keepScratch: keepScratch)
+        let progress = BuildProgress(interactive: Terminal.isInteractive && !json)
+        do {
+            let report = try await ImageBuilder(plan: loaded, options: options, observer: progress).build()
+            progress.finish(report)
+            if json { FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder().encode(report), as: UTF8.self) + "\n") }
+        } catch {
+            progress.abandon()
+            throw CommandFailure(code: 1, message: "kiln: error: \(error)")
+        }
+    }
+}

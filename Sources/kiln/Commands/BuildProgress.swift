@@ -1,0 +1,117 @@
+import Foundation
+import Kiln
+import Plan
+
+/// Renders a build on stderr: a live line per running layer on a terminal,
+/// plain lines otherwise; build commands' output prefixed with the layer name.
+final class BuildProgress: BuildObserver, @unchecked Sendable {
+    private let interactive: Bool
+    private let lock = NSLock()
+    private var active: [Int: (name: String, strategy: String, bytes: Int64)] = [:]
+    private var drawnLines = 0
+    private var lastDraw = ContinuousClock.now
+    private let nameWidth: Int
+
+    init(interactive: Bool, nameWidth: Int = 12) {
+        self.interactive = interactive
+        self.nameWidth = nameWidth
+    }
+
+    func layerStarted(_ index: Int, layer: LayerSpec) {
+        lock.withLock {
+            active[index] = (layer.name, layer.strategy.typeName, 0)
+            if interactive { redraw(force: true) }
+        }
+    }
+
+    func layerProgress(_ index: Int, bytes: Int64) {
+        guard interactive else { return }
+        lock.withLock {
+            active[index]?.bytes = bytes
+            redraw(force: false)
+        }
+    }
+
+    func layerOutput(_ index: Int, layer: LayerSpec, line: String) {
+        lock.withLock { print(permanent: "[\(layer.name)] \(line)") }
+    }
+
+    func layerFinished(_ index: Int, report: LayerReport) {
+        lock.withLock {
+            active[index] = nil
+            print(permanent: Self.summary(report, nameWidth: nameWidth))
+            for note in report.notes { print(permanent: "[\(report.name)] note: \(note)") }
+        }
+    }
+
+    func baseLayerReused(_ report: LayerReport) {
+        lock.withLock { print(permanent: Self.summary(report, nameWidth: nameWidth)) }
+    }
+
+    /// The final lines: image and manifest digest.
+    func finish(_ report: BuildReport) {
+        lock.withLock {
+            clear()
+            var lines = ["image \(report.image)", "manifest \(report.manifestDigest)", "config \(report.configDigest)"]
+            if let output = report.output { lines.append("layout \(output)") }
+            if let tar = report.tarOutput { lines.append("archive \(tar)") }
+            lines.append(String(format: "built in %.2fs", report.seconds))
+            for line in lines { Terminal.line(line) }
+        }
+    }
+
+    /// Clears the live lines before an error is printed.
+    func abandon() {
+        lock.withLock { clear() }
+    }
+
+    /// One layer's line: name, strategy, entries, sizes, digests, time, cache.
+    static func summary(_ report: LayerReport, nameWidth: Int) -> String {
+        let name = report.name.padding(toLength: max(nameWidth, report.name.count), withPad: " ", startingAt: 0)
+        let strategy = report.strategy.padding(toLength: 10, withPad: " ", startingAt: 0)
+        let sizes = report.strategy == "base"
+            ? "\(ByteCount.format(report.compressedSize)) reused"
+            : "\(report.entries) entries, \(ByteCount.format(report.uncompressedSize)) → \(ByteCount.format(report.compressedSize))"
+        let source = report.cached ? "cached" : String(format: "%.2fs", report.seconds)
+        return "\(name) \(strategy) \(sizes)  diff_id \(report.diffID)  digest \(report.digest)  \(source)"
+    }
+
+    private func print(permanent line: String) {
+        clear()
+        Terminal.line(line)
+        if interactive { redraw(force: true) }
+    }
+
+    private func clear() {
+        guard interactive, drawnLines > 0 else { return }
+        FileHandleWriter.stderr.write("\u{1B}[\(drawnLines)F\u{1B}[J")
+        drawnLines = 0
+    }
+
+    private func redraw(force: Bool) {
+        let now = ContinuousClock.now
+        guard force || now - lastDraw > .milliseconds(100) else { return }
+        lastDraw = now
+        clear()
+        let lines = active.keys.sorted().map { index -> String in
+            let layer = active[index]!
+            return "  \(layer.name) (\(layer.strategy)): \(ByteCount.format(layer.bytes))…"
+        }
+        for line in lines { FileHandleWriter.stderr.write(line + "\n") }
+        drawnLines = lines.count
+    }
+}
+
+/// Human byte counts: `512 B`, `1.5 KiB`, `12.3 MiB`.
+enum ByteCount {
+    static func format(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import Layers
+import OCI
+import Testing
+
+@Suite(.enabled(if: OCIFixtures.hasTool("tar") && OCIFixtures.hasTool("gzip")))
+struct LayoutReaderTests {
+    /// A layout with two layers under ref `1.0`, in a fresh directory.
+    struct Fixture {
+        var directory: String
+        var layout: String { directory + "/out" }
+        var layers: [OCIFixtures.Layer]
+        var written: WrittenImage
+    }
+
+    static func fixture() throws -> Fixture {
+        let directory = try OCIFixtures.temporaryDirectory()
+        let layers = try LayoutWriterTests.twoLayers(in: directory)
+        let written = try OCIFixtures.writeLayout(to: directory + "/out", layers: layers)
+        return Fixture(directory: directory, layers: layers, written: written)
+    }
+
+    static func writeJSON(_ value: some Encodable, to path: String) throws {
+        try OCIFixtures.write(CanonicalJSONEncoder().encode(value), to: path)
+    }
+
+    /// Writes `value` as a blob of `layout` and returns its descriptor.
+    static func addBlob(_ value: some Encodable, mediaType: String, to layout: String) throws -> Descriptor {
+        let bytes = try CanonicalJSONEncoder().encode(value)
+        let digest = BlobDigest.sha256(bytes)
+        try OCIFixtures.write(bytes, to: layout + "/blobs/sha256/" + digest.hex)
+        return Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
+    }
+
+    /// Changes the manifest `index.json` points at, keeping the layout consistent.
+    static func rewriteManifest(_ layout: String, _ change: (inout ImageManifest) -> Void) throws {
+        let reader = try LayoutReader(directory: layout)
+        var index = try reader.index()
+        var manifest: ImageManifest = try reader.readJSONBlob(index.manifests[0], what: "image manifest")
+        change(&manifest)
+        let descriptor = try addBlob(manifest, mediaType: MediaType.imageManifest, to: layout)
+        index.manifests[0].digest = descriptor.digest
+        index.manifests[0].size = descriptor.size
+        try writeJSON(index, to: layout + "/index.json")
+    }
+
+    @Test func readsBackWhatTheWriterWrote() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        let reader = try LayoutReader(directory: fixture.layout)
+        for ref in ["1.0", nil] as [String?] {
+            let image = try reader.image(ref: ref, platform: OCIFixtures.platform)
+            #expect(image.manifestDescriptor == fixture.written.manifest)
+            #expect(image.reference == "1.0")
+            #expect(image.config == OCIFixtures.config(for: fixture.layers))
+            #expect(image.manifest.config == fixture.written.config)
+            #expect(image.layers.map(\.diffID) == fixture.layers.map(\.diffID))
+            #expect(image.layers.map(\.descriptor) == fixture.layers.map(\.descriptor))
+            #expect(image.layers.map(\.compression) == [.gzip, .gzip])
+            #expect(image.layers.map(\.path) == fixture.layers.map { fixture.layout + "/blobs/sha256/" + $0.descriptor.digest.hex })
+        }
+        #expect(try reader.refs() == ["1.0"])
+    }
+
+    @Test func namesTheRefsThatExistWhenOneIsMissing() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        let reader = try LayoutReader(directory: fixture.layout)
+        let error = try #require(throws: LayoutError.self) { try reader.image(ref: "2.0", platform: nil) }
+        #expect(error.description == "\(fixture.layout) has no image named \"2.0\" (refs: 1.0)")
+    }
+
+    @Test func asksForARefWhenSeveralImagesAndNoneIsNamed() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        var index = try LayoutReader(directory: fixture.layout).index()
+        var other = index.manifests[0]
+        other.annotations = ["org.opencontainers.image.ref.name": "other"]
+        index.manifests.append(other)
+        try Self.writeJSON(index, to: fixture.layout + "/index.json")
+        let reader = try LayoutReader(directory: fixture.layout)
+        let error = try #require(throws: LayoutError.self) { try reader.image(ref: nil, platform: OCIFixtures.platform) }
+        #expect(error.description == "\(fixture.layout) holds 2 images; name one as oci:\(fixture.layout):REF (refs: 1.0, other)")
+        #expect(try reader.image(ref: "other", platform: nil).reference == "other")
+        index.manifests = []
+        try Self.writeJSON(index, to: fixture.layout + "/index.json")
+        let empty = try #require(throws: LayoutError.self) { try reader.image(ref: nil, platform: nil) }
+        #expect(empty.description == "\(fixture.layout)/index.json lists no image")
+    }
+
+    @Test func reportsMissingAndDamagedBlobs() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        let reader = try LayoutReader(directory: fixture.layout)
+        let layer = fixture.layers[1].descriptor.digest
+        let path = fixture.layout + "/blobs/sha256/" + layer.hex
+        var bytes = try OCIFixtures.bytes(path)
+        bytes[bytes.count / 2] ^= 0xff
+        try OCIFixtures.write(bytes, to: path)
+        let damaged = try OCIFixtures.sha256sum(path)
+        let mismatch = try #require(throws: LayoutError.self) { try reader.image(ref: "1.0", platform: nil) }
+        #expect(mismatch.description == "blob \(path) does not match its digest: expected \(layer), found \(damaged)")
+        // Opting out of layer hashing still notices a missing blob.
+        _ = try reader.image(ref: "1.0", platform: nil, verifyLayers: false)
+        try FileManager.default.removeItem(atPath: path)
+        let missing = try #require(throws: LayoutError.self) { try reader.image(ref: "1.0", platform: nil, verifyLayers: false) }
+        #expect(missing.description == "blob \(layer) is missing: \(path) does not exist")
+        let config = fixture.layout + "/blobs/sha256/" + fixture.written.config.digest.hex
+        try FileManager.default.removeItem(atPath: config)
+        let noConfig = try #require(throws: LayoutError.self) { try reader.image(ref: "1.0", platform: nil) }
+        #expect(noConfig.description == "blob \(fixture.written.config.digest) is missing: \(config) does not exist")
+    }
+
+    @Test func reportsADescriptorWithTheWrongSize() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        try Self.rewriteManifest(fixture.layout) { $0.layers[0].size += 7 }
+        let error = try #require(throws: LayoutError.self) { try LayoutReader(directory: fixture.layout).image(ref: "1.0", platform: nil) }
+        let layer = fixture.layers[0].descriptor
+        #expect(error.description == "blob \(fixture.layout)/blobs/sha256/\(layer.digest.hex) holds \(layer.size) bytes, its descriptor says \(layer.size + 7)")
+    }
+
+    @Test func reportsBadJSONWithWhereItIsWrong() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        let reader = try LayoutReader(directory: fixture.layout)
+        let index = fixture.layout + "/index.json"
+        for (content, detail) in [
+            ("{not json", "it is not JSON"),
+            (#"{"schemaVersion":2}"#, "the document has no \"manifests\""),
+            (#"{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"\#(fixture.written.config.digest)","size":"3"}]}"#, "manifests[0].size is not an integer"),
+            (#"{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"md5:00","size":3}]}"#, "invalid digest \"md5:00\" (expected sha256: and 64 lowercase hex digits)"),
+        ] {
+            try OCIFixtures.write(content, to: index)
+            let error = try #require(throws: LayoutError.self) { try reader.image(ref: nil, platform: nil) }
+            #expect(error.description == "\(index) is not a valid image index: \(detail)")
+        }
+        try FileManager.default.removeItem(atPath: index)
+        let missing = try #require(throws: LayoutError.self) { try reader.image(ref: nil, platform: nil) }
+        #expect(missing.description == "\(index) is not a valid image index: the file is missing")
+    }
+
+    @Test func refusesWhatIsNotALayout() throws {
+        let directory = try OCIFixtures.temporaryDirectory()
+        defer { OCIFixtures.remove(directory) }
+        let error = try #require(throws: LayoutError.self) { try LayoutReader(directory: directory) }
+        #expect(error.description == "\(directory) is not an OCI image layout: it has no oci-layout file")
+        try OCIFixtures.write(#"{"imageLayoutVersion":"2.0.0"}"#, to: directory + "/oci-layout")
+        let version = try #require(throws: LayoutError.self) { try LayoutReader(directory: directory) }
+        #expect(version.description == "\(directory) is an OCI image layout of version 2.0.0; kiln reads version 1.x")
+    }
+
+    @Test func checksThePlatformAndThePairingOfLayers() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        let arm = Platform(architecture: "arm64", os: "linux")
+        let mismatch = try #require(throws: LayoutError.self) { try LayoutReader(directory: fixture.layout).image(ref: "1.0", platform: arm) }
+        #expect(mismatch.description == "base image \(fixture.layout) is for linux/amd64, but the plan builds linux/arm64")
+        try Self.rewriteManifest(fixture.layout) { $0.layers.removeLast() }
+        let reader = try LayoutReader(directory: fixture.layout)
+        let manifest = try reader.index().manifests[0].digest
+        let count = try #require(throws: LayoutError.self) { try reader.image(ref: "1.0", platform: nil) }
+        #expect(count.description == "image \(fixture.layout)/blobs/sha256/\(manifest.hex) has 1 layers but 2 diff_ids")
+        try Self.rewriteManifest(fixture.layout) { $0.layers = [$0.layers[0], $0.layers[0]]; $0.layers[1].mediaType = "application/x-foo" }
+        let digest = fixture.layers[0].descriptor.digest
+        let type = try #require(throws: LayoutError.self) { try reader.image(ref: "1.0", platform: nil) }
+        #expect(type.description == "layer \(fixture.layout)/blobs/sha256/\(digest.hex) has media type application/x-foo, which kiln cannot read")
+    }
+
+    @Test func followsAnIndexToThePlatformsManifest() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        let layout = fixture.layout
+        var armConfig = OCIFixtures.config(for: fixture.layers)
+        armConfig.architecture = "arm64"
+        armConfig.variant = "v8"
+        let armConfigBlob = try Self.addBlob(armConfig, mediaType: MediaType.imageConfig, to: layout)
+        var armManifest = ImageManifest(config: armConfigBlob, layers: fixture.layers.map(\.descriptor))
+        armManifest.annotations = ["arch": "arm64"]
+        var armEntry = try Self.addBlob(armManifest, mediaType: MediaType.imageManifest, to: layout)
+        armEntry.platform = Platform(architecture: "arm64", os: "linux", variant: "v8")
+        var amdEntry = fixture.written.manifest
+        amdEntry.annotations = nil
+        let nested = try Self.addBlob(ImageIndex(manifests: [amdEntry, armEntry]), mediaType: MediaType.imageIndex, to: layout)
+        var top = nested
+        top.annotations = ["org.opencontainers.image.ref.name": "multi"]
+        try Self.writeJSON(ImageIndex(manifests: [top]), to: layout + "/index.json")
+        let reader = try LayoutReader(directory: layout)
+        let arm = try reader.image(ref: "multi", platform: Platform(architecture: "arm64", os: "linux"))
+        #expect(arm.manifestDescriptor == armEntry)
+        #expect(arm.config.variant == "v8")
+        let amd = try reader.image(ref: nil, platform: OCIFixtures.platform)
+        #expect(amd.manifestDescriptor.digest == fixture.written.manifest.digest)
+        let none = try #require(throws: LayoutError.self) { try reader.image(ref: "multi", platform: Platform(architecture: "s390x", os: "linux")) }
+        #expect(none.description == "\(layout) has no image for linux/s390x (platforms: linux/amd64, linux/arm64/v8)")
+        let unnamed = try #require(throws: LayoutError.self) { try reader.image(ref: "multi", platform: nil) }
+        #expect(unnamed.description == "\(layout) holds images for several platforms; name the platform to use (platforms: linux/amd64, linux/arm64/v8)")
+    }
+
+    // MARK: Layouts and archives from other tools
+
+    @Test(.enabled(if: OCIFixtures.hasTool("umoci")))
+    func readsALayoutUmociWrote() throws {
+        let directory = try OCIFixtures.temporaryDirectory()
+        defer { OCIFixtures.remove(directory) }
+        try OCIFixtures.shell("""
+            umoci init --layout layout
+            umoci new --image layout:base
+            umoci unpack --image layout:base bundle
+            echo hello > bundle/rootfs/hello
+            umoci repack --image layout:base bundle
+            umoci config --image layout:base --config.env A=1 --config.cmd /hello
+            """, in: directory)
+        let image = try LayoutReader(directory: directory + "/layout").image(ref: "base", platform: nil)
+        #expect(image.layers.count == 1)
+        #expect(image.config.config?.env == ["A=1"])
+        #expect(image.config.config?.cmd == ["/hello"])
+        // The diff_id is the digest of the decompressed blob, as zcat sees it.
+        let diffID = try OCIFixtures.shell("zcat \(image.layers[0].path) | sha256sum", in: directory)
+        #expect(image.layers[0].diffID.hex == String(diffID.prefix(64)))
+    }
+
+    @Test(.enabled(if: OCIFixtures.hasTool("skopeo")))
+    func readsWhatSkopeoCopiesToALayoutAndAnArchive() throws {
+        let fixture = try Self.fixture()
+        defer { OCIFixtures.remove(fixture.directory) }
+        let directory = fixture.directory
+        try OCIFixtures.run(["skopeo", "--insecure-policy", "copy", "oci:\(fixture.layout):1.0", "oci:\(directory)/copy:copied"])
+        let copy = try LayoutReader(directory: directory + "/copy").image(ref: "copied", platform: OCIFixtures.platform)
+        #expect(copy.manifestDescriptor.digest == fixture.written.manifest.digest)
+        #expect(copy.layers.map(\.diffID) == fixture.layers.map(\.diffID))
+        try OCIFixtures.run(["skopeo", "--insecure-policy", "copy", "oci:\(fixture.layout):1.0", "oci-archive:\(directory)/image.tar:archived"])
+        try FileManager.default.createDirectory(atPath: directory + "/unpacked", withIntermediateDirectories: false)
+        let reader = try LayoutReader.unpackArchive(directory + "/image.tar", into: directory + "/unpacked")
+        #expect(reader.label == directory + "/image.tar")
+        let archived = try reader.image(ref: "archived", platform: OCIFixtures.platform)
+        #expect(archived.config == copy.config)
+        #expect(archived.layers.map(\.diffID) == fixture.layers.map(\.diffID))
+        let wrongRef = try #require(throws: LayoutError.self) { try reader.image(ref: "1.0", platform: nil) }
+        #expect(wrongRef.description == "\(directory)/image.tar has no image named \"1.0\" (refs: archived)")
+    }
+
+    @Test(.enabled(if: OCIFixtures.hasTool("python3")))
+    func refusesArchivesThatAreNotPlainLayouts() throws {
+        let directory = try OCIFixtures.temporaryDirectory()
+        defer { OCIFixtures.remove(directory) }
+        try OCIFixtures.run(["python3", "-c", """
+            import tarfile, io
+            with tarfile.open("link.tar", "w") as t:
+                info = tarfile.TarInfo("oci-layout")
+                info.type = tarfile.SYMTYPE
+                info.linkname = "/etc/passwd"
+                t.addfile(info)
+            with tarfile.open("escape.tar", "w") as t:
+                info = tarfile.TarInfo("../evil")
+                info.size = 1
+                t.addfile(info, io.BytesIO(b"x"))
+            """], in: directory)
+        for (archive, detail) in [
+            ("link.tar", "member oci-layout is not a file or directory; an OCI layout archive holds only those"),
+            ("escape.tar", "tar member at byte 0 has path \"../evil\", which leads outside the archive root"),
+        ] {
+            let destination = directory + "/" + archive + ".d"
+            try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: false)
+            let error = try #require(throws: LayoutError.self) { try LayoutReader.unpackArchive(directory + "/" + archive, into: destination) }
+            #expect(error.description == "cannot unpack \(directory)/\(archive): \(detail)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/evil"))
+        try OCIFixtures.run(["python3", "-c", """
+            import tarfile, io
+            with tarfile.open("plain.tar", "w") as t:
+                info = tarfile.TarInfo("oci-layout")
+                info.size = 1000
+                t.addfile(info, io.BytesIO(b" " * 1000))
+            """], in: directory)
+        let truncated = try OCIFixtures.bytes(directory + "/plain.tar")
+        try OCIFixtures.write(Array(truncated[..<700]), to: directory + "/cut.tar")
+        try FileManager.default.createDirectory(atPath: directory + "/cut.d", withIntermediateDirectories: false)
+        let cut = try #require(throws: LayoutError.self) { try LayoutReader.unpackArchive(directory + "/cut.tar", into: directory + "/cut.d") }
+        #expect(cut.description == "cannot unpack \(directory)/cut.tar: tar archive is truncated: it ends at byte 700, inside the content of oci-layout (header at byte 0)")
+    }
+}

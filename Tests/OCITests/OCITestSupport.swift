@@ -1,0 +1,144 @@
+import Foundation
+import Layers
+import OCI
+import Testing
+
+/// Helpers shared by the OCI suites: temporary directories, outside tools,
+/// small layer blobs made by GNU tar and gzip.
+enum OCIFixtures {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func hasTool(_ name: String) -> Bool {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-oci-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    static func bytes(_ path: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        try write(Array(text.utf8), to: path)
+    }
+
+    /// Runs a command (looked up in PATH); returns stdout, throws with stderr
+    /// on a non-zero exit.
+    @discardableResult
+    static func run(_ arguments: [String], in directory: String? = nil, input: [UInt8] = []) throws -> String {
+        let scratch = try temporaryDirectory()
+        defer { remove(scratch) }
+        for name in ["in", "out", "err"] { try write(name == "in" ? input : [], to: scratch + "/" + name) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: scratch + "/in"))
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/out"))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/err"))
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: try bytes(scratch + "/out"), as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: try bytes(scratch + "/err"), as: UTF8.self)
+            throw Failure(description: "\(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(message)\(output)")
+        }
+        return output
+    }
+
+    @discardableResult
+    static func shell(_ script: String, in directory: String) throws -> String {
+        try run(["sh", "-euc", script], in: directory)
+    }
+
+    /// `sha256:<hex>` of a file, from sha256sum.
+    static func sha256sum(_ path: String) throws -> Digest {
+        let output = try run(["sha256sum", path])
+        return try Digest(parsing: "sha256:" + output.prefix(64))
+    }
+
+    /// A layer made the reproducible way by GNU tar and gzip, from a small
+    /// tree under `directory/<name>-tree`: the blob path, its descriptor and
+    /// its diff_id (both digests from sha256sum).
+    struct Layer {
+        var blob: String
+        var descriptor: Descriptor
+        var diffID: Digest
+        var tree: String
+    }
+
+    static func makeLayer(in directory: String, name: String, files: [String: String]) throws -> Layer {
+        let tree = directory + "/" + name + "-tree"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        for (path, content) in files {
+            let full = tree + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try write(content, to: full)
+        }
+        try shell("""
+            chmod -R u=rwX,go=rX \(name)-tree
+            tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf \(name).tar -C \(name)-tree .
+            gzip -n -c \(name).tar > \(name).tar.gz
+            """, in: directory)
+        let blob = directory + "/" + name + ".tar.gz"
+        let size = try FileManager.default.attributesOfItem(atPath: blob)[.size] as! Int
+        return Layer(
+            blob: blob,
+            descriptor: Descriptor(mediaType: MediaType.layerTarGzip, digest: try sha256sum(blob), size: Int64(size)),
+            diffID: try sha256sum(directory + "/" + name + ".tar"), tree: tree)
+    }
+
+    static let platform = Platform(architecture: "amd64", os: "linux")
+
+    /// A config for `layers` with a little of everything.
+    static func config(for layers: [Layer]) -> ImageConfig {
+        ImageConfig(
+            created: ImageConfig.timestamp(secondsSinceEpoch: 0), architecture: "amd64", os: "linux",
+            config: ContainerConfig(
+                user: "65532:65532", exposedPorts: ["8080/tcp"], env: ["PATH=/usr/bin:/bin", "RUST_LOG=info"],
+                entrypoint: ["/bin/app"], cmd: ["--serve"], volumes: ["/var/lib/app"], workingDir: "/app",
+                labels: ["org.opencontainers.image.source": "https://example.com/app"], stopSignal: "SIGTERM"),
+            rootfs: RootFS(diffIDs: layers.map(\.diffID)),
+            history: layers.map { History(created: ImageConfig.timestamp(secondsSinceEpoch: 0), createdBy: "kiln files \($0.tree.split(separator: "/").last!)") })
+    }
+
+    /// Stages `layers` the way the layer engine will (write into a
+    /// temporary blob path, then commit) and writes the image.
+    @discardableResult
+    static func writeLayout(
+        to output: String, layers: [Layer], name: String = "example.com/team/app", tag: String = "1.0",
+        annotations: [String: String] = ["org.opencontainers.image.vendor": "Example"]
+    ) throws -> WrittenImage {
+        let staging = try LayoutStaging(output: output)
+        for layer in layers {
+            let temporary = staging.temporaryBlobPath()
+            try FileManager.default.copyItem(atPath: layer.blob, toPath: temporary)
+            try staging.commitBlob(at: temporary, digest: layer.descriptor.digest)
+        }
+        let written = try staging.writeImage(LayoutImageSpec(
+            name: name, tag: tag, platform: platform, config: config(for: layers),
+            layers: layers.map(\.descriptor), annotations: annotations))
+        try staging.publish()
+        return written
+    }
+
+    /// Names in `directory` (hidden ones included), sorted.
+    static func entries(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+    }
+}
