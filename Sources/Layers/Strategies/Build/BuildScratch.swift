@@ -76,26 +76,12 @@ struct BuildScratch: Sendable {
     /// the command left writable first. Failures are ignored: this runs on
     /// the way out of an error or after the layer was written.
     func remove() {
-        BuildScratch.removeTree(root)
+        TreeRemoval.remove(root)
     }
 
     /// Removes everything but `$KILN_OUT`, whose files the layer still reads.
     func removeAllButOutput() {
-        for directory in [context, home, temporary] { BuildScratch.removeTree(directory) }
-    }
-
-    static func removeTree(_ path: String) {
-        let files = FileManager.default
-        if (try? files.removeItem(atPath: path)) != nil { return }
-        if let walker = files.enumerator(atPath: path) {
-            chmod(path, 0o700)
-            while let relative = walker.nextObject() as? String {
-                var info = stat()
-                let full = path + "/" + relative
-                if lstat(full, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { chmod(full, 0o700) }
-            }
-        }
-        try? files.removeItem(atPath: path)
+        for directory in [context, home, temporary] { TreeRemoval.remove(directory) }
     }
 
     /// The plan directory relative to the context, "" when they are the same.
