@@ -58,7 +58,9 @@ extension PlanDecoder {
             }
             let nameMark = item.mapping?.first { $0.key.scalar?.text == "name" }?.value.mark ?? item.mark
             if let first = names[layer.name] {
-                diagnostics.error(nameMark, "duplicate layer name \(quoted(layer.name)) (first used at \(first))")
+                // An alias copies the anchored node with its marks, so both uses have one place.
+                let other = first == nameMark ? "an alias repeats the layer" : "first used at \(first)"
+                diagnostics.error(nameMark, "duplicate layer name \(quoted(layer.name)) (\(other))")
                 ok = false
             } else {
                 names[layer.name] = nameMark
@@ -130,7 +132,8 @@ extension PlanDecoder {
         var seen: [String: SourceLocation] = [:]
         for entry in entries {
             if let first = seen[entry.path] {
-                diagnostics.errors(at: entry.location, "\(prefix)two entries produce the image path \(entry.path) (the other at \(first.line):\(first.column))")
+                let other = first == entry.location ? "an alias repeats the entry" : "the other at \(first.line):\(first.column)"
+                diagnostics.errors(at: entry.location, "\(prefix)two entries produce the image path \(entry.path) (\(other))")
                 ok = false
             }
             seen[entry.path] = entry.location
