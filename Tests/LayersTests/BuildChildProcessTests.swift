@@ -36,7 +36,7 @@ final class BuildTestDirectory {
     }
 
     deinit {
-        BuildScratch.removeTree(path)
+        TreeRemoval.remove(path)
     }
 }
 

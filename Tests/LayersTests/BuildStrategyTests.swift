@@ -363,7 +363,7 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
         let root = try #require(prepared.temporaryDirectories.first)
         #expect(prepared.temporaryDirectories == [root])
         #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["out"])
-        BuildScratch.removeTree(root)
+        TreeRemoval.remove(root)
         #expect(fixture.scratchEntries.isEmpty)
     }
 
@@ -375,7 +375,7 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
                           inputs: [fixture.input("src")])
         let first = try await BuildStrategy.prepare(layer, context: fixture.strategyContext(), toolSearchPath: "")
         let second = try await BuildStrategy.prepare(layer, context: fixture.strategyContext(), toolSearchPath: "")
-        defer { (first.temporaryDirectories + second.temporaryDirectories).forEach(BuildScratch.removeTree) }
+        defer { (first.temporaryDirectories + second.temporaryDirectories).forEach(TreeRemoval.remove) }
         #expect(try describe(first.tree) == describe(second.tree))
         #expect(try describe(first.tree).count == 3)
     }
@@ -422,7 +422,7 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
             """
         let prepared = try await BuildStrategy.prepare(build(.shell(script), inputs: [fixture.input("src")]),
                                                        context: fixture.strategyContext(), toolSearchPath: "")
-        defer { prepared.temporaryDirectories.forEach(BuildScratch.removeTree) }
+        defer { prepared.temporaryDirectories.forEach(TreeRemoval.remove) }
         let blob = fixture.directory.path + "/layer.tar"
         let writer = LayerWriter(compression: .none, modificationTime: BuildFixture.created, workers: LayerWorkers(count: 1))
         _ = try await writer.write(prepared.tree, to: blob)
