@@ -158,7 +158,7 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
     public var newDigest: Layers.Digest?
     public var oldDiffID: Layers.Digest?
     public var newDiffID: Layers.Digest?
-    /// `media_type`, `size` and `created_by`, where they differ.
+    /// `media_type`, `blob_size` and `created_by`, where they differ.
     public var fields: [ValueChange]
     /// Entries that differ, by image path; each side a record with `type`,
     /// `size`, `mode`, `owner`, `target`, `device`, `digest`.
@@ -220,7 +220,7 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
     private static func pair(_ old: Named, _ new: Named, positions: (Int, Int), labels: (String, String)) throws -> LayoutLayerChange {
         let a = old.layer, b = new.layer
         var fields = TreeDiff.value("media_type", .string(a.descriptor.mediaType), .string(b.descriptor.mediaType))
-        fields += TreeDiff.value("size", .integer(a.descriptor.size), .integer(b.descriptor.size))
+        fields += TreeDiff.value("blob_size", .integer(a.descriptor.size), .integer(b.descriptor.size))
         fields += TreeDiff.value("created_by", old.createdBy.map(JSONValue.string), new.createdBy.map(JSONValue.string))
         var change = LayoutLayerChange(
             name: new.name, status: .same, oldPosition: positions.0, newPosition: positions.1,

@@ -27,7 +27,8 @@ extension PlanDiff {
                 }
             }
             let count = layer.fields.count + layer.items.count
-            let summary = "<code>" + Markdown.html(layer.name) + "</code>: \(count) change" + (count == 1 ? "" : "s")
+            let state = layer.change == .added || layer.change == .removed ? " (\(layer.change.rawValue))" : ""
+            let summary = "<code>" + Markdown.html(layer.name) + "</code>" + state + ": \(count) change" + (count == 1 ? "" : "s")
             lines += Markdown.details(summary, Markdown.table(["", "what", "old", "new"], Markdown.capped(rows, columns: 4)))
         }
         if cache.contains(where: { $0.outcome == .rebuilt }) { lines.append(Self.digestNote) }
