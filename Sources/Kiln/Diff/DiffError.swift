@@ -20,6 +20,8 @@ public enum DiffError: Error, Hashable, Sendable, CustomStringConvertible {
     case planMissingAtRevision(plan: String, revision: String)
     /// A git command failed.
     case git(command: String, detail: String)
+    /// A layout holding several images: which to compare is unclear.
+    case severalImages(layout: String, count: Int, refs: [String])
     /// A layer blob that cannot be read as a tar.
     case layer(layout: String, digest: Digest, detail: String)
     /// A layer whose uncompressed content does not hash to its diff_id.
@@ -45,6 +47,9 @@ public enum DiffError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(plan) does not exist at git revision \"\(revision)\""
         case .git(let command, let detail):
             "\(command) failed" + (detail.isEmpty ? "" : ": \(detail)")
+        case .severalImages(let layout, let count, let refs):
+            "\(layout) holds \(count) images" + (refs.isEmpty ? "" : " (refs: \(refs.joined(separator: ", ")))")
+                + "; kiln diff compares layouts that hold one image each"
         case .layer(let layout, let digest, let detail):
             "cannot read layer \(digest) of \(layout): \(detail)"
         case .diffIDMismatch(let layout, let digest, let expected, let actual):

@@ -7,6 +7,9 @@ import Plan
 /// type, mode, owner, size, link target and content digest. Only these
 /// records are kept in memory, never file content; modification times are
 /// left out (kiln sets them all to `created`, reported once in the config).
+///
+/// A tar that stops early after a whole member is read up to there; see
+/// ``next(_:)``.
 enum LayerListing {
     /// Reads `layer`'s tar (decompressed as its media type says), checking
     /// its diff_id on the way.
@@ -27,7 +30,7 @@ enum LayerListing {
         var entries: [String: JSONValue] = [:]
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         do {
-            while let member = try reader.next() {
+            while let member = try next(reader) {
                 guard let relative = try member.normalizedPath() else { continue }
                 var record: [String: JSONValue] = [
                     "mode": .string(FileMode.format(member.mode)),
@@ -71,6 +74,20 @@ enum LayerListing {
             throw DiffError.diffIDMismatch(layout: layout, digest: layer.descriptor.digest, expected: layer.diffID, actual: found)
         }
         return entries
+    }
+
+    /// The next member, or nil at the end of the archive — also when the
+    /// stream stops without its end-of-archive blocks or inside them, after
+    /// a whole member: umoci 0.4 writes such layers, and every extractor
+    /// reads them the same way. The diff_id check that follows still proves
+    /// the stream is the one the image names. A member whose content is cut
+    /// short stays an error (its content is read in full before this).
+    private static func next(_ reader: TarReader) throws -> TarMember? {
+        do {
+            return try reader.next()
+        } catch TarReadError.truncated, TarReadError.missingEndMarker {
+            return nil
+        }
     }
 
     /// The order fields of a record are reported in.

@@ -18,7 +18,7 @@ public struct LayoutSnapshot: Sendable {
     /// unpacked into `scratch` (an empty directory) first. The layout must
     /// hold one image. Layer blobs are not hashed here: a diff reads only
     /// the layers whose digests differ, and checks their diff_ids instead.
-    /// - Throws: ``LayoutError``.
+    /// - Throws: ``LayoutError``, ``DiffError/severalImages(layout:count:refs:)``.
     public static func open(_ path: String, scratch: String) throws -> LayoutSnapshot {
         var isDirectory: ObjCBool = false
         let reader: LayoutReader
@@ -27,7 +27,11 @@ public struct LayoutSnapshot: Sendable {
         } else {
             reader = try LayoutReader(directory: path)
         }
-        return LayoutSnapshot(label: path, image: try reader.image(ref: nil, platform: nil, verifyLayers: false))
+        do {
+            return LayoutSnapshot(label: path, image: try reader.image(ref: nil, platform: nil, verifyLayers: false))
+        } catch .ambiguousImage(_, let count, let refs) {
+            throw DiffError.severalImages(layout: path, count: count, refs: refs)
+        }
     }
 }
 
