@@ -102,4 +102,10 @@ struct DiffCommandTests {
         #expect(unknown.status == 2)
         #expect(unknown.stderr == "kiln: error: git revision \"v9\" does not name a commit in \(scratch.path)\n")
     }
+
+    @Test func gitMustBeOnThePath() throws {
+        let result = try DiffFixtures.execute(DiffFixtures.kilnBinary, ["diff", "--git", "HEAD", "a.yaml"], in: scratch.path, path: scratch.path + "/no-tools-here")
+        #expect(result.status == 2)
+        #expect(result.stderr == "kiln: error: --git needs the git command, and it is not on PATH\n")
+    }
 }

@@ -134,4 +134,31 @@ struct DiffGitTests {
         let error = #expect(throws: PlanErrors.self) { try DiffFixtures.differ.compare(plan: plan, atRevision: "HEAD") }
         #expect(error?.description == "\(plan)@HEAD:8:40: error: layer \"cfg\": file \"/etc/app.conf\": source \"conf/extra.conf\" does not exist")
     }
+
+    @Test func aContextWiderThanThePlanDirectory() throws {
+        try scratch.write("repo/shared/app.conf", "shared=1\n")
+        try scratch.write("repo/image/app.yaml", Self.planText.replacingOccurrences(of: "conf/app.conf", with: "../shared/app.conf"))
+        try commit("shared")
+        try scratch.write("repo/shared/app.conf", "shared=2\n")
+        let differ = ImageDiffer(loader: PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64"), context: repository))
+        guard case .plans(let diff) = try differ.compare(plan: plan, atRevision: "HEAD") else { Issue.record("expected a plan diff"); return }
+        let item = try #require(diff.layers.first?.items.first)
+        #expect(item.key == "/etc/app.conf")
+        #expect(item.fields == [ValueChange(field: "source_digest", old: .string(try DiffFixtures.sha256("shared=1\n")), new: .string(try DiffFixtures.sha256("shared=2\n")))])
+        #expect(item.new.map { "\($0)" }?.contains("../shared/app.conf") == true)
+        #expect(diff.cache.map(\.outcome) == [.rebuilt, .kept])
+
+        let above = ImageDiffer(loader: PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64"), context: scratch.path))
+        let error = #expect(throws: DiffError.self) { try above.compare(plan: plan, atRevision: "HEAD") }
+        #expect(error.map { "\($0)" } == "\(scratch.path) is outside the git working copy \(repository)")
+    }
+
+    @Test func aFailingGitCommandIsReportedWithGitsOwnMessage() throws {
+        // A commit whose tree object is gone: the revision resolves, reading
+        // its tree does not.
+        let tree = try git("rev-parse", "HEAD^{tree}").trimmingCharacters(in: .whitespacesAndNewlines)
+        try FileManager.default.removeItem(atPath: repository + "/.git/objects/" + tree.prefix(2) + "/" + tree.dropFirst(2))
+        let error = #expect(throws: DiffError.self) { try DiffFixtures.differ.compare(plan: plan, atRevision: "HEAD") }
+        #expect(error.map { "\($0)" } == "git read-tree HEAD failed: fatal: failed to unpack tree object HEAD")
+    }
 }

@@ -564,4 +564,20 @@ import Testing
         let error = #expect(throws: PlanErrors.self) { try diff("good.yaml", "bad.yaml") }
         #expect(error?.description == "\(path("bad.yaml")):2:7: error: image name \"App\" must be lowercase (did you mean \"app\"?)")
     }
+
+    @Test func markdownEscapesCellsAndFoldsLongLists() throws {
+        let entries = (1...52).map { "{ path: /f/\($0), content: \"x\" }" }.joined(separator: ", ")
+        try scratch.write("old.yaml", "kiln: 1\nname: app\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }] }]\n")
+        try scratch.write("new.yaml", "kiln: 1\nname: app\nlabels: { note: \"a|b`c\" }\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }, \(entries)] }]\n")
+        let markdown = try diff("old.yaml", "new.yaml").render(.markdown)
+        // A pipe is escaped even inside code; a backtick needs a longer fence.
+        #expect(markdown.contains("| `labels` `note` |  | `` \"a\\|b`c\" `` |\n"))
+        #expect(markdown.contains("| 1 | `a` | files | files: 52 added | **rebuilt** (spec) |\n"))
+        // Sorted by path bytes: /f/1, /f/10 … /f/19, /f/2, … /f/5, /f/50,
+        // /f/51, /f/52, /f/6, /f/7 make the 50 rows shown; /f/8 and /f/9 are counted.
+        let row = { (path: String) in "| + | `files` `\(path)` |  | `{\"content\":\"x\",\"mode\":\"0644\",\"owner\":\"0:0\"}` |\n" }
+        #expect(markdown.contains(row("/f/52") + row("/f/6") + row("/f/7") + "|  | … and 2 more (see `kiln diff --format text`) |  |  |\n"))
+        #expect(!markdown.contains("`/f/8`"))
+        #expect(try diff("old.yaml", "new.yaml").render(.text).contains("      + files /f/9: "))
+    }
 }

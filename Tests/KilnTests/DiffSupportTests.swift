@@ -55,7 +55,7 @@ enum DiffFixtures {
 
     /// Runs `executable` (a path, or a name looked up in PATH) and waits;
     /// output goes through files so a large one cannot block the child.
-    static func execute(_ executable: String, _ arguments: [String], in directory: String? = nil, input: String = "") throws -> Outcome {
+    static func execute(_ executable: String, _ arguments: [String], in directory: String? = nil, input: String = "", path: String? = nil) throws -> Outcome {
         let scratch = try Scratch()
         let files = ["in", "out", "err"].map { scratch.path + "/" + $0 }
         for (index, file) in files.enumerated() {
@@ -68,6 +68,7 @@ enum DiffFixtures {
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = nil
         environment["SOURCE_DATE_EPOCH"] = nil
+        if let path { environment["PATH"] = path }
         process.environment = environment
         process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: files[0]))
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: files[1]))
