@@ -91,7 +91,7 @@ struct DiffLayoutTests {
         return Facts(manifest: lines[0], config: lines[1], layers: layers)
     }
 
-    @Test func twoKilnBuildsFileByFile() async throws {
+    @Test func twoKilnBuildsFileByFileAsTextAndMarkdown() async throws {
         let old = try await build(Self.oldPlan, as: "old")
         let new = try await build(Self.newPlan, as: "new")
         let a = try facts(old), b = try facts(new)
@@ -129,14 +129,7 @@ struct DiffLayoutTests {
         let listing = try DiffFixtures.run("tar", ["-tvzf", new + "/blobs/sha256/" + b.layers[0].digest.dropFirst(7)])
         #expect(listing.contains("lrwxrwxrwx 0/0") && listing.contains("etc/new -> motd"))
         #expect(listing.contains("-rw------- 0/0               4 1970-01-01 00:00 etc/app.conf"))
-    }
 
-    @Test func twoKilnBuildsAsMarkdown() async throws {
-        let old = try await build(Self.oldPlan, as: "old")
-        let new = try await build(Self.newPlan, as: "new")
-        let a = try facts(old), b = try facts(new)
-        let short = DiffFixtures.short
-        let motd = (short(try DiffFixtures.sha256("hello\n")), short(try DiffFixtures.sha256("hello, world\n")))
         #expect(try DiffFixtures.differ.compare(old: old, new: new).render(.markdown) == """
             ### kiln diff `\(old)` → `\(new)`
 
@@ -294,35 +287,42 @@ struct DiffLayoutTests {
         return (words[0], words[1], words[2])
     }
 
-    @Test func aLayerThatDoesNotMatchItsDiffIDIsAnError() throws {
+    /// `good`, a layout of `tree-a`; `tree-b` beside it for broken ones.
+    func writeGoodLayout() throws {
         try scratch.write("tree-a/file", "a\n")
         try scratch.write("tree-b/file", "b\n")
         _ = try handMade("good", tarOf: "tree-a")
+    }
+
+    /// The message of the error comparing `good` with the layout `name` gives.
+    func failure(comparingWith name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> String? {
+        let error = #expect(throws: DiffError.self, sourceLocation: sourceLocation) {
+            try DiffFixtures.differ.compare(old: path("good"), new: path(name))
+        }
+        return error.map { "\($0)" }
+    }
+
+    @Test func aLayerThatDoesNotMatchItsDiffIDIsAnError() throws {
+        try writeGoodLayout()
         let bad = try handMade("bad", tarOf: "tree-b", bogusDiffID: true)
-        let error = #expect(throws: DiffError.self) { try DiffFixtures.differ.compare(old: path("good"), new: path("bad")) }
-        #expect(error.map { "\($0)" } == "layer \(bad.blob) of \(path("bad")) does not match its diff_id: expected \(bad.diffID), found \(bad.actual)")
+        #expect(failure(comparingWith: "bad") == "layer \(bad.blob) of \(path("bad")) does not match its diff_id: expected \(bad.diffID), found \(bad.actual)")
     }
 
     @Test func aLayerThatIsNotGzipIsAnError() throws {
-        try scratch.write("tree-a/file", "a\n")
-        _ = try handMade("good", tarOf: "tree-a")
+        try writeGoodLayout()
         let bad = try handMade("bad", tarOf: "tree-a", notGzip: true)
-        let error = #expect(throws: DiffError.self) { try DiffFixtures.differ.compare(old: path("good"), new: path("bad")) }
-        #expect(error.map { "\($0)" } == "cannot read layer \(bad.blob) of \(path("bad")): gzip data is corrupt at compressed byte 2: incorrect header check")
+        #expect(failure(comparingWith: "bad") == "cannot read layer \(bad.blob) of \(path("bad")): gzip data is corrupt at compressed byte 2: incorrect header check")
     }
 
     @Test func aTarCutAfterAWholeMemberIsReadButOneCutInsideAFileIsAnError() throws {
-        try scratch.write("tree-a/file", "a\n")
-        try scratch.write("tree-b/file", "b\n")
-        _ = try handMade("good", tarOf: "tree-a")
+        try writeGoodLayout()
         // `./` at byte 0, `./file`'s header at 512, its 2 bytes at 1024:
         // cut after them, the padding and the end blocks are missing.
         _ = try handMade("whole", tarOf: "tree-b", cut: 1026)
         guard case .layouts(let diff) = try DiffFixtures.differ.compare(old: path("good"), new: path("whole")) else { Issue.record("expected a layout diff"); return }
         #expect(diff.layers.first?.files.map(\.key) == ["/file"])
         let cut = try handMade("cut", tarOf: "tree-b", cut: 1025)
-        let error = #expect(throws: DiffError.self) { try DiffFixtures.differ.compare(old: path("good"), new: path("cut")) }
-        #expect(error.map { "\($0)" } == "cannot read layer \(cut.blob) of \(path("cut")): tar archive is truncated: it ends at byte 1025, inside the content of ./file (header at byte 512)")
+        #expect(failure(comparingWith: "cut") == "cannot read layer \(cut.blob) of \(path("cut")): tar archive is truncated: it ends at byte 1025, inside the content of ./file (header at byte 512)")
     }
 
     @Test func aLayoutWithSeveralImagesIsRefused() async throws {

@@ -529,12 +529,17 @@ import Testing
         #expect(try result.render(.json).contains("\"new\":\"\(long)\""))
     }
 
-    @Test func plansAndLayoutsAreToldApart() throws {
-        try scratch.write("plan.yml", "")
-        try scratch.write("plan.kiln", "kiln: 1\n")
+    /// `layout`, a directory that passes for a layout, and `empty`, one that does not.
+    func writeLayoutAndEmptyDirectory() throws {
         try scratch.directory("layout")
         try scratch.write("layout/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}")
         try scratch.directory("empty")
+    }
+
+    @Test func plansAndLayoutsAreToldApart() throws {
+        try scratch.write("plan.yml", "")
+        try scratch.write("plan.kiln", "kiln: 1\n")
+        try writeLayoutAndEmptyDirectory()
         try DiffFixtures.run("tar", ["-cf", path("layout.tar"), "-C", path("layout"), "."])
         try DiffFixtures.run("gzip", ["-k", path("layout.tar")])
         #expect(try DiffSubject.of(path("plan.yml")) == .plan)
@@ -549,9 +554,7 @@ import Testing
     @Test func errorsSayWhatIsWrong() throws {
         try scratch.write("good.yaml", "kiln: 1\nname: app\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }] }]\n")
         try scratch.write("bad.yaml", "kiln: 1\nname: App\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }] }]\n")
-        try scratch.directory("layout")
-        try scratch.write("layout/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}")
-        try scratch.directory("empty")
+        try writeLayoutAndEmptyDirectory()
         let cases: [(String, String, String)] = [
             ("good.yaml", "layout", "cannot compare \(path("good.yaml")) (a plan) with \(path("layout")) (an image layout): give two plans or two image layouts"),
             ("good.yaml", "missing.yaml", "\(path("missing.yaml")) does not exist"),

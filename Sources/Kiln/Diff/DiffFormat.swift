@@ -51,6 +51,11 @@ struct TextStyle {
         [line(.removed, "--- " + old), line(.added, "+++ " + new)]
     }
 
+    /// A heading and one line per change, or nothing without changes.
+    func section(_ title: String, _ changes: [ValueChange]) -> [String] {
+        changes.isEmpty ? [] : [heading(title)] + changes.map { change($0, indent: "  ") }
+    }
+
     /// `sign field key: value`, or `old → new` for a change.
     func change(_ change: ValueChange, indent: String) -> String {
         let label = change.field + (change.key.map { " " + $0 } ?? "")

@@ -4,7 +4,7 @@ extension LayoutDiff {
     /// The diff for a pull-request comment: manifest and config tables, one
     /// row per layer, and the files of each differing layer folded away.
     var markdown: String {
-        var lines = ["### kiln diff " + Markdown.code(old) + " → " + Markdown.code(new), ""]
+        var lines = Markdown.heading(old: old, new: new)
         guard !isEqual else { return (lines + ["No differences: both layouts hold the same image."]).joined(separator: "\n") + "\n" }
         lines += Markdown.changes("manifest", manifest)
         lines += Markdown.changes("config", config)

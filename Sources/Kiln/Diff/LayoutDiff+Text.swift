@@ -6,14 +6,7 @@ extension LayoutDiff {
     func text(style: TextStyle) -> String {
         var lines = style.header(old: old, new: new)
         guard !isEqual else { return (lines + ["no differences"]).joined(separator: "\n") + "\n" }
-        if !manifest.isEmpty {
-            lines.append(style.heading("manifest"))
-            lines += manifest.map { style.change($0, indent: "  ") }
-        }
-        if !config.isEmpty {
-            lines.append(style.heading("config"))
-            lines += config.map { style.change($0, indent: "  ") }
-        }
+        lines += style.section("manifest", manifest) + style.section("config", config)
         lines.append(style.heading("layers"))
         for layer in layers {
             lines.append(style.line(layer.kind, "  " + layer.sign + " " + layer.title + ": " + layer.digestText + layer.statusNote))

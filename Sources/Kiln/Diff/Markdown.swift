@@ -5,6 +5,11 @@ enum Markdown {
     /// Rows shown per layer in a `<details>` table before "… and N more".
     static let rowLimit = 50
 
+    /// The comment's heading: which two things are compared.
+    static func heading(old: String, new: String) -> [String] {
+        ["### kiln diff " + code(old) + " → " + code(new), ""]
+    }
+
     /// Inline code that survives any text: a longer fence around backticks,
     /// and `|` escaped, which GitHub requires even inside code in a table.
     static func code(_ text: String) -> String {

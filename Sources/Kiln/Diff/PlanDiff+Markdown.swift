@@ -5,7 +5,7 @@ extension PlanDiff {
     /// table row per layer with what changed and what the cache does, and
     /// the details of each changed layer folded away.
     var markdown: String {
-        var lines = ["### kiln diff " + Markdown.code(old) + " → " + Markdown.code(new), ""]
+        var lines = Markdown.heading(old: old, new: new)
         guard !isEqual else { return (lines + ["No differences: both plans describe the same image."]).joined(separator: "\n") + "\n" }
         lines += Markdown.changes("image", image)
         lines += Markdown.changes("config", config)

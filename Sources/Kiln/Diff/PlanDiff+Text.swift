@@ -7,14 +7,7 @@ extension PlanDiff {
     func text(style: TextStyle) -> String {
         var lines = style.header(old: old, new: new)
         guard !isEqual else { return (lines + ["no differences"]).joined(separator: "\n") + "\n" }
-        if !image.isEmpty {
-            lines.append(style.heading("image"))
-            lines += image.map { style.change($0, indent: "  ") }
-        }
-        if !config.isEmpty {
-            lines.append(style.heading("config"))
-            lines += config.map { style.change($0, indent: "  ") }
-        }
+        lines += style.section("image", image) + style.section("config", config)
         if !layers.isEmpty {
             lines.append(style.heading("layers"))
             for layer in layers {
