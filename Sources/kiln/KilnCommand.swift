@@ -14,6 +14,12 @@ struct KilnCommand: AsyncParsableCommand {
         subcommands: [BuildCommand.self, ValidateCommand.self, PlanCommand.self, DiffCommand.self, InspectCommand.self, SchemaCommand.self]
     )
 
+    /// `kiln` alone is a usage error: it names no command.
+    func run() throws {
+        Terminal.line(KilnCommand.helpMessage())
+        throw CommandFailure(code: 2, message: "kiln: error: name a command (kiln --help lists them)")
+    }
+
     /// Runs the command line with kiln's exit codes: 0 success, 1 the plan
     /// or the build failed, 2 usage errors (ArgumentParser's own default is 64).
     static func main() async {

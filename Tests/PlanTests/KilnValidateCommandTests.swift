@@ -91,6 +91,20 @@ import Testing
         ])
     }
 
+    @Test func planPrintsTheSameJSONForPlansThatMeanTheSame() throws {
+        try directory.write("block.yaml", valid + "tag: 1.10\nenv:\n  B: \"2\"\n  A: \"1\"\n")
+        try directory.write("flow.yaml", "# reformatted\n{ tag: '1.10', env: { A: '1', B: '2' }, name: app, kiln: 1,\n"
+            + "  layers: [ { type: files, name: base, files: [ { content: \"hi\\n\", path: /etc/motd, mode: 0644 } ] } ] }\n")
+        let block = try kiln(["plan", "block.yaml"])
+        let flow = try kiln(["plan", "flow.yaml"])
+        #expect(block.status == 0 && flow.status == 0)
+        #expect(!block.stdout.isEmpty)
+        #expect(block.stdout == flow.stdout)
+        let bad = try kiln(["plan", "bad.yaml"])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.isEmpty)
+    }
+
     @Test func schemaPrintsTheSchemaFile() throws {
         let result = try kiln(["schema"])
         #expect(result.status == 0)

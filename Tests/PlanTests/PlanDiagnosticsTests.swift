@@ -61,6 +61,11 @@ import Testing
         // The first use of a duplicate name is the name itself.
         ("kiln: 1\nname: app\nlayers:\n  - { name: a, type: files, files: [] }\n  - { name: a, type: files, files: [] }\n",
          ["plan.yaml:5:13: error: duplicate layer name \"a\" (first used at 4:13)"]),
+        // An alias repeats a node with its marks: the message says so, not "the other at" itself.
+        ("kiln: 1\nname: app\nlayers:\n  - { name: a, type: files, files: [&e {path: /x, content: y}, *e] }\n",
+         ["plan.yaml:4:37: error: layer \"a\": two entries produce the image path /x (an alias repeats the entry)"]),
+        ("kiln: 1\nname: app\nlayers:\n  - &l { name: a, type: files, files: [] }\n  - *l\n",
+         ["plan.yaml:4:16: error: duplicate layer name \"a\" (an alias repeats the layer)"]),
         // root without paths: one error, the specific one.
         ("kiln: 1\nname: app\nlayers:\n  - { name: t, type: files, root: . }\n",
          ["plan.yaml:4:29: error: layer \"t\": \"root\" needs \"paths\" (the paths under it to copy)"]),

@@ -19,7 +19,9 @@ public enum ImageBuildError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .layer(let name, let error): "layer \"\(name)\": \(error)"
+        case .layer(let name, let error):
+            // Strategy errors usually name their layer already.
+            "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
         case .base(let error): "base image: \(error)"
         case .output(let error): "output: \(error)"
         case .lock(let message): message

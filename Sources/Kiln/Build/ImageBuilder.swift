@@ -137,7 +137,7 @@ public struct ImageBuilder: Sendable {
             let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context)
             defer {
                 if !options.keepScratch {
-                    for directory in prepared.temporaryDirectories { try? FileManager.default.removeItem(atPath: directory) }
+                    for directory in prepared.temporaryDirectories { TreeRemoval.remove(directory) }
                 }
             }
             let blobPath = staging.temporaryBlobPath()

@@ -11,7 +11,11 @@ struct LayerPreparer: Sendable {
         switch layer.strategy {
         case .files(let files):
             return try FilesStrategy().prepare(files, context: context)
-        case .build, .derivation, .packages:
+        case .build(let build):
+            return try await BuildStrategy.prepare(build, context: context)
+        case .derivation(let derivation):
+            return try await DerivationStrategy.prepare(derivation, context: context)
+        case .packages:
             throw StrategyNotImplemented(strategy: layer.strategy.typeName)
         }
     }

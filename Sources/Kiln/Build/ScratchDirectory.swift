@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +19,6 @@ struct ScratchDirectory: Sendable {
     }
 
     func remove() {
-        try? FileManager.default.removeItem(atPath: path)
+        TreeRemoval.remove(path)
     }
 }

@@ -132,10 +132,6 @@ enum BlobFiles {
         close(descriptor)
     }
 
-    static func removeTree(_ path: String) {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
     static func parent(of path: String) -> String {
         let url = URL(fileURLWithPath: path)
         return url.deletingLastPathComponent().path

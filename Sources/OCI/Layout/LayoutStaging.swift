@@ -57,7 +57,7 @@ public final class LayoutStaging: @unchecked Sendable {
             try BlobFiles.makeDirectory(directory + "/blobs/sha256")
             try BlobFiles.makeDirectory(directory + "/tmp")
         } catch {
-            BlobFiles.removeTree(directory)
+            TreeRemoval.remove(directory)
             throw error
         }
         self.output = output
@@ -65,7 +65,7 @@ public final class LayoutStaging: @unchecked Sendable {
     }
 
     deinit {
-        if !closed { BlobFiles.removeTree(directory) }
+        if !closed { TreeRemoval.remove(directory) }
     }
 
     /// The path a blob with `digest` has in the staging layout.
@@ -189,7 +189,7 @@ public final class LayoutStaging: @unchecked Sendable {
     /// rename-aside path on file systems that support exchanging.
     func publish(exchange: Bool) throws(LayoutError) {
         try checkOpen()
-        BlobFiles.removeTree(directory + "/tmp")
+        TreeRemoval.remove(directory + "/tmp")
         try BlobFiles.syncTree(directory)
         try LayoutStaging.checkOutput(output)
         let parent = BlobFiles.parent(of: output)
@@ -197,7 +197,7 @@ public final class LayoutStaging: @unchecked Sendable {
             guard rename(directory, output) == 0 else { throw .io(operation: "rename \(directory) to", path: output, errno: errno) }
         } else if exchange, try BlobFiles.exchange(directory, output) {
             // The previous layout now sits at the staging path.
-            BlobFiles.removeTree(directory)
+            TreeRemoval.remove(directory)
         } else {
             let aside = parent + "/." + BlobFiles.baseName(of: output) + ".kiln-old-" + BlobFiles.randomSuffix()
             guard rename(output, aside) == 0 else { throw .io(operation: "move aside", path: output, errno: errno) }
@@ -206,7 +206,7 @@ public final class LayoutStaging: @unchecked Sendable {
                 _ = rename(aside, output)
                 throw .io(operation: "rename \(directory) to", path: output, errno: code)
             }
-            BlobFiles.removeTree(aside)
+            TreeRemoval.remove(aside)
         }
         lock.lock()
         closed = true
@@ -221,7 +221,7 @@ public final class LayoutStaging: @unchecked Sendable {
         let wasClosed = closed
         closed = true
         lock.unlock()
-        if !wasClosed { BlobFiles.removeTree(directory) }
+        if !wasClosed { TreeRemoval.remove(directory) }
     }
 
     private func checkOpen() throws(LayoutError) {

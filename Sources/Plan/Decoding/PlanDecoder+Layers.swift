@@ -10,6 +10,38 @@ extension PlanDecoder {
     ]
     static let strategyNames = ["files", "packages", "build", "derivation"]
 
+    /// The keys a layer may hold, in a fixed order (suggestions for a
+    /// misspelling must not depend on hashing), and a sentence for each key
+    /// that belongs somewhere else.
+    struct LayerKeySet {
+        var allowed: [String]
+        var elsewhere: [String: String]
+    }
+
+    /// Per layer type, computed once: a plan of a thousand layers
+    /// would otherwise rebuild these tables a thousand times.
+    static let layerKeySets: [String: LayerKeySet] = Dictionary(uniqueKeysWithValues: strategyNames.map { type in
+        let allowed = ["name", "type"] + layerKeys[type]!
+        var elsewhere: [String: String] = [:]
+        for other in strategyNames where other != type {
+            for key in layerKeys[other]! where !allowed.contains(key) {
+                elsewhere[key] = "is not valid in a \(type) layer (it belongs to \(other) layers)"
+            }
+        }
+        for key in topLevelKeys where !allowed.contains(key) && elsewhere[key] == nil {
+            elsewhere[key] = "belongs at the top level of the plan, not in a layer"
+        }
+        return (type, LayerKeySet(allowed: allowed, elsewhere: elsewhere))
+    })
+
+    /// For a layer whose type is missing or unknown: every strategy's keys.
+    static let anyLayerKeySet: LayerKeySet = {
+        let allowed = ["name", "type"] + strategyNames.flatMap { layerKeys[$0]! }
+        let elsewhere = Dictionary(uniqueKeysWithValues: topLevelKeys.filter { !allowed.contains($0) }
+            .map { ($0, "belongs at the top level of the plan, not in a layer") })
+        return LayerKeySet(allowed: allowed, elsewhere: elsewhere)
+    }()
+
     mutating func layers(_ node: Node?) -> [LayerSpec]? {
         guard let node else { return [] }
         guard let items = node.sequence else {
@@ -26,7 +58,9 @@ extension PlanDecoder {
             }
             let nameMark = item.mapping?.first { $0.key.scalar?.text == "name" }?.value.mark ?? item.mark
             if let first = names[layer.name] {
-                diagnostics.error(nameMark, "duplicate layer name \(quoted(layer.name)) (first used at \(first))")
+                // An alias copies the anchored node with its marks, so both uses have one place.
+                let other = first == nameMark ? "an alias repeats the layer" : "first used at \(first)"
+                diagnostics.error(nameMark, "duplicate layer name \(quoted(layer.name)) (\(other))")
                 ok = false
             } else {
                 names[layer.name] = nameMark
@@ -41,18 +75,8 @@ extension PlanDecoder {
         let rawName = pairs.first { $0.key.scalar?.text == "name" }?.value.scalar?.text
         let rawType = pairs.first { $0.key.scalar?.text == "type" }?.value.scalar?.text
         let prefix = rawName.map { "layer \(quoted($0)): " } ?? "layers[\(index)]: "
-        let known = rawType.flatMap { PlanDecoder.layerKeys[$0] }
-        let allowed = ["name", "type"] + (known ?? Array(PlanDecoder.layerKeys.values.joined()))
-        var elsewhere: [String: String] = [:]
-        if let rawType, known != nil {
-            for (type, keys) in PlanDecoder.layerKeys where type != rawType {
-                for key in keys where !allowed.contains(key) {
-                    elsewhere[key] = "is not valid in a \(rawType) layer (it belongs to \(type) layers)"
-                }
-            }
-        }
-        elsewhere = elsewhere.merging(PlanDecoder.topLevelKeys.filter { !allowed.contains($0) }.map { ($0, "belongs at the top level of the plan, not in a layer") }) { a, _ in a }
-        guard let fields = Fields(node, prefix: prefix, what: "a layer", allowed: allowed, elsewhere: elsewhere, diagnostics: &diagnostics) else {
+        let keys = rawType.flatMap { PlanDecoder.layerKeySets[$0] } ?? PlanDecoder.anyLayerKeySet
+        guard let fields = Fields(node, prefix: prefix, what: "a layer", allowed: keys.allowed, elsewhere: keys.elsewhere, diagnostics: &diagnostics) else {
             return nil
         }
         // An invalid name is reported by position: repeating it as the
@@ -108,7 +132,8 @@ extension PlanDecoder {
         var seen: [String: SourceLocation] = [:]
         for entry in entries {
             if let first = seen[entry.path] {
-                diagnostics.errors(at: entry.location, "\(prefix)two entries produce the image path \(entry.path) (the other at \(first.line):\(first.column))")
+                let other = first == entry.location ? "an alias repeats the entry" : "the other at \(first.line):\(first.column)"
+                diagnostics.errors(at: entry.location, "\(prefix)two entries produce the image path \(entry.path) (\(other))")
                 ok = false
             }
             seen[entry.path] = entry.location

@@ -1,4 +1,7 @@
 /// One layer of a plan: a name and the strategy that builds it.
+///
+/// Equality and hashing ignore `location`: where the plan says something
+/// is not what it means, so reformatting a plan keeps it equal.
 public struct LayerSpec: Hashable, Sendable {
     /// Unique within the plan, `[a-z0-9][a-z0-9._-]*`.
     public var name: String
@@ -11,6 +14,17 @@ public struct LayerSpec: Hashable, Sendable {
         self.name = name
         self.strategy = strategy
         self.location = location
+    }
+
+    /// Same name and strategy, wherever the plan wrote them.
+    public static func == (lhs: LayerSpec, rhs: LayerSpec) -> Bool {
+        lhs.name == rhs.name && lhs.strategy == rhs.strategy
+    }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(strategy)
     }
 }
 
@@ -49,6 +63,8 @@ public struct FilesLayer: Hashable, Sendable {
 }
 
 /// One declared path in a `files` layer.
+///
+/// Equality and hashing ignore `location`, as for ``LayerSpec``.
 public struct FileEntry: Hashable, Sendable {
     /// Absolute, normalized image path, never `/`.
     public var path: String
@@ -69,6 +85,19 @@ public struct FileEntry: Hashable, Sendable {
         self.mode = mode
         self.owner = owner
         self.location = location
+    }
+
+    /// Same path, content, mode and owner, wherever the plan wrote them.
+    public static func == (lhs: FileEntry, rhs: FileEntry) -> Bool {
+        lhs.path == rhs.path && lhs.content == rhs.content && lhs.mode == rhs.mode && lhs.owner == rhs.owner
+    }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(path)
+        hasher.combine(content)
+        hasher.combine(mode)
+        hasher.combine(owner)
     }
 
     /// Exactly one kind of content per entry.
