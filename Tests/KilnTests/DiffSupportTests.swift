@@ -1,5 +1,6 @@
 import Foundation
 import Kiln
+import Layers
 import Plan
 import Testing
 
@@ -22,7 +23,7 @@ enum DiffFixtures {
         }
 
         deinit {
-            try? FileManager.default.removeItem(atPath: path)
+            TreeRemoval.remove(path)
         }
 
         /// Writes `text` at `relative`, creating parent directories.
