@@ -172,6 +172,29 @@ struct DiffLayoutTests {
             """)
     }
 
+    @Test func whatThePlanDiffSaysIsKeptKeepsItsDigestOnceBuilt() async throws {
+        let old = """
+            kiln: 1
+            name: app
+            layers:
+              - { name: same, type: files, files: [{ path: /etc/same, content: "1" }] }
+              - { name: edited, type: files, files: [{ path: /etc/edited, content: "1" }] }
+              - { name: made, type: build, command: "printf made > \\"$KILN_OUT/made\\"" }
+              - { name: dropped, type: files, files: [{ path: /etc/dropped, content: "1" }] }
+
+            """
+        let new = old.replacingOccurrences(of: "/etc/edited, content: \"1\"", with: "/etc/edited, content: \"2\"")
+            .replacingOccurrences(of: "  - { name: dropped, type: files, files: [{ path: /etc/dropped, content: \"1\" }] }\n", with: "")
+        let oldLayout = try await build(old, as: "old"), newLayout = try await build(new, as: "new")
+        guard case .plans(let plans) = try DiffFixtures.differ.compare(old: path("old.yaml"), new: path("new.yaml")),
+              case .layouts(let layouts) = try DiffFixtures.differ.compare(old: oldLayout, new: newLayout) else {
+            Issue.record("expected a plan and a layout diff"); return
+        }
+        #expect(plans.cache.map(\.outcome) == [.kept, .rebuilt, .kept, .removed])
+        #expect(layouts.layers.map(\.status) == [.same, .changed, .same, .removed])
+        #expect(layouts.layers.map(\.name) == plans.cache.map(\.name))
+    }
+
     @Test func aLayoutAndItsArchiveAreEqual() async throws {
         let layout = try await build(Self.oldPlan, as: "old", tar: "old.tar")
         let result = try DiffFixtures.differ.compare(old: layout, new: path("old.tar"))
