@@ -27,9 +27,11 @@ public struct ValueChange: Hashable, Sendable, Encodable {
     public var field: String
     /// The map key, for map fields; nil for plain fields and sets.
     public var key: String?
+    /// The value on each side, nil where it is absent.
     public var old: JSONValue?
     public var new: JSONValue?
 
+    /// A change of `field` (of its `key`, for a map) from `old` to `new`.
     public init(field: String, key: String? = nil, old: JSONValue?, new: JSONValue?) {
         self.field = field
         self.key = key
@@ -67,6 +69,7 @@ public struct ItemChange: Hashable, Sendable, Encodable {
     /// For an item on both sides, its fields that differ.
     public var fields: [ValueChange]
 
+    /// The item `key` of `section`, whole on each side, and its fields that differ.
     public init(section: String, key: String, old: JSONValue?, new: JSONValue?, fields: [ValueChange]) {
         self.section = section
         self.key = key

@@ -51,6 +51,7 @@ public struct ImageDiffer: Sendable {
     /// Loads both plans (its `context` applies to both).
     public var loader: PlanLoader
 
+    /// A differ that loads plans with `loader`.
     public init(loader: PlanLoader) {
         self.loader = loader
     }

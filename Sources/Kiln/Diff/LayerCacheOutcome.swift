@@ -10,6 +10,7 @@ import Plan
 /// the layers above a rebuilt one keep their digests (unlike a Dockerfile's
 /// build cache, where every later step runs again).
 public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
+    /// What becomes of the layer.
     public enum Outcome: String, Hashable, Sendable, Encodable {
         /// Same key: the cached layer is used, same digest.
         case kept
@@ -24,9 +25,11 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
         case removed
     }
 
+    /// The layer's name in the plan that has it.
     public var name: String
     /// The layer's strategy (in the new plan, unless only the old has it).
     public var type: String
+    /// Kept, rebuilt, built, reused or removed.
     public var outcome: Outcome
     /// Why a layer is rebuilt: `spec` (its declaration), `inputs` (the
     /// content of a host input), `created`, `compression`, `platform`

@@ -7,8 +7,10 @@ public import OCI
 public struct LayoutSnapshot: Sendable {
     /// The directory or archive as the user named it.
     public var label: String
+    /// The image, its manifest and config read and verified.
     public var image: LayoutImage
 
+    /// A side made of an image already read.
     public init(label: String, image: LayoutImage) {
         self.label = label
         self.image = image
@@ -39,6 +41,7 @@ public struct LayoutSnapshot: Sendable {
 /// per layer either nothing (same digest) or the files added, removed and
 /// changed, read by streaming both layer tars.
 public struct LayoutDiff: Hashable, Sendable, Encodable {
+    /// The layouts as the user named them.
     public var old: String
     public var new: String
     /// `manifest_digest`, `config_digest`, `media_type`, `annotations` (the
@@ -139,6 +142,7 @@ public struct LayoutDiff: Hashable, Sendable, Encodable {
 /// the others (base layers, images from other tools) by their position
 /// among such unnamed layers.
 public struct LayoutLayerChange: Hashable, Sendable, Encodable {
+    /// How the layer compares with its counterpart.
     public enum Status: String, Hashable, Sendable, Encodable {
         /// Same digest: the same blob.
         case same
@@ -154,12 +158,15 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
 
     /// The kiln layer name, when the history gives one.
     public var name: String?
+    /// Same, recompressed, changed, added or removed.
     public var status: Status
     /// 1-based positions in each image's manifest.
     public var oldPosition: Int?
     public var newPosition: Int?
+    /// The blob digests, where the layer exists.
     public var oldDigest: Layers.Digest?
     public var newDigest: Layers.Digest?
+    /// The diff_ids (digests of the uncompressed tars), where the layer exists.
     public var oldDiffID: Layers.Digest?
     public var newDiffID: Layers.Digest?
     /// `media_type`, `blob_size` and `created_by`, where they differ.

@@ -73,9 +73,11 @@ public struct LayerChange: Hashable, Sendable, Encodable {
         case added, removed, moved, changed
     }
 
+    /// The name that matched the layer across the plans.
     public var name: String
     /// The layer's strategy (the new one when both sides have the layer).
     public var type: String
+    /// Added, removed, moved or changed.
     public var change: Kind
     /// 1-based positions in each plan (nil on the side without the layer).
     public var oldPosition: Int?

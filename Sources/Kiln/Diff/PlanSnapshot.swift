@@ -6,10 +6,12 @@ public import Plan
 public struct PlanSnapshot: Sendable {
     /// How the diff names this side: the path as given, or `PLAN@REV`.
     public var label: String
+    /// The plan, loaded and normalized.
     public var plan: ImageBuildPlan
     /// `"sha256:…"` of every host input, by absolute path (``InputDigester``).
     public var inputDigests: [String: String]
 
+    /// A side made of a plan already loaded and its inputs' digests.
     public init(label: String, plan: ImageBuildPlan, inputDigests: [String: String]) {
         self.label = label
         self.plan = plan
