@@ -109,7 +109,9 @@ public struct ImageDiffer: Sendable {
         var old = loader
         old.context = loader.context == nil ? nil : checkout.counterpart(of: after.plan.context)
         let label = plan + "@" + revision
-        let bytes = try FileByteSource(path: file).readAll(limit: PlanLoader.maxPlanSize)
+        // One byte over the limit is enough for the loader to refuse the plan
+        // with its own message.
+        let bytes = try FileByteSource(path: file).readAll(limit: PlanLoader.maxPlanSize + 1)
         let plan = try old.decode(bytes, file: label, directory: checkout.counterpart(of: after.plan.directory))
         let before = PlanSnapshot(label: label, plan: plan, inputDigests: try digester.digests(of: plan.hostInputs))
         return .plans(try PlanDiff.compare(old: before.moved(from: checkout.mirror, to: root), new: after))
