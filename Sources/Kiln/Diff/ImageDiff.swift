@@ -109,12 +109,24 @@ public struct ImageDiffer: Sendable {
         var old = loader
         old.context = loader.context == nil ? nil : checkout.counterpart(of: after.plan.context)
         let label = plan + "@" + revision
-        // One byte over the limit is enough for the loader to refuse the plan
-        // with its own message.
-        let bytes = try FileByteSource(path: file).readAll(limit: PlanLoader.maxPlanSize + 1)
+        let bytes = try Self.readPlan(file)
         let plan = try old.decode(bytes, file: label, directory: checkout.counterpart(of: after.plan.directory))
         let before = PlanSnapshot(label: label, plan: plan, inputDigests: try digester.digests(of: plan.hostInputs))
         return .plans(try PlanDiff.compare(old: before.moved(from: checkout.mirror, to: root), new: after))
+    }
+
+    /// The plan's bytes; past the loader's limit, only enough of them for
+    /// the loader to refuse the plan with its own message.
+    private static func readPlan(_ path: String) throws -> [UInt8] {
+        let source = try FileByteSource(path: path)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= PlanLoader.maxPlanSize {
+            let count = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes
     }
 
     private static func directory(_ path: String) throws -> String {
