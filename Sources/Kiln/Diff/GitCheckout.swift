@@ -1,0 +1,124 @@
+import Foundation
+import Layers
+import Plan
+
+/// The files of a git working copy as committed at a revision, written into
+/// a private temporary directory without touching the repository: its
+/// index, worktree list and checkout stay as they were.
+///
+/// The tree is read into a temporary index (`git read-tree`), and only the
+/// paths below `scope` (the plan's directory or context) are checked out
+/// (`git checkout-index`), so git's own rules apply: symlinks, the execute
+/// bit, attributes and filters, as a checkout of that commit would give.
+///
+/// The copy sits at `<scratch>/fs<root>`, mirroring the absolute path of
+/// the working copy, so relative paths that climb out of the repository
+/// (`oci:../base`) still land inside the scratch directory.
+struct GitCheckout {
+    /// The working copy's top directory, real path.
+    let root: String
+    /// Where `root`'s files as of the revision are.
+    let mirror: String
+    let scratch: ScratchDirectory
+
+    /// Checks out `scope` (an absolute real path below `root`) as of `revision`.
+    /// - Throws: ``DiffError`` when git is missing, the revision is unknown,
+    ///   or a git command fails.
+    static func make(revision: String, scope: String, root: String) throws -> GitCheckout {
+        guard let relative = HostPaths.below(scope, root: root) else { throw DiffError.outsideRepository(path: scope, root: root) }
+        let scratch = try ScratchDirectory(prefix: "kiln-diff")
+        do {
+            let real = HostPathResolver.realPath(scratch.path) ?? scratch.path
+            let mirror = real + "/fs" + (root == "/" ? "" : root)
+            try FileManager.default.createDirectory(atPath: mirror, withIntermediateDirectories: true)
+            let git = try Git(directory: root, scratch: real)
+            guard (try? git.run(["rev-parse", "--verify", "--quiet", revision + "^{commit}"])) != nil else {
+                throw DiffError.unknownRevision(revision: revision, root: root)
+            }
+            let index = ["GIT_INDEX_FILE": real + "/index"]
+            try git.run(["read-tree", revision], environment: index)
+            let paths = try git.run(["ls-files", "-z", "--"] + (relative.isEmpty ? [] : [relative]), environment: index)
+            try git.run(["checkout-index", "-z", "--stdin", "--prefix=" + mirror + "/"], environment: index, input: paths)
+            return GitCheckout(root: root, mirror: mirror, scratch: scratch)
+        } catch {
+            scratch.remove()
+            throw error
+        }
+    }
+
+    /// Where `path` (absolute, in the working copy or above it) is in the copy.
+    func counterpart(of path: String) -> String {
+        (HostPathResolver.realPath(scratch.path) ?? scratch.path) + "/fs" + path
+    }
+
+    /// The top directory of the git working copy holding `directory`.
+    /// - Throws: ``DiffError/notInRepository(path:)``.
+    static func root(of directory: String) throws -> String {
+        let scratch = try ScratchDirectory(prefix: "kiln-diff")
+        defer { scratch.remove() }
+        let output: [UInt8]
+        do {
+            output = try Git(directory: directory, scratch: scratch.path).run(["rev-parse", "--show-toplevel"])
+        } catch DiffError.git {
+            throw DiffError.notInRepository(path: directory)
+        }
+        let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .newlines)
+        return HostPathResolver.realPath(text) ?? text
+    }
+}
+
+/// Runs `git -C <directory>` with output in files, so neither a large
+/// output nor a chatty error stream can block it.
+private struct Git {
+    let executable: String
+    let directory: String
+    let scratch: String
+
+    init(directory: String, scratch: String) throws {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        guard let found = path.split(separator: ":").map({ $0 + "/git" }).first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            throw DiffError.gitMissing
+        }
+        self.executable = found
+        self.directory = directory
+        self.scratch = scratch
+    }
+
+    /// Runs one git command and returns its standard output.
+    /// - Throws: ``DiffError/git(command:detail:)`` with git's own message
+    ///   when it exits non-zero.
+    @discardableResult
+    func run(_ arguments: [String], environment: [String: String] = [:], input: [UInt8] = []) throws -> [UInt8] {
+        let files = ["in", "out", "err"].map { scratch + "/git-" + $0 }
+        defer { for file in files { try? FileManager.default.removeItem(atPath: file) } }
+        for (index, file) in files.enumerated() {
+            guard FileManager.default.createFile(atPath: file, contents: index == 0 ? Data(input) : nil) else {
+                throw DiffError.git(command: "git " + arguments.joined(separator: " "), detail: "cannot create \(file)")
+            }
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["-C", directory] + arguments
+        var variables = ProcessInfo.processInfo.environment
+        for (key, value) in environment { variables[key] = value }
+        // Messages in English, whatever the user's locale: they are quoted
+        // in kiln's own.
+        variables["LC_ALL"] = "C"
+        process.environment = variables
+        let handles = try files.enumerated().map { index, file in
+            index == 0 ? try FileHandle(forReadingFrom: URL(fileURLWithPath: file)) : try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        }
+        defer { for handle in handles { try? handle.close() } }
+        process.standardInput = handles[0]
+        process.standardOutput = handles[1]
+        process.standardError = handles[2]
+        try process.run()
+        process.waitUntilExit()
+        let output = try FileByteSource(path: files[1]).readAll(limit: Int.max)
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: try FileByteSource(path: files[2]).readAll(limit: 1 << 20), as: UTF8.self)
+            throw DiffError.git(command: "git " + arguments.joined(separator: " "), detail: message.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return output
+    }
+}

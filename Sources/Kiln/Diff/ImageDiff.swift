@@ -1,0 +1,136 @@
+import Foundation
+import Layers
+public import Plan
+
+/// The result of `kiln diff`: two plans compared, or two built layouts.
+public enum ImageDiff: Hashable, Sendable {
+    case plans(PlanDiff)
+    case layouts(LayoutDiff)
+
+    /// Whether both sides describe the same image (exit status 0).
+    public var isEqual: Bool {
+        switch self {
+        case .plans(let diff): diff.isEqual
+        case .layouts(let diff): diff.isEqual
+        }
+    }
+}
+
+/// What `kiln diff` takes a path for.
+public enum DiffSubject: String, Hashable, Sendable {
+    case plan
+    case layout
+
+    /// How messages name the kind.
+    var noun: String { self == .plan ? "a plan" : "an image layout" }
+
+    /// Tells a plan from a layout: a directory is a layout (it must hold
+    /// `oci-layout`); a file named `*.yaml` or `*.yml` is a plan; another file
+    /// is a layout archive when it starts like a tar or a compressed stream,
+    /// and a plan otherwise.
+    /// - Throws: ``DiffError/missing(path:)``, ``DiffError/directoryNotLayout(path:)``.
+    public static func of(_ path: String) throws -> DiffSubject {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DiffError.missing(path: path) }
+        if isDirectory.boolValue {
+            guard FileManager.default.fileExists(atPath: path + "/oci-layout") else { throw DiffError.directoryNotLayout(path: path) }
+            return .layout
+        }
+        if path.hasSuffix(".yaml") || path.hasSuffix(".yml") { return .plan }
+        guard let source = try? FileByteSource(path: path) else { return .plan }
+        var head = [UInt8](repeating: 0, count: 512)
+        let count = (try? head.withUnsafeMutableBytes { try source.readFully(into: $0) }) ?? 0
+        if DecompressionFormat.detect(leadingBytes: head[..<count]) != .none { return .layout }
+        let isTar = count == 512 && head[257..<262].elementsEqual("ustar".utf8)
+        return isTar ? .layout : .plan
+    }
+}
+
+/// Compares plans and layouts, as `kiln diff` does.
+public struct ImageDiffer: Sendable {
+    /// Loads both plans (its `context` applies to both).
+    public var loader: PlanLoader
+
+    /// A differ that loads plans with `loader`.
+    public init(loader: PlanLoader) {
+        self.loader = loader
+    }
+
+    /// Compares `old` with `new`: two plans, or two layouts (directories or
+    /// `oci-archive` tars).
+    /// - Throws: ``DiffError`` (``DiffError/mixedKinds(old:oldKind:new:newKind:)``
+    ///   when one is a plan and the other a layout), ``PlanErrors``,
+    ///   ``InputDigestError``, ``LayoutError``.
+    public func compare(old: String, new: String) throws -> ImageDiff {
+        let oldKind = try DiffSubject.of(old), newKind = try DiffSubject.of(new)
+        guard oldKind == newKind else {
+            throw DiffError.mixedKinds(old: old, oldKind: oldKind.noun, new: new, newKind: newKind.noun)
+        }
+        switch oldKind {
+        case .plan:
+            let digester = InputDigester()
+            let before = try PlanSnapshot.load(file: old, loader: loader, digester: digester)
+            let after = try PlanSnapshot.load(file: new, loader: loader, digester: digester)
+            return .plans(try PlanDiff.compare(old: before, new: after))
+        case .layout:
+            let scratch = try ScratchDirectory(prefix: "kiln-diff")
+            defer { scratch.remove() }
+            let before = try LayoutSnapshot.open(old, scratch: try Self.directory(scratch.path + "/old"))
+            let after = try LayoutSnapshot.open(new, scratch: try Self.directory(scratch.path + "/new"))
+            return .layouts(try LayoutDiff.compare(old: before, new: after))
+        }
+    }
+
+    /// Compares the plan at `plan` as committed at `revision` (with its
+    /// inputs as of that commit) with the working copy.
+    ///
+    /// A base image missing at the revision (a layout that is built or
+    /// pulled, not committed) is taken from the working copy.
+    /// - Throws: ``DiffError`` for git problems, then what
+    ///   ``compare(old:new:)`` throws for plans.
+    public func compare(plan: String, atRevision revision: String) throws -> ImageDiff {
+        let digester = InputDigester()
+        let after = try PlanSnapshot.load(file: plan, loader: loader, digester: digester)
+        let root = try GitCheckout.root(of: after.plan.directory)
+        guard let planFile = HostPathResolver.realPath(plan) else { throw DiffError.missing(path: plan) }
+        let checkout = try GitCheckout.make(revision: revision, scope: after.plan.context, root: root)
+        defer { checkout.scratch.remove() }
+        let file = checkout.counterpart(of: planFile)
+        guard FileManager.default.fileExists(atPath: file) else { throw DiffError.planMissingAtRevision(plan: plan, revision: revision) }
+        switch after.plan.base {
+        case .scratch: break
+        case .ociLayout(let path, _), .ociArchive(let path, _):
+            let copy = checkout.counterpart(of: path)
+            if !FileManager.default.fileExists(atPath: copy) {
+                try FileManager.default.createDirectory(atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.createSymbolicLink(atPath: copy, withDestinationPath: path)
+            }
+        }
+        var old = loader
+        old.context = loader.context == nil ? nil : checkout.counterpart(of: after.plan.context)
+        let label = plan + "@" + revision
+        let bytes = try Self.readPlan(file)
+        let plan = try old.decode(bytes, file: label, directory: checkout.counterpart(of: after.plan.directory))
+        let before = PlanSnapshot(label: label, plan: plan, inputDigests: try digester.digests(of: plan.hostInputs))
+        return .plans(try PlanDiff.compare(old: before.moved(from: checkout.mirror, to: root), new: after))
+    }
+
+    /// The plan's bytes; past the loader's limit, only enough of them for
+    /// the loader to refuse the plan with its own message.
+    private static func readPlan(_ path: String) throws -> [UInt8] {
+        let source = try FileByteSource(path: path)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= PlanLoader.maxPlanSize {
+            let count = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes
+    }
+
+    private static func directory(_ path: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

@@ -1,0 +1,118 @@
+public import Layers
+import OCI
+import Plan
+
+/// What the layer cache does with one layer when the new plan is built after
+/// the old one: keep it, build it again, or build a layer that is new.
+///
+/// A layer is rebuilt exactly when its ``LayerCacheKey`` changes. Layers are
+/// independent in OCI: a layer's digest depends only on its own content, so
+/// the layers above a rebuilt one keep their digests (unlike a Dockerfile's
+/// build cache, where every later step runs again).
+public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
+    /// What becomes of the layer.
+    public enum Outcome: String, Hashable, Sendable, Encodable {
+        /// Same key: the cached layer is used, same digest.
+        case kept
+        /// The key changed: built again, and its digest changes.
+        case rebuilt
+        /// A layer only the new plan has, built from scratch.
+        case built
+        /// A layer only the new plan has (by name) whose key equals an old
+        /// layer's — a rename, say: the cached layer is used.
+        case reused
+        /// A layer only the old plan has.
+        case removed
+    }
+
+    /// The layer's name in the plan that has it.
+    public var name: String
+    /// The layer's strategy (in the new plan, unless only the old has it).
+    public var type: String
+    /// Kept, rebuilt, built, reused or removed.
+    public var outcome: Outcome
+    /// Why a layer is rebuilt: `spec` (its declaration), `inputs` (the
+    /// content of a host input), `created`, `compression`, `platform`
+    /// (plan-wide settings every key covers), `base` (a packages layer's
+    /// base changed between scratch and an image), or `key` when the key
+    /// changed for none of these.
+    public var reasons: [String]
+    /// For ``Outcome/reused``, the old layer whose cached blob is used.
+    public var reusedFrom: String?
+    /// The cache keys, where the layer exists.
+    public var oldKey: Layers.Digest?
+    public var newKey: Layers.Digest?
+
+    /// One outcome per layer of the new plan, in its order, then one per
+    /// layer only the old plan has.
+    static func outcomes(old: PlanSnapshot, new: PlanSnapshot, diff: PlanDiff) throws -> [LayerCacheOutcome] {
+        // Keys cover absolute host paths: take the old plan's keys as if it
+        // had been written where the new one is.
+        let placed = old.placed(in: new.plan.directory)
+        let oldKeys = try keys(placed), newKeys = try keys(new)
+        let changes = Dictionary(diff.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let planWide = diff.image.map(\.field).filter { ["created", "compression", "platform"].contains($0) }
+        let newNames = Set(new.plan.layers.map(\.name))
+        var outcomes: [LayerCacheOutcome] = []
+        for layer in new.plan.layers {
+            let key = newKeys[layer.name]!
+            var outcome = LayerCacheOutcome(name: layer.name, type: layer.strategy.typeName, outcome: .built, reasons: [], reusedFrom: nil, oldKey: oldKeys[layer.name], newKey: key)
+            if let previous = oldKeys[layer.name] {
+                if previous == key {
+                    outcome.outcome = .kept
+                } else {
+                    outcome.outcome = .rebuilt
+                    outcome.reasons = reasons(changes[layer.name], planWide: planWide, layer: layer, old: old.plan, new: new.plan)
+                }
+            } else if let twin = old.plan.layers.first(where: { oldKeys[$0.name] == key }) {
+                outcome.outcome = .reused
+                outcome.reusedFrom = twin.name
+            }
+            outcomes.append(outcome)
+        }
+        for layer in old.plan.layers where !newNames.contains(layer.name) {
+            outcomes.append(LayerCacheOutcome(name: layer.name, type: layer.strategy.typeName, outcome: .removed, reasons: [], reusedFrom: nil, oldKey: oldKeys[layer.name], newKey: nil))
+        }
+        return outcomes
+    }
+
+    private static func keys(_ side: PlanSnapshot) throws -> [String: Layers.Digest] {
+        var keys: [String: Layers.Digest] = [:]
+        for layer in side.plan.layers {
+            // Packages layers are keyed by their spec alone here: lock files
+            // (the resolved package set) are not compared yet.
+            keys[layer.name] = try LayerCacheKey(layer: layer, plan: side.plan, inputDigests: side.inputDigests).digest
+        }
+        return keys
+    }
+
+    private static func reasons(_ change: LayerChange?, planWide: [String], layer: LayerSpec, old: ImageBuildPlan, new: ImageBuildPlan) -> [String] {
+        var reasons: [String] = []
+        if let change {
+            let spec = !change.fields.isEmpty
+                || change.items.contains { $0.change != .changed || $0.fields.contains { !LayerChange.digestFields.contains($0.field) } }
+            let inputs = change.items.contains { $0.fields.contains { LayerChange.digestFields.contains($0.field) } }
+            if spec { reasons.append("spec") }
+            if inputs { reasons.append("inputs") }
+        }
+        reasons += planWide
+        if case .packages = layer.strategy, (old.base == .scratch) != (new.base == .scratch) { reasons.append("base") }
+        return reasons.isEmpty ? ["key"] : reasons
+    }
+
+    private enum Keys: String, CodingKey {
+        case name, type, outcome, reasons
+        case reusedFrom = "reused_from", oldKey = "old_key", newKey = "new_key"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(type, forKey: .type)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(reasons, forKey: .reasons)
+        try container.encodeIfPresent(reusedFrom, forKey: .reusedFrom)
+        try container.encodeIfPresent(oldKey, forKey: .oldKey)
+        try container.encodeIfPresent(newKey, forKey: .newKey)
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Kiln
+import Plan
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show what changes between two plans (or a plan and its git history), or two built layouts.",
+        discussion: "Exit status: 0 when both sides describe the same image, 1 when they differ, 2 on errors."
+    )
+
+    @Argument(help: "OLD and NEW: two plans, or two OCI layouts (directories or oci-archive tars); with --git, one plan.")
+    var paths: [String] = []
+
+    @Option(name: .customLong("git"), help: ArgumentHelp("Compare the plan as committed at REV (inputs included) with the working copy.", valueName: "REV"))
+    var revision: String?
+
+    @Option(help: ArgumentHelp("text (colored on a terminal), markdown (for a pull-request comment) or json.", valueName: "text|markdown|json"),
+            transform: { text in
+                guard let format = DiffFormat(rawValue: text) else { throw ValidationError("--format must be text, markdown or json (got \"\(text)\")") }
+                return format
+            })
+    var format: DiffFormat = .text
+
+    @Option(help: "A directory wider than the plans' own that host paths may reach into.")
+    var context: String?
+
+    func validate() throws {
+        if revision != nil {
+            guard paths.count == 1 else { throw ValidationError("--git REV takes exactly one plan (got \(paths.count))") }
+        } else {
+            guard paths.count == 2 else { throw ValidationError("give OLD and NEW (got \(paths.count) path\(paths.count == 1 ? "" : "s")), or --git REV PLAN") }
+        }
+    }
+
+    func run() throws {
+        let differ = ImageDiffer(loader: PlanLoader(environment: ProcessEnvironment.current, context: context))
+        let diff: ImageDiff
+        do {
+            if let revision {
+                diff = try differ.compare(plan: paths[0], atRevision: revision)
+            } else {
+                diff = try differ.compare(old: paths[0], new: paths[1])
+            }
+        } catch let errors as PlanErrors {
+            for problem in errors.errors { Terminal.line(problem.description) }
+            throw CommandFailure(code: 2)
+        } catch {
+            throw CommandFailure(code: 2, message: "kiln: error: \(error)")
+        }
+        let color = format == .text && isatty(1) == 1 && (ProcessEnvironment.current["NO_COLOR"] ?? "").isEmpty
+        do {
+            FileHandleWriter.stdout.write(try diff.render(format, color: color))
+        } catch {
+            throw CommandFailure(code: 2, message: "kiln: error: \(error)")
+        }
+        if !diff.isEqual { throw CommandFailure(code: 1) }
+    }
+}
