@@ -4,8 +4,8 @@
 // Data flow, one module per concern:
 //   CYAML, CZlib, CZstd, CLZMA (C shims) → YAML (node tree with marks)
 //   → Plan (ImageBuildPlan, validation) → Layers (tar, compression, digests,
-//   strategies) → Debian (packages strategy) → OCI (types, canonical JSON,
-//   layout) → Kiln (build pipeline, cache, diff) → kiln (CLI).
+//   strategies) → OCI (types, canonical JSON, layout) → Debian (packages
+//   strategy) → Kiln (build pipeline, cache, diff, inspect) → kiln (CLI).
 import PackageDescription
 
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
@@ -30,11 +30,11 @@ let package = Package(
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML"]),
         .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", "CLZMA", crypto]),
-        .target(name: "Debian", dependencies: ["Plan", "Layers", "CLZMA", "CZlib", "CZstd", crypto]),
+        .target(name: "Debian", dependencies: ["Plan", "Layers", "OCI", "CLZMA", "CZlib", "CZstd", crypto]),
         .target(name: "OCI", dependencies: ["Plan", "Layers", crypto]),
         .target(name: "Kiln", dependencies: ["Plan", "Layers", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
-            "Kiln", "Plan", "OCI",
+            "Kiln", "Plan", "OCI", "Debian",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

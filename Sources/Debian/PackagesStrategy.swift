@@ -1,6 +1,7 @@
 internal import Crypto
 internal import Foundation
 public import Layers
+internal import OCI
 public import Plan
 
 /// The `packages` layer strategy: Debian packages resolved from verified
@@ -36,14 +37,14 @@ public struct PackagesStrategy: Sendable {
     /// - Throws: ``UnsupportedPlatform``.
     public static func inputsDigest(of layer: PackagesLayer, plan: ImageBuildPlan) throws -> Layers.Digest {
         let architecture = try DebianArchitecture.name(for: plan.platform)
-        let sources: [CanonicalJSON.Value] = layer.sources.map { source in
+        let sources: [JSONValue] = layer.sources.map { source in
             switch source {
             case .system:
                 return .string("system")
             case .directory(let path):
                 return .object(["dir": .string(portable(path, plan: plan))])
             case .repository(let repository):
-                var members: [String: CanonicalJSON.Value] = [
+                var members: [String: JSONValue] = [
                     "uri": .string(repository.uri), "suite": .string(repository.suite),
                     "components": .array(repository.components.map { .string($0) }),
                     "allow_unsigned": .bool(repository.allowUnsigned),
@@ -52,14 +53,14 @@ public struct PackagesStrategy: Sendable {
                 return .object(members)
             }
         }
-        let document = CanonicalJSON.Value.object([
+        let document = JSONValue.object([
             "architecture": .string(architecture),
             "names": .array(layer.names.map { .string($0) }),
             "exclude": .array(layer.exclude.map { .string($0) }),
             "resolve": .string(layer.resolve.rawValue),
             "sources": .array(sources),
         ])
-        return Layers.Digest(sha256Bytes: SHA256.hash(data: Array(CanonicalJSON.encode(document).utf8)))
+        return Layers.Digest(sha256Bytes: SHA256.hash(data: LockFile.bytes(document)))
     }
 
     /// A host path relative to the plan directory when inside it.

@@ -22,6 +22,11 @@ import Testing
         record("needs-new-awk", "1", depends: "awk (>= 2)"),
         record("cycle-a", "1", depends: "cycle-b"), record("cycle-b", "1", depends: "cycle-a"),
         record("old-user", "1", depends: "libfoo (<< 2.0)"),
+        // As ca-certificates → openssl → libc6 ⇄ libgcc-s1 in Debian: a
+        // package whose name sorts first must still wait for a cycle below it.
+        record("aa-top", "1", depends: "mid"), record("mid", "1", depends: "zz-libc"),
+        record("zz-libc", "1", depends: "zz-gcc"), record("zz-gcc", "1", depends: "zz-libc, zz-base"),
+        record("zz-base", "1"),
     ]
 
     func resolve(_ names: [String], exclude: [String] = [], transitive: Bool = true) throws -> [String] {
@@ -32,6 +37,10 @@ import Testing
 
     @Test func transitiveInInstallOrder() throws {
         #expect(try resolve(["app"]) == ["base=1", "libfoo=2.0", "libbar=0.9", "mta-b=1", "app=1.0"])
+    }
+
+    @Test func aCycleIsPlacedWholeBeforeWhatDependsOnIt() throws {
+        #expect(try resolve(["aa-top"]) == ["zz-base=1", "zz-gcc=1", "zz-libc=1", "mid=1", "aa-top=1"])
     }
 
     @Test func noneTakesExactlyTheNames() throws {

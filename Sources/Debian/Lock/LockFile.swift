@@ -1,6 +1,7 @@
 internal import Crypto
 internal import Foundation
 public import Layers
+internal import OCI
 
 /// The resolution of a plan's packages layers, written beside the plan
 /// (`app.yaml` → `app.lock.json`) so builds install exactly these files.
@@ -43,6 +44,20 @@ public struct LockFile: Hashable, Sendable {
         return directory.isEmpty ? name : (directory as NSString).appendingPathComponent(name)
     }
 
+    /// Canonical JSON bytes of a value holding no floating-point numbers
+    /// (the only values the canonical encoder refuses).
+    static func bytes(_ value: JSONValue) -> [UInt8] {
+        do {
+            return try CanonicalJSONEncoder.serialize(value)
+        } catch {
+            preconditionFailure("lock file values hold no floating-point numbers: \(error)")
+        }
+    }
+
+    static func json(_ value: JSONValue) -> String {
+        String(decoding: bytes(value), as: UTF8.self)
+    }
+
     /// The file's bytes (UTF-8, ending in a newline).
     public func encoded() -> [UInt8] {
         var out = "{\n  \"kiln_lock\": \(LockFile.formatVersion),\n  \"layers\": {"
@@ -50,13 +65,13 @@ public struct LockFile: Hashable, Sendable {
         for (index, name) in names.enumerated() {
             let layer = layers[name]!
             out += index == 0 ? "\n    " : ",\n    "
-            CanonicalJSON.writeString(name, to: &out)
+            out += LockFile.json(.string(name))
             out += ": {\n      \"inputs\": "
-            CanonicalJSON.writeString(layer.inputs.description, to: &out)
+            out += LockFile.json(.string(layer.inputs.description))
             out += ",\n      \"packages\": ["
             for (position, package) in layer.packages.enumerated() {
                 out += position == 0 ? "\n        " : ",\n        "
-                CanonicalJSON.write(package.json, to: &out)
+                out += LockFile.json(package.json)
             }
             out += layer.packages.isEmpty ? "]\n    }" : "\n      ]\n    }"
         }
@@ -177,14 +192,14 @@ public struct LockedLayer: Hashable, Sendable {
     /// version, architecture, size and SHA-256 in install order (URLs left
     /// out: the same file from another mirror makes the same layer).
     public var packagesDigest: Layers.Digest {
-        let list = CanonicalJSON.Value.array(packages.map { package in
+        let list = JSONValue.array(packages.map { package in
             .object([
                 "name": .string(package.name), "version": .string(package.version),
                 "architecture": .string(package.architecture), "size": .integer(package.size),
                 "sha256": .string(package.sha256),
             ])
         })
-        return Layers.Digest(sha256Bytes: SHA256.hash(data: Array(CanonicalJSON.encode(list).utf8)))
+        return Layers.Digest(sha256Bytes: SHA256.hash(data: LockFile.bytes(list)))
     }
 }
 
@@ -210,7 +225,7 @@ public struct LockedPackage: Hashable, Sendable {
         self.sha256 = sha256
     }
 
-    var json: CanonicalJSON.Value {
+    var json: JSONValue {
         .object([
             "name": .string(name), "version": .string(version), "architecture": .string(architecture),
             "url": .string(url), "size": .integer(size), "sha256": .string(sha256),

@@ -154,8 +154,10 @@ public struct Resolver: Sendable {
         throw .notFound(relation: relation, neededBy: need)
     }
 
-    /// Dependencies first; among packages whose dependencies are all placed,
-    /// the smallest name; in a cycle, the smallest name left.
+    /// Dependencies first. Packages that depend on each other (a cycle, such
+    /// as libc6 and libgcc-s1) form one group, placed as a whole once
+    /// everything the group depends on is placed, its members by name.
+    /// Among groups ready at once, the one with the smallest name goes first.
     private func installOrder(_ selected: [PackageRecord], selection: Selection) throws(ResolutionError) -> [PackageRecord] {
         var edges: [String: Set<String>] = [:]
         for package in selected {
@@ -170,15 +172,69 @@ public struct Resolver: Sendable {
             }
             edges[package.name] = targets
         }
-        var remaining = Set(selected.map(\.name))
+        let groups = Resolver.stronglyConnectedComponents(edges)
+        var groupOf: [String: Int] = [:]
+        for (index, group) in groups.enumerated() { for name in group { groupOf[name] = index } }
+        var remaining = Set(groups.indices)
         var order: [PackageRecord] = []
+        func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
         while !remaining.isEmpty {
-            let ready = remaining.filter { edges[$0]!.isDisjoint(with: remaining) }
-            let pick = (ready.isEmpty ? remaining : ready).min { $0.utf8.lexicographicallyPrecedes($1.utf8) }!
+            let ready = remaining.filter { index in
+                groups[index].allSatisfy { name in edges[name]!.allSatisfy { groupOf[$0] == index || !remaining.contains(groupOf[$0]!) } }
+            }
+            // The condensation of a graph has no cycles, so some group is always ready.
+            let pick = ready.min { precedes(groups[$0].min(by: precedes)!, groups[$1].min(by: precedes)!) }!
             remaining.remove(pick)
-            order.append(selection.byName[pick]!)
+            order += groups[pick].sorted(by: precedes).map { selection.byName[$0]! }
         }
         return order
+    }
+
+    /// Tarjan's algorithm, iteratively: the strongly connected components of
+    /// a dependency graph (every node a key of `edges`).
+    static func stronglyConnectedComponents(_ edges: [String: Set<String>]) -> [[String]] {
+        var index = 0
+        var indices: [String: Int] = [:]
+        var lowLinks: [String: Int] = [:]
+        var onStack: Set<String> = []
+        var stack: [String] = []
+        var components: [[String]] = []
+        for root in edges.keys.sorted() where indices[root] == nil {
+            // Each frame: a node and the successors still to visit.
+            var frames: [(node: String, successors: [String])] = []
+            func enter(_ node: String) {
+                indices[node] = index
+                lowLinks[node] = index
+                index += 1
+                stack.append(node)
+                onStack.insert(node)
+                frames.append((node, edges[node, default: []].sorted()))
+            }
+            enter(root)
+            while !frames.isEmpty {
+                let node = frames[frames.count - 1].node
+                if let next = frames[frames.count - 1].successors.popLast() {
+                    if indices[next] == nil {
+                        enter(next)
+                    } else if onStack.contains(next) {
+                        lowLinks[node] = min(lowLinks[node]!, indices[next]!)
+                    }
+                    continue
+                }
+                frames.removeLast()
+                if let parent = frames.last?.node { lowLinks[parent] = min(lowLinks[parent]!, lowLinks[node]!) }
+                if lowLinks[node] == indices[node] {
+                    var component: [String] = []
+                    while let member = stack.popLast() {
+                        onStack.remove(member)
+                        component.append(member)
+                        if member == node { break }
+                    }
+                    components.append(component)
+                }
+            }
+        }
+        return components
     }
 
     /// What has been selected so far, and what it provides.

@@ -77,4 +77,17 @@ public protocol BuildObserver: Sendable {
     func layerFinished(_ index: Int, report: LayerReport)
     /// A base layer was reused.
     func baseLayerReused(_ report: LayerReport)
+    /// Something worth telling that is no error (an unpinned packages
+    /// layer, a cache entry dropped as corrupt).
+    func note(_ text: String)
+}
+
+extension BuildObserver {
+    // Observers implement only what they show.
+    public func layerStarted(_ index: Int, layer: LayerSpec) {}
+    public func layerProgress(_ index: Int, bytes: Int64) {}
+    public func layerOutput(_ index: Int, layer: LayerSpec, line: String) {}
+    public func layerFinished(_ index: Int, report: LayerReport) {}
+    public func baseLayerReused(_ report: LayerReport) {}
+    public func note(_ text: String) {}
 }

@@ -1,6 +1,7 @@
 import Foundation
 public import Layers
 import OCI
+import Debian
 public import Plan
 
 /// Compiles an ``ImageBuildPlan`` into an OCI image layout.
@@ -60,7 +61,12 @@ public struct ImageBuilder: Sendable {
             }
         }
 
-        let built = try await buildLayers(into: staging, scratch: scratch.path)
+        let locks = try PackageLocks.load(plan: plan, locked: options.locked)
+        if !locks.unpinned.isEmpty {
+            let names = locks.unpinned.map { "\"\($0)\"" }.joined(separator: ", ")
+            observer.note("packages layer\(locks.unpinned.count == 1 ? "" : "s") \(names) not pinned by \(locks.path): resolving from the repositories (kiln lock pins them)")
+        }
+        let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks)
         reports += built.map(\.report)
 
         let config = ImageConfigComposer.compose(plan: plan, base: base?.image.config, layers: built.map(\.history), diffIDs: reports.map(\.diffID))
@@ -93,7 +99,7 @@ public struct ImageBuilder: Sendable {
 
     /// Builds every plan layer, at most `jobs` at once; the first failure
     /// cancels the others. Results come back in plan order.
-    private func buildLayers(into staging: LayoutStaging, scratch: String) async throws -> [BuiltLayer] {
+    private func buildLayers(into staging: LayoutStaging, scratch: String, locks: PackageLocks) async throws -> [BuiltLayer] {
         let workers = LayerWorkers(count: max(1, options.jobs))
         let writer = LayerWriter(compression: plan.compression, modificationTime: plan.created, workers: workers)
         let layers = Array(plan.layers.enumerated())
@@ -106,7 +112,7 @@ public struct ImageBuilder: Sendable {
                 next += 1
                 group.addTask {
                     try Task.checkCancellation()
-                    return (index, try await buildLayer(index, layer, writer: writer, staging: staging, scratch: scratch))
+                    return (index, try await buildLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: locks[layer.name]))
                 }
             }
             for _ in 0..<min(max(1, options.jobs), layers.count) { startNext() }
@@ -123,7 +129,7 @@ public struct ImageBuilder: Sendable {
         }
     }
 
-    private func buildLayer(_ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String) async throws -> BuiltLayer {
+    private func buildLayer(_ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?) async throws -> BuiltLayer {
         let clock = ContinuousClock()
         let started = clock.now
         observer.layerStarted(index, layer: layer)
@@ -134,7 +140,7 @@ public struct ImageBuilder: Sendable {
             keepScratch: options.keepScratch, log: { line in observer.layerOutput(index, layer: layer, line: line) })
         do {
             try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
-            let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context)
+            let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context, lock: lock)
             defer {
                 if !options.keepScratch {
                     for directory in prepared.temporaryDirectories { TreeRemoval.remove(directory) }

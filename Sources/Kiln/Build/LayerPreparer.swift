@@ -1,3 +1,4 @@
+import Debian
 import Layers
 import Plan
 
@@ -7,7 +8,7 @@ struct LayerPreparer: Sendable {
     var aptRoot: String
     var jobs: Int
 
-    func prepare(_ layer: LayerSpec, context: StrategyContext) async throws -> PreparedLayer {
+    func prepare(_ layer: LayerSpec, context: StrategyContext, lock: LockedLayer?) async throws -> PreparedLayer {
         switch layer.strategy {
         case .files(let files):
             return try FilesStrategy().prepare(files, context: context)
@@ -15,14 +16,9 @@ struct LayerPreparer: Sendable {
             return try await BuildStrategy.prepare(build, context: context)
         case .derivation(let derivation):
             return try await DerivationStrategy.prepare(derivation, context: context)
-        case .packages:
-            throw StrategyNotImplemented(strategy: layer.strategy.typeName)
+        case .packages(let packages):
+            return try await PackagesStrategy(aptRoot: aptRoot, parallelDownloads: max(4, jobs))
+                .prepare(packages, context: context, lock: lock)
         }
     }
-}
-
-/// A strategy this build of kiln cannot run yet.
-struct StrategyNotImplemented: Error, CustomStringConvertible {
-    var strategy: String
-    var description: String { "the \(strategy) strategy is not implemented yet" }
 }

@@ -48,6 +48,10 @@ final class BuildProgress: BuildObserver, @unchecked Sendable {
         lock.withLock { print(permanent: Self.summary(report, nameWidth: nameWidth)) }
     }
 
+    func note(_ text: String) {
+        lock.withLock { print(permanent: "note: \(text)") }
+    }
+
     /// The final lines: image and manifest digest.
     func finish(_ report: BuildReport) {
         lock.withLock {

@@ -1,0 +1,46 @@
+import Debian
+import Foundation
+import Plan
+
+/// The packages lock of a plan as `kiln build` uses it: a layer whose entry
+/// in `<plan>.lock.json` is fresh is built from exactly the pinned `.deb`s,
+/// reading no index; one without a fresh entry is resolved from its sources.
+/// With `--locked`, a missing or stale lock is an error instead.
+struct PackageLocks: Sendable {
+    private var layers: [String: LockedLayer] = [:]
+    /// Packages layers the lock file does not pin (missing or stale entries).
+    private(set) var unpinned: [String] = []
+    /// The lock file's path.
+    private(set) var path = ""
+
+    /// The layer's fresh locked resolution, if any.
+    subscript(name: String) -> LockedLayer? { layers[name] }
+
+    static func load(plan: ImageBuildPlan, locked: Bool) throws -> PackageLocks {
+        var result = PackageLocks()
+        let specs = plan.layers.filter { if case .packages = $0.strategy { true } else { false } }
+        guard !specs.isEmpty else { return result }
+        result.path = LockFile.path(for: plan)
+        guard FileManager.default.fileExists(atPath: result.path) else {
+            if locked { throw ImageBuildError.lock("--locked: \(LockFileError.missing(path: result.path))") }
+            result.unpinned = specs.map(\.name)
+            return result
+        }
+        do {
+            let file = try LockFile.read(from: result.path)
+            if locked { try file.verify(plan: plan, path: result.path) }
+            for spec in specs {
+                if let fresh = try file.layer(spec, plan: plan) {
+                    result.layers[spec.name] = fresh
+                } else {
+                    result.unpinned.append(spec.name)
+                }
+            }
+        } catch let error as ImageBuildError {
+            throw error
+        } catch {
+            throw ImageBuildError.lock((locked ? "--locked: " : "") + "\(error)")
+        }
+        return result
+    }
+}
