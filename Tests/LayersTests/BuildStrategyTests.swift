@@ -1,17 +1,18 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 @testable import Layers
 
 /// A checkout (`context/`, the plan directory unless `planPlace` moves it
 /// below) and a scratch root, both temporary.
 struct BuildFixture {
-    let directory: BuildTestDirectory
+    let directory: TemporaryDirectory
     let planPlace: String
     let log = BuildLineRecorder()
 
     init(planPlace: String = "") throws {
-        directory = try BuildTestDirectory()
+        directory = try TemporaryDirectory()
         self.planPlace = planPlace
         try FileManager.default.createDirectory(atPath: scratchRoot, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: planDirectory, withIntermediateDirectories: true)
