@@ -145,7 +145,7 @@ public final class TemporaryDirectory: Sendable {
 
 /// A test helper could not do what it was asked (a tool failed, a file
 /// could not be made); the message says what and why.
-public struct TestSupportError: Error, CustomStringConvertible {
+public struct TestSupportError: Error, Sendable, CustomStringConvertible {
     public let description: String
 
     /// An error whose message is `description`.
