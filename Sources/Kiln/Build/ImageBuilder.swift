@@ -51,7 +51,7 @@ public struct ImageBuilder: Sendable {
                 do {
                     try staging.importBlob(from: layer.path, descriptor: layer.descriptor)
                 } catch {
-                    throw ImageBuildError.base(error)
+                    throw ImageBuildError.base(base.naming(error, of: layer))
                 }
                 let report = LayerReport(
                     name: "base", strategy: "base", entries: 0, uncompressedSize: 0, compressedSize: layer.descriptor.size,
