@@ -86,7 +86,8 @@ public struct ImageBuilder: Sendable {
         }
         return BuildReport(
             image: plan.name + ":" + plan.tag, manifestDigest: written.manifest.digest, configDigest: written.config.digest,
-            layers: reports, output: options.output.map { _ in staging.output }, tarOutput: options.tarOutput,
+            layers: reports, output: options.output.map { _ in staging.output },
+            tarOutput: options.tarOutput.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
             seconds: started.duration(to: clock.now).seconds)
     }
 
