@@ -63,11 +63,10 @@ struct BuildReproducibilityTests {
         """
     }
 
-    /// Writes the plan and its sources into `directory`, in reverse order
-    /// when `reversed` (so directory listing order differs), each file with
-    /// `fileMode` or `executableMode`.
+    /// Writes the plan and its sources into `directory` (in reverse order
+    /// when `reversed`), each file with `fileMode` or `executableMode`.
     func checkout(at directory: String, reversed: Bool = false, fileMode: mode_t = 0o644, executableMode: mode_t = 0o755) throws {
-        var files: [(String, String, Bool)] = [
+        let files = [
             ("plan.yaml", plan, false),
             ("src/a/x.txt", "x\n", false),
             ("src/b.txt", "b\n", false),
@@ -78,15 +77,21 @@ struct BuildReproducibilityTests {
             ("rootfs/usr/local/bin/tool", "#!/bin/sh\n", true),
             ("rootfs/not-copied", "no\n", false),
         ]
-        if reversed { files.reverse() }
-        for (path, text, executable) in files {
-            try Files.write(text, to: directory + "/" + path, mode: executable ? executableMode : fileMode)
-        }
+        try Self.write(files, under: directory, reversed: reversed, modes: (fileMode, executableMode))
         let link = directory + "/src/link"
         try? FileManager.default.removeItem(atPath: link)
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "b.txt")
         if fileMode & 0o077 == 0 {
             try Tools.run(["find", directory, "-type", "d", "-exec", "chmod", "0700", "{}", "+"])
+        }
+    }
+
+    /// Writes `(path, text, executable)` files below `root`, in reverse order
+    /// when `reversed`, so directory listing order differs between checkouts.
+    static func write(_ files: [(String, String, Bool)], under root: String, reversed: Bool,
+                      modes: (file: mode_t, executable: mode_t)) throws {
+        for (path, text, executable) in reversed ? files.reversed() : files {
+            try Files.write(text, to: root + "/" + path, mode: executable ? modes.executable : modes.file)
         }
     }
 
@@ -97,16 +102,13 @@ struct BuildReproducibilityTests {
             try Tools.run(["chmod", "-R", "u+w", store])
             try FileManager.default.removeItem(atPath: store)
         }
-        var files = [
+        let files = [
             ("\(Self.tool)/bin/tool", "#!/bin/sh\ncat \(store)/\(Self.data)/share/data.txt\n", true),
             ("\(Self.tool)/share/doc/README", "tool\n", false),
             ("\(Self.data)/share/data.txt", "data\n", false),
             ("\(Self.unrelated)/README", "unrelated\n", false),
         ]
-        if reversed { files.reverse() }
-        for (path, text, executable) in files {
-            try Files.write(text, to: store + "/" + path, mode: executable ? 0o555 : 0o444)
-        }
+        try Self.write(files, under: store, reversed: reversed, modes: (0o444, 0o555))
         try FileManager.default.createSymbolicLink(atPath: store + "/\(Self.tool)/share/data", withDestinationPath: "\(store)/\(Self.data)/share")
         try Tools.run(["find", store, "-mindepth", "1", "-type", "d", "-exec", "chmod", "0555", "{}", "+"])
     }
