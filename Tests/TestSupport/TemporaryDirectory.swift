@@ -146,6 +146,7 @@ public final class TemporaryDirectory: Sendable {
 /// A test helper could not do what it was asked (a tool failed, a file
 /// could not be made); the message says what and why.
 public struct TestSupportError: Error, Sendable, CustomStringConvertible {
+    /// What failed and why, in one or more lines.
     public let description: String
 
     /// An error whose message is `description`.

@@ -186,7 +186,10 @@ public enum KilnBinary {
 
     /// The build products directory: the one holding the test bundle.
     public static var binDirectory: String {
-        let candidates = [Bundle.main.executableURL, URL(fileURLWithPath: CommandLine.arguments[0])]
+        // On Linux the test bundle is the test executable itself; where it is
+        // a loaded `.xctest` bundle, its directory is the products directory.
+        let loaded = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }?.bundleURL
+        let candidates = [Bundle.main.executableURL, URL(fileURLWithPath: CommandLine.arguments[0]), loaded]
             .compactMap { $0?.resolvingSymlinksInPath().deletingLastPathComponent().path }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0 + "/kiln") } ?? candidates[0]
     }
