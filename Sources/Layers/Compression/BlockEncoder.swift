@@ -10,6 +10,15 @@ protocol BlockEncoder: AnyObject {
     func inputBuffer() -> UnsafeMutableRawBufferPointer
     /// Hands over the first `count` bytes of the input buffer.
     func submit(count: Int, last: Bool) throws(LayerWriteError)
+    /// Returns once nothing of the encoder writes to the output any more,
+    /// so a failed blob can be closed and removed.
+    func abandon()
+}
+
+extension BlockEncoder {
+    /// Encoders that write only from the caller's thread have nothing to
+    /// wait for.
+    func abandon() {}
 }
 
 /// `none`: the tar bytes are the blob.
@@ -36,6 +45,10 @@ final class PlainEncoder: BlockEncoder {
     }
 
     func inputBuffer() -> UnsafeMutableRawBufferPointer { buffers[current] }
+
+    func abandon() {
+        _ = try? lane.waitUntilIdle()
+    }
 
     func submit(count: Int, last: Bool) throws(LayerWriteError) {
         try lane.waitUntilIdle()

@@ -104,6 +104,9 @@ public final class BlobWriter: ByteSink {
     /// is a regular file: a blob aimed at a device is left alone).
     public func discard() {
         finished = true
+        // The file descriptor must not be closed (and its number reused)
+        // while a write lane may still write to it.
+        encoder.abandon()
         _ = try? output.close()
         var status = stat()
         if lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG { unlink(path) }
@@ -133,6 +136,7 @@ public struct BlobDigests: Hashable, Sendable {
     /// Bytes of the uncompressed stream.
     public var uncompressedSize: Int64
 
+    /// Digests and sizes as a ``BlobWriter`` (or a cache) recorded them.
     public init(diffID: Digest, digest: Digest, size: Int64, uncompressedSize: Int64) {
         self.diffID = diffID
         self.digest = digest
