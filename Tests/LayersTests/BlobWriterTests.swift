@@ -188,7 +188,7 @@ import Testing
         let directory = try ReaderFixtures.temporaryDirectory()
         defer { ReaderFixtures.remove(directory) }
         let seen = ProgressLog()
-        let writer = try BlobWriter(path: directory + "/blob", compression: .none, workers: LayerWorkers(count: 1)) { seen.append($0) }
+        let writer = try BlobWriter(path: directory + "/blob", compression: .gzip, workers: LayerWorkers(count: 1)) { seen.append($0) }
         try [UInt8](repeating: 1, count: 3 * BlobWriter.blockSize + 10).withUnsafeBytes { try writer.write($0) }
         _ = try writer.finish()
         let block = Int64(BlobWriter.blockSize)
