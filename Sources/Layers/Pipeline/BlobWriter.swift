@@ -38,8 +38,7 @@ public final class BlobWriter: ByteSink {
     private var uncompressedSize: Int64 = 0
     private var finished = false
 
-    /// The uncompressed bytes per block (gzip's parallel unit; `none`
-    /// takes four times as much at once).
+    /// The uncompressed bytes per block (gzip's parallel unit).
     public static var blockSize: Int { ParallelGzipEncoder.blockSize }
 
     /// Creates (or truncates) the blob file at `path`.
@@ -66,9 +65,7 @@ public final class BlobWriter: ByteSink {
         switch compression {
         case .gzip: encoder = try ParallelGzipEncoder(output: output, workers: workers)
         case .zstd: encoder = try ZstdEncoder(output: output, workers: workers, blockSize: Self.blockSize)
-        // Blocks of `none` cut nothing, so they are larger: fewer hand-overs
-        // to the write lane.
-        case .none: encoder = PlainEncoder(output: output, blockSize: 4 * Self.blockSize)
+        case .none: encoder = PlainEncoder(output: output, blockSize: Self.blockSize)
         }
         buffer = encoder.inputBuffer()
     }

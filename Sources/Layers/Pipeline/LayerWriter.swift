@@ -35,7 +35,7 @@ public struct LayerWriter: Sendable {
     ///     failed), the write stops at its next block with
     ///     ``LayerWriteError/cancelled``.
     ///   - progress: called on the writing thread with the tar bytes written
-    ///     so far, about every 256 KiB.
+    ///     so far, about every MiB.
     /// - Throws: ``LayerTreeError`` when the tree cannot be ordered,
     ///   ``LayerWriteError`` for a source file that changed or vanished, a
     ///   failed blob write (a full disk), a compression failure or
