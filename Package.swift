@@ -15,6 +15,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kiln", targets: ["kiln"]),
+        // Not shipped: times the layer engine (benchmarks/layer-bench).
+        .executable(name: "layer-bench", targets: ["LayerBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,6 +39,8 @@ let package = Package(
             "Kiln", "Plan", "OCI", "Debian",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        .executableTarget(name: "LayerBench", dependencies: ["Layers", "Plan"], path: "Benchmarks/LayerBench"),
 
         // What every test target shares: temporary directories, running
         // outside tools, sha256sum digests, the kiln binary under test.

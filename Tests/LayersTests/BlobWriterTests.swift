@@ -93,9 +93,10 @@ import TestSupport
             return UInt8(truncatingIfNeeded: state >> 24)
         }
         let blob = try EngineFixtures.blob(random, compression: .gzip).blob
-        // Each 256 KiB block is 4 stored blocks of 65535 bytes and one of 4,
-        // each with a 5-byte header: header 10 + 4 × (262144 + 25) + trailer 8.
-        #expect(blob.count == 10 + 4 * (262_144 + 25) + 8)
+        // Each block is stored in pieces of at most 65535 bytes, each with a
+        // 5-byte header: gzip header 10 + 4 × (block + 5 × pieces) + trailer 8.
+        let pieces = (BlobWriter.blockSize + 65534) / 65535
+        #expect(blob.count == 10 + 4 * (BlobWriter.blockSize + 5 * pieces) + 8)
         #expect(Array(blob[10..<15]) == [0, 0xff, 0xff, 0, 0])
         #expect(try Tools.output(["gzip", "-dc"], stdin: blob) == random)
     }
@@ -192,7 +193,7 @@ import TestSupport
         defer { temporaryDirectory.remove() }
         let directory = temporaryDirectory.path
         let seen = ProgressLog()
-        let writer = try BlobWriter(path: directory + "/blob", compression: .none, workers: LayerWorkers(count: 1)) { seen.append($0) }
+        let writer = try BlobWriter(path: directory + "/blob", compression: .gzip, workers: LayerWorkers(count: 1)) { seen.append($0) }
         try [UInt8](repeating: 1, count: 3 * BlobWriter.blockSize + 10).withUnsafeBytes { try writer.write($0) }
         _ = try writer.finish()
         let block = Int64(BlobWriter.blockSize)

@@ -68,6 +68,33 @@ import TestSupport
         #expect(blobs[0] == blobs[1] && blobs[1] == blobs[2])
     }
 
+    @Test(arguments: [Compression.gzip, .zstd])
+    func layersWrittenAtOnceOnSharedWorkersEqualLayersWrittenAlone(compression: Compression) async throws {
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        var trees: [LayerTree] = []
+        for seed in 1...3 {
+            let bytes = EngineFixtures.mixedBytes(count: 900_000 * seed, seed: UInt64(seed))
+            try Files.write(bytes, to: directory + "/content\(seed)")
+            var tree = LayerTree()
+            try tree.insert(LayerEntry(path: "data/\(seed)", kind: .regular(.file(path: directory + "/content\(seed)", size: Int64(bytes.count))), mode: 0o644))
+            trees.append(tree)
+        }
+        let shared = LayerWriter(compression: compression, modificationTime: Self.created, workers: LayerWorkers(count: 2))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, tree) in trees.enumerated() {
+                group.addTask { _ = try await shared.write(tree, to: directory + "/together\(index)") }
+            }
+            try await group.waitForAll()
+        }
+        for (index, tree) in trees.enumerated() {
+            let alone = LayerWriter(compression: compression, modificationTime: Self.created, workers: LayerWorkers(count: 1))
+            _ = try await alone.write(tree, to: directory + "/alone\(index)")
+            #expect(try Files.bytes(directory + "/together\(index)") == (try Files.bytes(directory + "/alone\(index)")))
+        }
+    }
+
     @Test func failedLayerLeavesNoBlobBehind() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

@@ -17,7 +17,7 @@ internal import CZlib
 final class ParallelGzipEncoder: BlockEncoder {
     /// Uncompressed bytes per block: part of kiln's layer format (changing
     /// it changes every gzip blob).
-    static let blockSize = 256 * 1024
+    static let blockSize = 1024 * 1024
 
     private let output: BlobOutput
     /// Kept alive while blocks are queued on its threads.
@@ -42,7 +42,7 @@ final class ParallelGzipEncoder: BlockEncoder {
         self.output = output
         self.workers = workers
         self.level = level
-        maxInFlight = min(2 * workers.count + 2, 32)
+        maxInFlight = min(2 * workers.count + 2, 16)
         current = GzipBlock(capacity: Self.blockSize, level: level)
         window = .allocate(byteCount: GzipBlock.windowSize, alignment: 64)
         fullBlockOperator = crc32_combine_gen(off_t(Self.blockSize))

@@ -15,7 +15,11 @@ internal import CZstd
 final class ZstdEncoder: BlockEncoder {
     static let level: Int32 = 3
     /// Uncompressed bytes per zstd job: part of kiln's layer format.
-    static let jobSize: Int32 = 4 << 20
+    static let jobSize: Int32 = 2 << 20
+    /// Jobs compressed at once per layer: each holds a compression context
+    /// and its buffers (~8 MiB), so this bounds a layer's memory; the
+    /// bytes do not depend on it.
+    static let maxWorkers = 4
     /// zstd's default overlap for level 3 (an eighth of the window), fixed
     /// so a library default change cannot move the bytes.
     static let overlapLog: Int32 = 6
@@ -42,7 +46,7 @@ final class ZstdEncoder: BlockEncoder {
         let settings: [(ZSTD_cParameter, Int32)] = [
             (ZSTD_c_compressionLevel, Self.level),
             (ZSTD_c_checksumFlag, 1),
-            (ZSTD_c_nbWorkers, Int32(min(workers.count, 8))),
+            (ZSTD_c_nbWorkers, Int32(min(workers.count, Self.maxWorkers))),
             (ZSTD_c_jobSize, Self.jobSize),
             (ZSTD_c_overlapLog, Self.overlapLog),
         ]

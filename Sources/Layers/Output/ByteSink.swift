@@ -22,6 +22,7 @@ public final class MemoryByteSink: ByteSink {
     /// An empty sink.
     public init() {}
 
+    /// Appends `bytes`; never fails.
     public func write(_ bytes: UnsafeRawBufferPointer) {
         self.bytes.append(contentsOf: bytes)
     }

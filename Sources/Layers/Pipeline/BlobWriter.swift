@@ -34,6 +34,7 @@ public final class BlobWriter: ByteSink {
     private var buffer: UnsafeMutableRawBufferPointer
     private var filled = 0
     private var hasher = SHA256()
+    private let hashesInput: Bool
     private var uncompressedSize: Int64 = 0
     private var finished = false
 
@@ -57,8 +58,10 @@ public final class BlobWriter: ByteSink {
         self.compression = compression
         self.cancellation = cancellation
         self.progress = progress
-        // For `none` the blob is the tar stream: one hash serves both digests.
-        output = try BlobOutput(path: path, hashing: compression != .none)
+        // For `none` the blob is the tar stream: one hash, taken by the
+        // encoder's write lane, serves both digests.
+        output = try BlobOutput(path: path, hashing: true)
+        hashesInput = compression != .none
         switch compression {
         case .gzip: encoder = try ParallelGzipEncoder(output: output, workers: workers)
         case .zstd: encoder = try ZstdEncoder(output: output, workers: workers, blockSize: Self.blockSize)
@@ -89,8 +92,8 @@ public final class BlobWriter: ByteSink {
         precondition(!finished, "BlobWriter.finish twice")
         try submit(last: true)
         finished = true
-        let diffID = Digest(sha256Bytes: hasher.finalize())
-        let digest = try output.close() ?? diffID
+        let digest = try output.close()!
+        let diffID = hashesInput ? Digest(sha256Bytes: hasher.finalize()) : digest
         return BlobDigests(diffID: diffID, digest: digest, size: output.size, uncompressedSize: uncompressedSize)
     }
 
@@ -98,6 +101,9 @@ public final class BlobWriter: ByteSink {
     /// is a regular file: a blob aimed at a device is left alone).
     public func discard() {
         finished = true
+        // The file descriptor must not be closed (and its number reused)
+        // while a write lane may still write to it.
+        encoder.abandon()
         _ = try? output.close()
         var status = stat()
         if lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG { unlink(path) }
@@ -105,8 +111,7 @@ public final class BlobWriter: ByteSink {
 
     private func submit(last: Bool) throws(LayerWriteError) {
         if cancellation?.isCancelled == true { throw .cancelled }
-        let block = UnsafeRawBufferPointer(rebasing: buffer[..<filled])
-        hasher.update(bufferPointer: block)
+        if hashesInput { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<filled])) }
         uncompressedSize += Int64(filled)
         try encoder.submit(count: filled, last: last)
         if !last {
@@ -128,6 +133,7 @@ public struct BlobDigests: Hashable, Sendable {
     /// Bytes of the uncompressed stream.
     public var uncompressedSize: Int64
 
+    /// Digests and sizes as a ``BlobWriter`` (or a cache) recorded them.
     public init(diffID: Digest, digest: Digest, size: Int64, uncompressedSize: Int64) {
         self.diffID = diffID
         self.digest = digest

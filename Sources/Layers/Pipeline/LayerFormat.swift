@@ -9,7 +9,7 @@ public enum LayerFormat {
     /// kiln's layer-format version.
     public static let version = 1
 
-    /// The compressor and its settings, e.g. `gzip level 6, 262144-byte
+    /// The compressor and its settings, e.g. `gzip level 6, 1048576-byte
     /// blocks, stored when incompressible`.
     public static func compressor(_ compression: Compression) -> String {
         switch compression {

@@ -21,6 +21,7 @@ public struct LayerWriter: Sendable {
     /// The build's compression threads.
     public var workers: LayerWorkers
 
+    /// A writer for one build: every layer it writes shares `workers`.
     public init(compression: Compression, modificationTime: Timestamp, workers: LayerWorkers) {
         self.compression = compression
         self.modificationTime = modificationTime
@@ -34,7 +35,7 @@ public struct LayerWriter: Sendable {
     ///     failed), the write stops at its next block with
     ///     ``LayerWriteError/cancelled``.
     ///   - progress: called on the writing thread with the tar bytes written
-    ///     so far, about every 256 KiB.
+    ///     so far, about every MiB.
     /// - Throws: ``LayerTreeError`` when the tree cannot be ordered,
     ///   ``LayerWriteError`` for a source file that changed or vanished, a
     ///   failed blob write (a full disk), a compression failure or
@@ -99,6 +100,7 @@ public struct LayerBlob: Hashable, Sendable {
     /// Entries in the tar stream (PAX headers not counted).
     public var entryCount: Int
 
+    /// A blob's digests with what the build summary and media type need.
     public init(digests: BlobDigests, compression: Compression, entryCount: Int) {
         diffID = digests.diffID
         digest = digests.digest

@@ -21,6 +21,7 @@ public import Plan
 /// naming both places in the plan, as is an entry below a path that is not
 /// a directory.
 public struct FilesStrategy: Sendable {
+    /// The strategy holds no state; one value serves every files layer.
     public init() {}
 
     /// Builds the layer's tree; nothing is read from the host but metadata

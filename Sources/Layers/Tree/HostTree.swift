@@ -223,6 +223,7 @@ public struct HostTreeOptions: Hashable, Sendable {
     /// `files` entry's `mode` on a source directory).
     public var topLevelMode: UInt32?
 
+    /// Options for ``HostTree/walk(_:at:options:_:)``; only `modes` has no default.
     public init(modes: ModePolicy, owner: Owner? = nil, followTopLevelSymlink: Bool = false, topLevelMode: UInt32? = nil) {
         self.modes = modes
         self.owner = owner
