@@ -76,10 +76,13 @@ public struct ImageBuilder: Sendable {
             written = try staging.writeImage(LayoutImageSpec(
                 name: plan.name, tag: plan.tag, platform: OCIPlatform(plan.platform), config: config,
                 layers: descriptors, annotations: plan.annotations))
-            if let tar = options.tarOutput {
+            // The archive is written first but renamed into place only after
+            // the layout is, so a failure anywhere leaves both as they were.
+            let archive = try options.tarOutput.map { tar throws(LayoutError) in
                 try LayoutArchive.write(directory: staging.directory, to: tar, modificationTime: plan.created)
             }
             try staging.publish()
+            try archive?.commit()
             published = true
         } catch {
             throw ImageBuildError.output(error)
