@@ -1,8 +1,13 @@
 /// A position in a YAML text, 1-based, columns counted in characters.
 public struct Mark: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// 1-based line number.
     public var line: Int
+    /// 1-based column, counted in Unicode characters rather than bytes, so it
+    /// matches what an editor shows for non-ASCII text.
     public var column: Int
 
+    /// Creates a mark from 1-based coordinates (libyaml's 0-based ones are
+    /// converted by the parser).
     public init(line: Int, column: Int) {
         self.line = line
         self.column = column
@@ -31,6 +36,8 @@ public struct Node: Hashable, Sendable {
     /// `seq`, `map` from `tag:yaml.org,2002:`), or nil when the node has none.
     public var tag: StandardTag?
 
+    /// Creates a node; `mark` is where its first character is, and `tag` is nil
+    /// unless the document spelled out one of the standard tags.
     public init(_ value: Value, mark: Mark, tag: StandardTag? = nil) {
         self.value = value
         self.mark = mark
@@ -39,8 +46,12 @@ public struct Node: Hashable, Sendable {
 
     /// The three kinds of YAML node.
     public enum Value: Hashable, Sendable {
+        /// A scalar with its text and style, uninterpreted.
         case scalar(Scalar)
+        /// A sequence's items in document order.
         case sequence([Node])
+        /// A mapping's pairs in document order; keys are scalars and unique (the
+        /// parser rejects duplicates).
         case mapping([Pair])
     }
 
@@ -84,6 +95,7 @@ public struct Scalar: Hashable, Sendable {
     /// How it was written; only plain scalars can mean anything but a string.
     public var style: Style
 
+    /// Creates a scalar from its already unquoted and unfolded text.
     public init(text: String, style: Style) {
         self.text = text
         self.style = style
@@ -91,15 +103,21 @@ public struct Scalar: Hashable, Sendable {
 
     /// YAML scalar styles.
     public enum Style: Hashable, Sendable {
+        /// `plain` is the only style that may be read as a non-string (`true`,
+        /// `8080`, `null`); quoted, literal (`|`) and folded (`>`) scalars are always
+        /// strings.
         case plain, singleQuoted, doubleQuoted, literal, folded
     }
 }
 
 /// One key/value pair of a mapping.
 public struct Pair: Hashable, Sendable {
+    /// The key, always a scalar node; its mark is what duplicate-key errors point at.
     public var key: Node
+    /// The value, of any kind.
     public var value: Node
 
+    /// Creates a pair; the parser only builds pairs with scalar keys.
     public init(key: Node, value: Node) {
         self.key = key
         self.value = value
@@ -108,5 +126,7 @@ public struct Pair: Hashable, Sendable {
 
 /// The tags from YAML's core schema that a plan may spell out explicitly.
 public enum StandardTag: String, Hashable, Sendable {
+    /// One case per core-schema tag, named after the part following
+    /// `tag:yaml.org,2002:` (so `!!str` is `.str`).
     case str, int, bool, null, float, seq, map
 }

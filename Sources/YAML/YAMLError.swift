@@ -5,6 +5,8 @@ public struct YAMLError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong, for a person.
     public var message: String
 
+    /// Creates an error at `mark`; `message` should say what to change, since it
+    /// is shown to the plan's author as is.
     public init(_ mark: Mark, _ message: String) {
         self.mark = mark
         self.message = message

@@ -15,6 +15,8 @@ public enum YAMLParser {
         /// Most nodes after alias expansion ("billion laughs" stop here).
         public var maxNodes: Int
 
+        /// The defaults fit any hand-written plan with a wide margin; tighten them
+        /// only to parse untrusted text with less memory.
         public init(maxDepth: Int = 64, maxNodes: Int = 1_000_000) {
             self.maxDepth = maxDepth
             self.maxNodes = maxNodes
