@@ -18,6 +18,13 @@ public struct PlanLoader: Sendable {
     /// Plans larger than this are refused before parsing.
     public static let maxPlanSize = 16 << 20
 
+    /// Creates a loader.
+    /// - Parameters:
+    ///   - environment: usually the process environment; only
+    ///     `SOURCE_DATE_EPOCH` is read, so tests pass a literal map.
+    ///   - hostPlatform: the default target platform.
+    ///   - context: `--context DIR` as given, or nil to confine host paths to
+    ///     each plan's own directory.
     public init(environment: [String: String], hostPlatform: Platform = .host, context: String? = nil) {
         self.environment = environment
         self.hostPlatform = hostPlatform
@@ -97,7 +104,10 @@ public struct PlanLoader: Sendable {
 
 /// An operating-system error, worded as `strerror` words it.
 public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The C `errno` value; ``description`` words it with `strerror`.
     public var errno: Int32
+    /// Wraps an `errno` value, read right after the failing call (any later
+    /// libc call may overwrite it).
     public init(errno: Int32) { self.errno = errno }
     public var description: String {
         String(cString: strerror(errno)).lowercased()

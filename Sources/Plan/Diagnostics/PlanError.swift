@@ -7,6 +7,8 @@ public struct PlanError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong, phrased for the person editing the plan.
     public var message: String
 
+    /// Creates an error at `location`; `message` names the offending key or
+    /// value, since it is shown after `error:` as is.
     public init(_ location: SourceLocation, _ message: String) {
         self.location = location
         self.message = message
@@ -20,6 +22,9 @@ public struct PlanErrors: Error, Sendable, CustomStringConvertible {
     /// At least one error.
     public var errors: [PlanError]
 
+    /// Collects one plan's errors.
+    /// - Precondition: `errors` is not empty; a plan without errors must not
+    ///   throw.
     public init(_ errors: [PlanError]) {
         precondition(!errors.isEmpty, "PlanErrors needs at least one error")
         self.errors = errors

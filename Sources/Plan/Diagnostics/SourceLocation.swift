@@ -7,6 +7,7 @@ public struct SourceLocation: Hashable, Sendable, Codable, CustomStringConvertib
     /// 1-based column.
     public var column: Int
 
+    /// Creates a location from 1-based coordinates; YAML ``Mark``s already are.
     public init(file: String, line: Int, column: Int) {
         self.file = file
         self.line = line

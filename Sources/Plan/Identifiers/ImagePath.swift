@@ -32,8 +32,14 @@ public struct ImagePath: Hashable, Sendable, CustomStringConvertible {
 /// A relative path, normalized, that stays where it starts (no `..`, not
 /// absolute): build `workdir`, `paths` under a `root`.
 public struct RelativePath: Hashable, Sendable, CustomStringConvertible {
+    /// The normalized spelling: `.` and empty components removed, so `./src//lib`
+    /// is stored as `src/lib`.
     public let string: String
 
+    /// Normalizes `string` rather than rejecting an unusual spelling, because a
+    /// relative path has no canonical form for users to match.
+    /// - Throws: ``SyntaxError`` for an absolute path, one containing `..`, or one
+    ///   that names no path at all (empty, `.`).
     public init(validating string: String) throws(SyntaxError) {
         guard !string.hasPrefix("/") else { throw SyntaxError("\(quoted(string)) must be a relative path") }
         let components = string.split(separator: "/", omittingEmptySubsequences: true)

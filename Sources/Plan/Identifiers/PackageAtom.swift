@@ -2,6 +2,9 @@
 /// `name=version`, or `name (>= version)` (any of `<< <= = >= >>`), with an
 /// optional `:arch` qualifier on the name.
 public enum PackageAtom {
+    /// Checks `atom`'s syntax only; whether the package or version exists is the
+    /// resolver's question.
+    /// - Throws: ``SyntaxError`` naming the accepted forms.
     public static func validate(_ atom: String) throws(SyntaxError) {
         var name = Substring(atom)
         var version: Substring?

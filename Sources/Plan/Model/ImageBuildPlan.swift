@@ -30,6 +30,8 @@ public struct ImageBuildPlan: Hashable, Sendable {
     /// Annotations for the manifest and the index descriptor.
     public var annotations: [String: String]
 
+    /// Memberwise; every value must already be validated and normalized, as
+    /// ``PlanLoader`` does, or plans that mean the same thing stop comparing equal.
     public init(
         file: String, directory: String, context: String, name: String, tag: String,
         base: BaseImage, platform: Platform, created: Timestamp, compression: Compression,
@@ -76,6 +78,8 @@ public struct Timestamp: Hashable, Sendable, Comparable {
     /// Seconds since 1970-01-01T00:00:00Z; never negative.
     public var secondsSinceEpoch: Int64
 
+    /// Creates a timestamp without checks; ``init(rfc3339:)`` is the validating
+    /// way in, and rejects instants before the epoch.
     public init(secondsSinceEpoch: Int64) {
         self.secondsSinceEpoch = secondsSinceEpoch
     }

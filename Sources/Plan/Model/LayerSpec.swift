@@ -10,6 +10,7 @@ public struct LayerSpec: Hashable, Sendable {
     /// Where the layer's mapping starts in the plan file.
     public var location: SourceLocation
 
+    /// Memberwise; `name` must already satisfy ``LayerName/validate(_:)``.
     public init(name: String, strategy: LayerStrategy, location: SourceLocation) {
         self.name = name
         self.strategy = strategy
@@ -57,6 +58,7 @@ public struct FilesLayer: Hashable, Sendable {
     /// Entries in plan order; no two produce the same image path.
     public var entries: [FileEntry]
 
+    /// Memberwise; the decoder has already rejected duplicate image paths.
     public init(entries: [FileEntry]) {
         self.entries = entries
     }
@@ -79,6 +81,7 @@ public struct FileEntry: Hashable, Sendable {
     /// Where the entry is declared.
     public var location: SourceLocation
 
+    /// Memberwise; `path` must already be a valid ``ImagePath`` string.
     public init(path: String, content: Content, mode: UInt32? = nil, owner: Owner? = nil, location: SourceLocation) {
         self.path = path
         self.content = content
@@ -116,9 +119,12 @@ public struct FileEntry: Hashable, Sendable {
 
 /// A numeric `uid:gid` pair.
 public struct Owner: Hashable, Sendable, CustomStringConvertible {
+    /// Numeric user ID, as `owner: "uid:gid"` requires; names are never looked up.
     public var uid: UInt32
+    /// Numeric group ID; names are never looked up.
     public var gid: UInt32
 
+    /// Creates an owner from numeric IDs.
     public init(uid: UInt32, gid: UInt32) {
         self.uid = uid
         self.gid = gid
@@ -141,6 +147,7 @@ public struct PackagesLayer: Hashable, Sendable {
     /// Package names that count as satisfied and are never installed.
     public var exclude: [String]
 
+    /// Memberwise; `names` must already satisfy ``PackageAtom/validate(_:)``.
     public init(names: [String], sources: [PackageSource], resolve: Resolution, exclude: [String]) {
         self.names = names
         self.sources = sources
@@ -150,7 +157,10 @@ public struct PackagesLayer: Hashable, Sendable {
 
     /// `resolve:` — `transitive` (default) or `none`.
     public enum Resolution: String, Hashable, Sendable, CaseIterable {
+        /// Follow Depends and Pre-Depends (with alternatives, versions and Provides)
+        /// until every dependency not in `exclude` is satisfied.
         case transitive
+        /// Install exactly the named packages, without their dependencies.
         case none
     }
 }
@@ -178,6 +188,8 @@ public struct AptRepository: Hashable, Sendable {
     /// Accept a repository without a verified signature.
     public var allowUnsigned: Bool
 
+    /// Memberwise; the decoder has already checked the URI scheme and resolved
+    /// `signedBy` to the keyring's real path.
     public init(uri: String, suite: String, components: [String], signedBy: String?, allowUnsigned: Bool) {
         self.uri = uri
         self.suite = suite
@@ -204,6 +216,8 @@ public struct BuildLayer: Hashable, Sendable {
     /// Seconds before the command's process group is killed, or nil.
     public var timeout: Int?
 
+    /// Memberwise; `inputs` are already resolved inside the context and do not
+    /// overlap.
     public init(command: Command, inputs: [BuildInput], workdir: String?, env: [String: String], sandbox: Sandbox, timeout: Int?) {
         self.command = command
         self.inputs = inputs
@@ -215,13 +229,19 @@ public struct BuildLayer: Hashable, Sendable {
 
     /// A string for `/bin/sh -c`, or an argv list.
     public enum Command: Hashable, Sendable {
+        /// Run with `/bin/sh -c`; the text is passed as one argument.
         case shell(String)
+        /// Run directly, `argv[0]` being the program; never empty.
         case argv([String])
     }
 
     /// `sandbox:` — `none` (default) or `isolated` (bubblewrap).
     public enum Sandbox: String, Hashable, Sendable, CaseIterable {
+        /// Run directly on the host, with only the scrubbed environment (the
+        /// default).
         case none
+        /// Run under bubblewrap: no network, read-only host, writable scratch and
+        /// output; the build fails if `bwrap` is missing.
         case isolated
     }
 }
@@ -239,6 +259,9 @@ public struct BuildInput: Hashable, Sendable {
     /// Absolute host path.
     public var hostPath: String
 
+    /// Memberwise; `relativePath` is lexical (as the plan wrote it), while
+    /// `hostPath` is its real path, so an input that is a symlink lands under
+    /// its own name but with its target's content.
     public init(relativePath: String, hostPath: String) {
         self.relativePath = relativePath
         self.hostPath = hostPath
@@ -256,6 +279,7 @@ public struct DerivationLayer: Hashable, Sendable {
     /// Include every store path referenced, transitively.
     public var closure: Bool
 
+    /// Memberwise; `storePath` must lie directly under `storeDir`.
     public init(storePath: String, storeDir: String, closure: Bool) {
         self.storePath = storePath
         self.storeDir = storeDir

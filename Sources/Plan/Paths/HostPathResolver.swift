@@ -15,6 +15,11 @@ public struct HostPathResolver: Sendable {
     /// The context directory, real path.
     public let context: String
 
+    /// Creates a resolver.
+    /// - Parameters:
+    ///   - directory: the plan's directory, already a real path.
+    ///   - context: the directory nothing may escape, already a real path and
+    ///     equal to or above `directory`.
     public init(directory: String, context: String) {
         self.directory = directory
         self.context = context
