@@ -22,6 +22,8 @@ public struct CanonicalJSONEncoder: Sendable {
     /// Passed to the values' `encode(to:)` as `Encoder.userInfo`.
     public var userInfo: [CodingUserInfoKey: any Sendable]
 
+    /// Creates an encoder. It keeps no state between calls, so one value can be
+    /// shared by concurrent tasks.
     public init(userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
         self.userInfo = userInfo
     }
@@ -118,6 +120,7 @@ public struct CanonicalJSONError: Error, Hashable, Sendable, CustomStringConvert
     /// What is wrong.
     public var reason: String
 
+    /// Creates an error; `path` uses the `.config.Env[2]` form, empty for the root.
     public init(path: String, reason: String) {
         self.path = path
         self.reason = reason

@@ -4,12 +4,21 @@
 /// Numbers keep the distinction JSON writers make in practice: integers stay
 /// exact 64-bit integers, anything else is a `Double`.
 public enum JSONValue: Hashable, Sendable, Codable {
+    /// JSON `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number that decodes exactly as an `Int64`; written back in plain decimal.
     case integer(Int64)
+    /// Any other number (fraction, exponent, or beyond `Int64`); must be finite
+    /// to be encoded.
     case double(Double)
+    /// A string, unescaped.
     case string(String)
+    /// An array, in document order.
     case array([JSONValue])
+    /// An object; key order is not kept, the canonical encoder sorts keys when
+    /// writing.
     case object([String: JSONValue])
 
     public init(from decoder: any Decoder) throws {

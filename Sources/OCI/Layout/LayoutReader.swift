@@ -211,11 +211,16 @@ public struct LayoutImage: Hashable, Sendable {
     public var reference: String?
     /// The manifest's descriptor (from `index.json` or a nested index).
     public var manifestDescriptor: Descriptor
+    /// The manifest, decoded from a blob whose digest and size were checked.
     public var manifest: ImageManifest
+    /// The config, checked against `manifest.config` and, when a platform was
+    /// asked for, matching it.
     public var config: ImageConfig
     /// Layers bottom first, each with its diff_id and blob path.
     public var layers: [LayoutLayer]
 
+    /// Memberwise, without checks; ``LayoutReader/image(ref:platform:verifyLayers:)``
+    /// is what produces verified images.
     public init(directory: String, reference: String?, manifestDescriptor: Descriptor, manifest: ImageManifest, config: ImageConfig, layers: [LayoutLayer]) {
         self.directory = directory
         self.reference = reference
@@ -237,6 +242,8 @@ public struct LayoutLayer: Hashable, Sendable {
     /// How the blob is compressed, from its media type.
     public var compression: DecompressionFormat
 
+    /// Memberwise, without checks; ``LayoutReader`` is what produces verified
+    /// layers.
     public init(descriptor: Descriptor, diffID: Digest, path: String, compression: DecompressionFormat) {
         self.descriptor = descriptor
         self.diffID = diffID

@@ -266,6 +266,8 @@ public final class LayoutStaging: @unchecked Sendable {
 public struct LayoutImageSpec: Hashable, Sendable {
     /// Repository, e.g. `registry.example.com/team/app`.
     public var name: String
+    /// Written as the index descriptor's `org.opencontainers.image.ref.name`,
+    /// which is what `oci:DIR:TAG` selects.
     public var tag: String
     /// Goes on the index's manifest descriptor.
     public var platform: Platform
@@ -277,6 +279,7 @@ public struct LayoutImageSpec: Hashable, Sendable {
     /// (where kiln's `ref.name` and `io.containerd.image.name` win).
     public var annotations: [String: String]
 
+    /// Memberwise; `annotations` defaults to none.
     public init(name: String, tag: String, platform: Platform, config: ImageConfig, layers: [Descriptor], annotations: [String: String] = [:]) {
         self.name = name
         self.tag = tag

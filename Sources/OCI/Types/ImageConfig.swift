@@ -12,11 +12,17 @@ public import Layers
 public struct ImageConfig: Codable, Hashable, Sendable {
     /// RFC 3339, as the writer spelled it; kiln writes ``timestamp(secondsSinceEpoch:)``.
     public var created: String?
+    /// Who made the image; kiln's images have none, and a base's is not inherited.
     public var author: String?
+    /// GOARCH name, from the plan's platform in kiln's images.
     public var architecture: String
+    /// GOOS name, `linux` in kiln's images.
     public var os: String
+    /// `os.version` in JSON; read from bases, not written by kiln.
     public var osVersion: String?
+    /// `os.features` in JSON; read from bases, not written by kiln.
     public var osFeatures: [String]?
+    /// CPU variant, from the plan's platform in kiln's images.
     public var variant: String?
     /// How a container runs.
     public var config: ContainerConfig?
@@ -25,6 +31,7 @@ public struct ImageConfig: Codable, Hashable, Sendable {
     /// One entry per layer and per empty-layer step.
     public var history: [History]?
 
+    /// Memberwise; only `architecture`, `os` and `rootfs` are required.
     public init(
         created: String? = nil, author: String? = nil, architecture: String, os: String,
         osVersion: String? = nil, osFeatures: [String]? = nil, variant: String? = nil,
@@ -92,6 +99,8 @@ public struct RootFS: Codable, Hashable, Sendable {
     /// SHA-256 of each uncompressed layer tar, bottom first.
     public var diffIDs: [Digest]
 
+    /// Memberwise; `type` defaults to `layers`, the only value the OCI spec
+    /// allows.
     public init(type: String = "layers", diffIDs: [Digest]) {
         self.type = type
         self.diffIDs = diffIDs
@@ -105,14 +114,18 @@ public struct RootFS: Codable, Hashable, Sendable {
 
 /// One `history` entry of an image config.
 public struct History: Codable, Hashable, Sendable {
+    /// RFC 3339 time of the step; kiln writes the plan's `created`.
     public var created: String?
     /// kiln writes `kiln <type> <layer name>`.
     public var createdBy: String?
+    /// Who made the step; kiln leaves it nil, base entries keep theirs.
     public var author: String?
+    /// Free text; kiln leaves it nil, base entries keep theirs.
     public var comment: String?
     /// The step made no layer (only set when true).
     public var emptyLayer: Bool?
 
+    /// Memberwise; every field is optional, as in the JSON.
     public init(created: String? = nil, createdBy: String? = nil, author: String? = nil, comment: String? = nil, emptyLayer: Bool? = nil) {
         self.created = created
         self.createdBy = createdBy
@@ -135,16 +148,26 @@ public struct History: Codable, Hashable, Sendable {
 /// `ExposedPorts` and `Volumes` are JSON objects whose values are always
 /// `{}`; here they are the sorted list of their keys.
 public struct ContainerConfig: Codable, Hashable, Sendable {
+    /// `user`, `uid`, `user:group` or `uid:gid`, resolved by the runtime
+    /// against the image's `/etc/passwd`.
     public var user: String?
     /// `port/proto` entries.
     public var exposedPorts: [String]?
     /// `KEY=value` entries, in order.
     public var env: [String]?
+    /// Exec-form entrypoint.
     public var entrypoint: [String]?
+    /// Exec-form default arguments: the command itself without an
+    /// `entrypoint`, its arguments with one.
     public var cmd: [String]?
+    /// Absolute paths, sorted: the keys of the JSON `Volumes` object.
     public var volumes: [String]?
+    /// Absolute directory the process starts in.
     public var workingDir: String?
+    /// Image labels; in kiln's images the base's, with the plan's `labels`
+    /// merged over them by key.
     public var labels: [String: String]?
+    /// Signal that stops the container, e.g. `SIGTERM`.
     public var stopSignal: String?
     /// Windows-only, kept for round trips.
     public var argsEscaped: Bool?
@@ -152,6 +175,8 @@ public struct ContainerConfig: Codable, Hashable, Sendable {
     /// kept as they were so a derived image inherits them.
     public var additionalFields: [String: JSONValue]
 
+    /// Memberwise; every field is optional, and `additionalFields` must not
+    /// repeat a key this model names (encoding skips such entries).
     public init(
         user: String? = nil, exposedPorts: [String]? = nil, env: [String]? = nil, entrypoint: [String]? = nil,
         cmd: [String]? = nil, volumes: [String]? = nil, workingDir: String? = nil, labels: [String: String]? = nil,

@@ -2,13 +2,22 @@
 public struct ImageManifest: Codable, Hashable, Sendable {
     /// Always 2.
     public var schemaVersion: Int
+    /// ``MediaType/imageManifest`` in kiln's manifests; the OCI spec leaves it
+    /// optional, Docker manifests in base images carry their own.
     public var mediaType: String?
+    /// Only for artifacts, never set for images; kept for round trips.
     public var artifactType: String?
+    /// The config blob's descriptor.
     public var config: Descriptor
+    /// Layer blobs, bottom first, one per entry of the config's
+    /// ``RootFS/diffIDs`` and in the same order.
     public var layers: [Descriptor]
+    /// The manifest this one refers to (the referrers API); kiln never sets it.
     public var subject: Descriptor?
+    /// The plan's `annotations`; nil when the plan has none.
     public var annotations: [String: String]?
 
+    /// Memberwise; `schemaVersion` and `mediaType` default to an OCI manifest's.
     public init(
         schemaVersion: Int = 2, mediaType: String? = MediaType.imageManifest, artifactType: String? = nil,
         config: Descriptor, layers: [Descriptor], subject: Descriptor? = nil, annotations: [String: String]? = nil
@@ -38,12 +47,19 @@ public struct ImageManifest: Codable, Hashable, Sendable {
 public struct ImageIndex: Codable, Hashable, Sendable {
     /// Always 2.
     public var schemaVersion: Int
+    /// ``MediaType/imageIndex`` in kiln's indexes; optional in the OCI spec.
     public var mediaType: String?
+    /// Only for artifacts; kept for round trips.
     public var artifactType: String?
+    /// In a layout's `index.json`, one entry per image (told apart by
+    /// `ref.name`); in a nested index, one per platform.
     public var manifests: [Descriptor]
+    /// The manifest this index refers to (the referrers API); kiln never sets it.
     public var subject: Descriptor?
+    /// Index-level annotations; kiln's `index.json` has none.
     public var annotations: [String: String]?
 
+    /// Memberwise; `schemaVersion` and `mediaType` default to an OCI index's.
     public init(
         schemaVersion: Int = 2, mediaType: String? = MediaType.imageIndex, artifactType: String? = nil,
         manifests: [Descriptor], subject: Descriptor? = nil, annotations: [String: String]? = nil
@@ -76,6 +92,7 @@ public struct DockerManifestEntry: Codable, Hashable, Sendable {
     /// The layer blobs' paths, bottom first.
     public var layers: [String]
 
+    /// Memberwise; paths are relative to the layout root.
     public init(config: String, repoTags: [String], layers: [String]) {
         self.config = config
         self.repoTags = repoTags
@@ -94,6 +111,7 @@ public struct LayoutMarker: Codable, Hashable, Sendable {
     /// `1.0.0`.
     public var imageLayoutVersion: String
 
+    /// Memberwise; `1.0.0` is the only version the OCI spec defines.
     public init(imageLayoutVersion: String = "1.0.0") {
         self.imageLayoutVersion = imageLayoutVersion
     }
