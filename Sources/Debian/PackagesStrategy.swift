@@ -23,6 +23,11 @@ public struct PackagesStrategy: Sendable {
     /// `.deb`s fetched at the same time.
     public var parallelDownloads: Int
 
+    /// Creates the strategy.
+    /// - Parameters:
+    ///   - aptRoot: the directory holding `etc/apt` for `sources: system`.
+    ///   - parallelDownloads: concurrent `.deb` fetches; values below 1 count
+    ///     as 1.
     public init(aptRoot: String = "/", parallelDownloads: Int = 4) {
         self.aptRoot = aptRoot
         self.parallelDownloads = max(1, parallelDownloads)

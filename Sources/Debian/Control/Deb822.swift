@@ -54,6 +54,8 @@ public struct Deb822Error: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong.
     public var message: String
 
+    /// Creates an error; `line` is 1-based and points at the offending line, not
+    /// the start of its stanza.
     public init(source: String, line: Int, message: String) {
         self.source = source
         self.line = line

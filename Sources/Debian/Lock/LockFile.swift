@@ -30,6 +30,7 @@ public struct LockFile: Hashable, Sendable {
     /// Packages layers by layer name.
     public var layers: [String: LockedLayer]
 
+    /// Creates a lock holding `layers`, keyed by layer name (none by default).
     public init(layers: [String: LockedLayer] = [:]) {
         self.layers = layers
     }
@@ -182,6 +183,8 @@ public struct LockedLayer: Hashable, Sendable {
     /// The packages in install order.
     public var packages: [LockedPackage]
 
+    /// Memberwise; `packages` must be in install order, since ``packagesDigest``
+    /// depends on it.
     public init(inputs: Layers.Digest, packages: [LockedPackage]) {
         self.inputs = inputs
         self.packages = packages
@@ -205,17 +208,23 @@ public struct LockedLayer: Hashable, Sendable {
 
 /// One pinned `.deb`.
 public struct LockedPackage: Hashable, Sendable {
+    /// The binary package name (`Package:`).
     public var name: String
+    /// The full Debian version, epoch and revision included (`1:2.36-9`).
     public var version: String
+    /// The `.deb`'s own architecture: the build's (`amd64`) or `all`.
     public var architecture: String
     /// Absolute `http(s)://` or `file://` URL, or a path relative to the
     /// plan's directory for a `.deb` inside it (a `dir:` source), so the
     /// lock file does not depend on where the checkout lives.
     public var url: String
+    /// Bytes in the `.deb`, checked along with `sha256` after every fetch.
     public var size: Int64
     /// Lowercase hex SHA-256 of the `.deb`.
     public var sha256: String
 
+    /// Memberwise; `sha256` must be 64 lowercase hex digits and `size` not
+    /// negative, as ``LockFile/decode(_:path:)`` checks when reading.
     public init(name: String, version: String, architecture: String, url: String, size: Int64, sha256: String) {
         self.name = name
         self.version = version

@@ -24,6 +24,9 @@ public struct PackageRecord: Hashable, Sendable {
     /// The source it came from (`uri suite`, or the directory), for messages.
     public var origin: String
 
+    /// Memberwise; the index reader is ``init(stanza:baseURI:origin:)``, which
+    /// validates every field. `sha256` must be lowercase, as the fetcher compares
+    /// it as text.
     public init(
         name: String, version: DebianVersion, architecture: String, depends: String = "", preDepends: String = "",
         provides: [Relation] = [], url: String, size: Int64, sha256: String, origin: String
@@ -98,6 +101,8 @@ public struct IndexError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong.
     public var message: String
 
+    /// Creates an error; `line` is 0 when the problem is not in an index (a
+    /// `.deb` in a directory source).
     public init(origin: String, line: Int, message: String) {
         self.origin = origin
         self.line = line

@@ -17,6 +17,8 @@ public struct AptSource: Hashable, Sendable {
     /// for messages.
     public var origin: String
 
+    /// Creates a source; trailing `/`s are stripped from `uri`, so URLs built from
+    /// it never hold `//`.
     public init(
         uri: String, suite: String, components: [String], keyring: Keyring,
         architectures: [String]? = nil, allowUnsigned: Bool = false, origin: String

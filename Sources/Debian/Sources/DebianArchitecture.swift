@@ -25,7 +25,9 @@ public enum DebianArchitecture {
 
 /// A platform with no Debian architecture.
 public struct UnsupportedPlatform: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The platform as `os/architecture[/variant]`.
     public var platform: String
+    /// Creates the error for a platform given as `os/architecture[/variant]`.
     public init(platform: String) { self.platform = platform }
     public var description: String { "platform \(platform) has no Debian architecture (kiln knows linux/amd64, arm64, arm/v5-v7, 386, ppc64le, mips64le, s390x, riscv64)" }
 }

@@ -14,6 +14,7 @@ public struct SystemSources: Sendable {
     /// fixture tree in tests).
     public var root: String
 
+    /// Creates a reader; nothing is read until ``sources()``.
     public init(root: String = "/") {
         self.root = root
     }
@@ -204,6 +205,8 @@ public struct SourcesError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong.
     public var message: String
 
+    /// Creates an error; `origin` is `file:line`, or just the file for a problem
+    /// that is not on one line.
     public init(origin: String, message: String) {
         self.origin = origin
         self.message = message

@@ -129,6 +129,7 @@ public struct VersionError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Why it is not a version.
     public var reason: String
 
+    /// Creates an error; `reason` names the rule broken (the character, the part).
     public init(version: String, reason: String) {
         self.version = version
         self.reason = reason

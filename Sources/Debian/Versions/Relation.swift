@@ -9,6 +9,8 @@ public struct Relation: Hashable, Sendable, CustomStringConvertible {
     /// The version constraint, or nil for any version.
     public var constraint: VersionConstraint?
 
+    /// Memberwise; `name` must be a valid package name with any `:arch`
+    /// qualifier already removed.
     public init(name: String, constraint: VersionConstraint? = nil) {
         self.name = name
         self.constraint = constraint
@@ -33,6 +35,7 @@ public struct VersionConstraint: Hashable, Sendable, CustomStringConvertible {
     /// The version compared with.
     public var version: DebianVersion
 
+    /// Creates a constraint: satisfied by a candidate `c` when `c op version`.
     public init(_ op: Operator, _ version: DebianVersion) {
         self.op = op
         self.version = version
@@ -40,10 +43,15 @@ public struct VersionConstraint: Hashable, Sendable, CustomStringConvertible {
 
     /// The five operators of deb822 relation fields.
     public enum Operator: String, Hashable, Sendable {
+        /// Strictly earlier.
         case earlier = "<<"
+        /// Earlier or equal (also dpkg's obsolete `<`).
         case earlierOrEqual = "<="
+        /// Exactly equal, epoch and revision included.
         case equal = "="
+        /// Later or equal (also dpkg's obsolete `>`).
         case laterOrEqual = ">="
+        /// Strictly later.
         case later = ">>"
     }
 
@@ -68,6 +76,7 @@ public struct Dependency: Hashable, Sendable, CustomStringConvertible {
     /// At least one alternative, in the order written (the first is preferred).
     public var alternatives: [Relation]
 
+    /// Memberwise; `alternatives` must not be empty.
     public init(alternatives: [Relation]) {
         self.alternatives = alternatives
     }
@@ -83,6 +92,7 @@ public struct RelationError: Error, Hashable, Sendable, CustomStringConvertible 
     /// Why.
     public var reason: String
 
+    /// Creates an error; `text` is the item that failed, `reason` why.
     public init(text: String, reason: String) {
         self.text = text
         self.reason = reason
