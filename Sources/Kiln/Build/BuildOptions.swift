@@ -17,6 +17,8 @@ public struct BuildOptions: Sendable {
     /// Keep build layers' scratch directories and say where.
     public var keepScratch: Bool
 
+    /// Memberwise; `kiln build` fills it from its flags, `cacheDirectory` from
+    /// `--cache-dir` or ``defaultCacheDirectory(environment:)``.
     public init(output: String?, tarOutput: String? = nil, jobs: Int, locked: Bool = false, useCache: Bool = true,
                 cacheDirectory: String, keepScratch: Bool = false) {
         self.output = output

@@ -3,6 +3,7 @@ public import Plan
 
 /// What building one layer produced, for the summary and `--json`.
 public struct LayerReport: Codable, Hashable, Sendable {
+    /// The plan layer's name, or `base` for every layer of the base image.
     public var name: String
     /// `files`, `packages`, `build`, `derivation`, or `base` for a base layer.
     public var strategy: String
@@ -12,8 +13,13 @@ public struct LayerReport: Codable, Hashable, Sendable {
     public var uncompressedSize: Int64
     /// Bytes of the blob.
     public var compressedSize: Int64
+    /// SHA-256 of the uncompressed tar, as the config's `rootfs` lists it.
     public var diffID: Digest
+    /// SHA-256 of the blob as stored; equals ``diffID`` when the plan's
+    /// compression is `none`.
     public var digest: Digest
+    /// Wall-clock seconds spent on the layer (0 for base layers); unlike the
+    /// digests, it varies between identical builds.
     public var seconds: Double
     /// Whether the blob came from the cache instead of being built.
     public var cached: Bool
@@ -27,6 +33,7 @@ public struct LayerReport: Codable, Hashable, Sendable {
         case diffID = "diff_id"
     }
 
+    /// Memberwise.
     public init(name: String, strategy: String, entries: Int, uncompressedSize: Int64, compressedSize: Int64,
                 diffID: Digest, digest: Digest, seconds: Double, cached: Bool, notes: [String]) {
         self.name = name
@@ -46,7 +53,10 @@ public struct LayerReport: Codable, Hashable, Sendable {
 public struct BuildReport: Codable, Hashable, Sendable {
     /// `name:tag`.
     public var image: String
+    /// Digest of the manifest blob: the image's identity, equal for every
+    /// build of the same plan and inputs.
     public var manifestDigest: Digest
+    /// Digest of the config blob (the image ID in Docker's classic image store).
     public var configDigest: Digest
     /// Every layer of the image, base layers first.
     public var layers: [LayerReport]
@@ -54,6 +64,7 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var output: String?
     /// The archive written, if any, as an absolute path like ``output``.
     public var tarOutput: String?
+    /// Wall-clock time of the whole build, in seconds.
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {

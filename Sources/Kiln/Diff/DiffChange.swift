@@ -3,8 +3,11 @@ public import OCI
 /// Which side something is on: only the new one, only the old one, or both
 /// with different values.
 public enum ChangeKind: String, Hashable, Sendable, Encodable {
+    /// Only the new side has it.
     case added
+    /// Only the old side has it.
     case removed
+    /// Both sides have it, with different values.
     case changed
 
     /// The sign the text and markdown forms put before a change.
@@ -27,8 +30,9 @@ public struct ValueChange: Hashable, Sendable, Encodable {
     public var field: String
     /// The map key, for map fields; nil for plain fields and sets.
     public var key: String?
-    /// The value on each side, nil where it is absent.
+    /// The old side's value; nil when only the new side has one.
     public var old: JSONValue?
+    /// The new side's value; nil when only the old side has one.
     public var new: JSONValue?
 
     /// A change of `field` (of its `key`, for a map) from `old` to `new`.
@@ -63,8 +67,9 @@ public struct ItemChange: Hashable, Sendable, Encodable {
     public var section: String
     /// What identifies the item within its list.
     public var key: String
-    /// The whole item on each side (nil where it is absent).
+    /// The whole item on the old side; nil when only the new side has it.
     public var old: JSONValue?
+    /// The whole item on the new side; nil when only the old side has it.
     public var new: JSONValue?
     /// For an item on both sides, its fields that differ.
     public var fields: [ValueChange]

@@ -4,7 +4,9 @@ public import Plan
 
 /// The result of `kiln diff`: two plans compared, or two built layouts.
 public enum ImageDiff: Hashable, Sendable {
+    /// Two plans compared by meaning, with what the layer cache would do.
     case plans(PlanDiff)
+    /// Two built layouts compared by manifest, config and layer contents.
     case layouts(LayoutDiff)
 
     /// Whether both sides describe the same image (exit status 0).
@@ -18,7 +20,9 @@ public enum ImageDiff: Hashable, Sendable {
 
 /// What `kiln diff` takes a path for.
 public enum DiffSubject: String, Hashable, Sendable {
+    /// A plan file (`*.yaml`, `*.yml`, or a file that is not a layout archive).
     case plan
+    /// An OCI layout directory, or a layout archive (tar, possibly compressed).
     case layout
 
     /// How messages name the kind.

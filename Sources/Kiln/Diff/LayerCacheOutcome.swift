@@ -39,8 +39,11 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
     public var reasons: [String]
     /// For ``Outcome/reused``, the old layer whose cached blob is used.
     public var reusedFrom: String?
-    /// The cache keys, where the layer exists.
+    /// The layer's cache key under the old plan (computed as if that plan
+    /// lived where the new one does); nil when only the new plan has it.
     public var oldKey: Layers.Digest?
+    /// The layer's cache key under the new plan; nil when only the old plan
+    /// has it.
     public var newKey: Layers.Digest?
 
     /// One outcome per layer of the new plan, in its order, then one per

@@ -41,8 +41,9 @@ public struct LayoutSnapshot: Sendable {
 /// per layer either nothing (same digest) or the files added, removed and
 /// changed, read by streaming both layer tars.
 public struct LayoutDiff: Hashable, Sendable, Encodable {
-    /// The layouts as the user named them.
+    /// The old layout as the user named it (directory or archive).
     public var old: String
+    /// The new layout as the user named it.
     public var new: String
     /// `manifest_digest`, `config_digest`, `media_type`, `annotations` (the
     /// manifest's) and `index_annotations` (its descriptor's in `index.json`).
@@ -160,14 +161,18 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
     public var name: String?
     /// Same, recompressed, changed, added or removed.
     public var status: Status
-    /// 1-based positions in each image's manifest.
+    /// 1-based position in the old image's manifest; nil for an added layer.
     public var oldPosition: Int?
+    /// 1-based position in the new image's manifest; nil for a removed layer.
     public var newPosition: Int?
-    /// The blob digests, where the layer exists.
+    /// The old blob's digest; nil for an added layer.
     public var oldDigest: Layers.Digest?
+    /// The new blob's digest; nil for a removed layer.
     public var newDigest: Layers.Digest?
-    /// The diff_ids (digests of the uncompressed tars), where the layer exists.
+    /// The old diff_id (digest of the uncompressed tar); nil for an added layer.
     public var oldDiffID: Layers.Digest?
+    /// The new diff_id; nil for a removed layer. Equal to ``oldDiffID`` for a
+    /// layer that was only recompressed.
     public var newDiffID: Layers.Digest?
     /// `media_type`, `blob_size` and `created_by`, where they differ.
     public var fields: [ValueChange]

@@ -10,8 +10,9 @@ import Plan
 /// anchors change nothing; host paths are compared relative to each plan's
 /// directory, and host inputs by content digest.
 public struct PlanDiff: Hashable, Sendable, Encodable {
-    /// How the old and the new plan are named (a path, or `PLAN@REV`).
+    /// How the old plan is named: a path, or `PLAN@REV` for a git revision.
     public var old: String
+    /// How the new plan is named, in the same form.
     public var new: String
     /// `name`, `tag`, `base`, `platform`, `created`, `compression`.
     public var image: [ValueChange]
@@ -70,6 +71,7 @@ public struct LayerChange: Hashable, Sendable, Encodable {
     /// `added`, `removed`, `moved` (only its position changed) or `changed`
     /// (its declaration changed, and it may have moved too).
     public enum Kind: String, Hashable, Sendable, Encodable {
+        /// The kinds described above; `--json` writes them as these words.
         case added, removed, moved, changed
     }
 
@@ -79,8 +81,9 @@ public struct LayerChange: Hashable, Sendable, Encodable {
     public var type: String
     /// Added, removed, moved or changed.
     public var change: Kind
-    /// 1-based positions in each plan (nil on the side without the layer).
+    /// 1-based position in the old plan; nil for an added layer.
     public var oldPosition: Int?
+    /// 1-based position in the new plan; nil for a removed layer.
     public var newPosition: Int?
     /// Plain, map and set fields that differ (`command`, `env` keys,
     /// `exclude` members, `files_order`…).

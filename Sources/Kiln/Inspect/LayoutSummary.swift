@@ -7,6 +7,9 @@ public import OCI
 public struct LayoutSummary: Codable, Hashable, Sendable {
     /// The layout directory (or archive) inspected.
     public var layout: String
+    /// Every image `index.json` lists, nested indexes flattened (one entry per
+    /// platform), in index order; entries that are neither a manifest nor an
+    /// index are skipped.
     public var images: [ImageSummary]
 
     /// Reads the layout at `path` — a directory, or an `oci-archive` tar,
@@ -61,11 +64,15 @@ public struct ImageSummary: Codable, Hashable, Sendable {
     public var name: String?
     /// The `org.opencontainers.image.ref.name`, if annotated.
     public var tag: String?
+    /// Digest of the manifest blob, the image's identity.
     public var manifestDigest: Digest
+    /// Digest of the config blob (the image ID in Docker's classic image store).
     public var configDigest: Digest
     /// `os/architecture[/variant]`.
     public var platform: String
+    /// The config's `created`, as written (RFC 3339), or nil when it has none.
     public var created: String?
+    /// Bottom first, as the manifest lists them.
     public var layers: [LayerSummary]
     /// Sum of the layer blobs' sizes.
     public var size: Int64
@@ -83,9 +90,15 @@ public struct ImageSummary: Codable, Hashable, Sendable {
 
 /// One layer of an image.
 public struct LayerSummary: Codable, Hashable, Sendable {
+    /// The blob's digest, as the manifest lists it (inspect does not hash layer
+    /// blobs).
     public var digest: Digest
+    /// The config's diff_id at the same position, or nil when the config lists
+    /// fewer than the manifest (a malformed image, still shown).
     public var diffID: Digest?
+    /// Bytes of the blob as stored (compressed), from the manifest.
     public var size: Int64
+    /// The blob's media type, which says how it is compressed.
     public var mediaType: String
     /// The history entry's `created_by`.
     public var createdBy: String?
