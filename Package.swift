@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Plan", "CZlib", "TestSupport"]),
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Layers", "Plan", "TestSupport"]),
-        .testTarget(name: "OCITests", dependencies: ["OCI", "Layers", "TestSupport"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "Layers", "Plan", "TestSupport"]),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Layers", "Plan", "TestSupport"]),
     ]
 )

@@ -138,6 +138,18 @@ final class EventParser {
         }
     }
 
+    /// The byte offset of the `index`-th character of UTF-8 input (libyaml's
+    /// marks count characters), or nil past the end or for UTF-16 input.
+    private func byteOffset(ofCharacter index: Int) -> Int? {
+        if input.count >= 2, (input[0] == 0xFF && input[1] == 0xFE) || (input[0] == 0xFE && input[1] == 0xFF) { return nil }
+        var characters = 0
+        for (offset, byte) in input.enumerated() where byte & 0xC0 != 0x80 {
+            if characters == index { return offset }
+            characters += 1
+        }
+        return nil
+    }
+
     /// libyaml's own scanner or parser error, with its position and a hint
     /// where the cause is a common one.
     private func parserError() -> YAMLError {
@@ -151,8 +163,7 @@ final class EventParser {
             message += " (\(context) at \(contextMark))"
             contextLine = contextMark.line
         }
-        let offset = Int(p.problem_mark.index)
-        if offset < input.count, input[offset] == UInt8(ascii: "\t") {
+        if let offset = byteOffset(ofCharacter: Int(p.problem_mark.index)), input[offset] == UInt8(ascii: "\t") {
             message += "; YAML does not allow tabs for indentation, use spaces"
         } else if problem == "did not find expected key" || problem == "did not find expected '-' indicator",
                   let contextLine, contextLine < mark.line {

@@ -28,7 +28,8 @@ struct BuildFixture {
     }
 
     func input(_ relative: String) -> BuildInput {
-        BuildInput(relativePath: relative, hostPath: relative == "." ? context : context + "/" + relative)
+        // As the plan loader writes it: the context itself is the empty path.
+        relative == "." ? BuildInput(relativePath: "", hostPath: context) : BuildInput(relativePath: relative, hostPath: context + "/" + relative)
     }
 
     func strategyContext(layer: String = "app", keepScratch: Bool = false) -> StrategyContext {

@@ -113,12 +113,6 @@ import TestSupport
         #expect(text == #"{"architecture":"amd64","config":{"ArgsEscaped":true,"Env":["A=1"],"Healthcheck":{"Interval":30000000000,"Test":["CMD","true"]},"Hostname":"","OnBuild":null,"Shell":["/bin/bash","-c"]},"os":"linux","rootfs":{"diff_ids":[],"type":"layers"}}"#)
     }
 
-    @Test(.enabled(if: Tools.available("date")), arguments: [Int64(0), 951_782_400, 951_868_799, 1_700_000_000, 4_102_444_800, 253_402_300_799, -1, -86_401])
-    func formatsTimestampsAsDateDoes(seconds: Int64) throws {
-        let expected = try Tools.run(["date", "-u", "-d", "@\(seconds)", "+%Y-%m-%dT%H:%M:%SZ"])
-        #expect(ImageConfig.timestamp(secondsSinceEpoch: seconds) + "\n" == expected)
-    }
-
     @Test func mapsLayerMediaTypesToCompression() {
         #expect(MediaType.layerCompression(MediaType.layerTarGzip) == .gzip)
         #expect(MediaType.layerCompression(MediaType.layerTarZstd) == .zstd)

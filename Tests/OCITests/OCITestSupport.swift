@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import OCI
+import Plan
 import Testing
 import TestSupport
 
@@ -48,13 +49,13 @@ enum OCIFixtures {
     /// A config for `layers` with a little of everything.
     static func config(for layers: [Layer]) -> ImageConfig {
         ImageConfig(
-            created: ImageConfig.timestamp(secondsSinceEpoch: 0), architecture: "amd64", os: "linux",
+            created: Timestamp(secondsSinceEpoch: 0).rfc3339, architecture: "amd64", os: "linux",
             config: ContainerConfig(
                 user: "65532:65532", exposedPorts: ["8080/tcp"], env: ["PATH=/usr/bin:/bin", "RUST_LOG=info"],
                 entrypoint: ["/bin/app"], cmd: ["--serve"], volumes: ["/var/lib/app"], workingDir: "/app",
                 labels: ["org.opencontainers.image.source": "https://example.com/app"], stopSignal: "SIGTERM"),
             rootfs: RootFS(diffIDs: layers.map(\.diffID)),
-            history: layers.map { History(created: ImageConfig.timestamp(secondsSinceEpoch: 0), createdBy: "kiln files \($0.tree.split(separator: "/").last!)") })
+            history: layers.map { History(created: Timestamp(secondsSinceEpoch: 0).rfc3339, createdBy: "kiln files \($0.tree.split(separator: "/").last!)") })
     }
 
     /// Stages `layers` the way the layer engine will (write into a

@@ -63,6 +63,9 @@ import TestSupport
     @Test func aMalformedSourceDateEpochIsAnError() {
         let errors = decodeErrors(minimal, in: directory.path, environment: ["SOURCE_DATE_EPOCH": "yesterday"])
         #expect(errors == ["plan.yaml:1:1: error: SOURCE_DATE_EPOCH=\"yesterday\" in the environment is not a whole number of seconds"])
+        let late = decodeErrors(minimal, in: directory.path, environment: ["SOURCE_DATE_EPOCH": "253402300800"])
+        #expect(late == ["plan.yaml:1:1: error: SOURCE_DATE_EPOCH=\"253402300800\" in the environment is after 9999-12-31T23:59:59Z"])
+        #expect(try decode(minimal, environment: ["SOURCE_DATE_EPOCH": "253402300799"]).created == Timestamp.latest)
     }
 
     @Test func scalarsStayAsWritten() throws {

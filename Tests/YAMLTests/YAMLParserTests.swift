@@ -73,6 +73,8 @@ import Testing
         ("? [a, b]\n: c\n", "1:3: mapping keys must be plain strings, not a list"),
         ("a:\n\t- b\n", "2:1: found character that cannot start any token (while scanning for the next token at 2:1); YAML does not allow tabs for indentation, use spaces"),
         ("a: [1, 2\n", "2:1: did not find expected ',' or ']' (while parsing a flow sequence at 1:4)"),
+        // libyaml counts characters, not bytes: the tab is still found after non-ASCII text.
+        ("name: \"ééé\"\nx:\n\t- a\n", "3:1: found character that cannot start any token (while scanning for the next token at 3:1); YAML does not allow tabs for indentation, use spaces"),
         ("a: b: c\n", "1:5: mapping values are not allowed in this context; a value containing \": \" must be quoted"),
         ("a:\n  - b\n c: d\n", "3:2: did not find expected key (while parsing a block mapping at 1:1); check this line's indentation against line 1"),
         ("a:\n  - b\n   - c\n  d: e\n", "4:3: did not find expected '-' indicator (while parsing a block collection at 2:3); check this line's indentation against line 2"),

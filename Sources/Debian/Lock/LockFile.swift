@@ -95,7 +95,10 @@ public struct LockFile: Hashable, Sendable {
     ///   ``LockFileError/malformed(path:message:)`` when it is not a lock
     ///   file this kiln reads.
     public static func read(from path: String) throws(LockFileError) -> LockFile {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .missing(path: path) }
+        guard FileManager.default.fileExists(atPath: path) else { throw .missing(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .malformed(path: path, message: "cannot read the file (a directory, or no permission?)")
+        }
         return try decode([UInt8](data), path: path)
     }
 

@@ -10,7 +10,7 @@ public import Layers
 /// they describe how the base was built, which is not true of the image kiln
 /// writes.
 public struct ImageConfig: Codable, Hashable, Sendable {
-    /// RFC 3339, as the writer spelled it; kiln writes ``timestamp(secondsSinceEpoch:)``.
+    /// RFC 3339, as the writer spelled it; kiln writes the plan's `Timestamp.rfc3339`.
     public var created: String?
     /// Who made the image; kiln's images have none, and a base's is not inherited.
     public var author: String?
@@ -52,30 +52,6 @@ public struct ImageConfig: Codable, Hashable, Sendable {
     /// The image's platform.
     public var platform: Platform {
         Platform(architecture: architecture, os: os, osVersion: osVersion, osFeatures: osFeatures, variant: variant)
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SSZ` for a time in seconds since the epoch (UTC),
-    /// computed without locale or time-zone data.
-    public static func timestamp(secondsSinceEpoch seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Civil date from a day count, shifting the year to start in March
-        // so the leap day is last.
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func digits(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return digits(year, 4) + "-" + digits(month, 2) + "-" + digits(day, 2) + "T"
-            + digits(secondOfDay / 3600, 2) + ":" + digits(secondOfDay / 60 % 60, 2) + ":" + digits(secondOfDay % 60, 2) + "Z"
     }
 
     enum CodingKeys: String, CodingKey {

@@ -125,6 +125,11 @@ struct PlanDecoder {
             diagnostics.error(mark, "SOURCE_DATE_EPOCH=\(quoted(text)) in the environment is not a whole number of seconds")
             return nil
         }
+        // RFC 3339 (the image config's `created`) has four-digit years.
+        guard seconds <= Timestamp.latest.secondsSinceEpoch else {
+            diagnostics.error(mark, "SOURCE_DATE_EPOCH=\(quoted(text)) in the environment is after \(Timestamp.latest.rfc3339)")
+            return nil
+        }
         return Timestamp(secondsSinceEpoch: seconds)
     }
 

@@ -1,4 +1,7 @@
 extension Timestamp {
+    /// 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
+    public static let latest = Timestamp(secondsSinceEpoch: 253_402_300_799)
+
     /// Parses an RFC 3339 date-time with whole seconds:
     /// `2024-01-01T00:00:00Z` or `2024-01-01T02:00:00+02:00`.
     public init(rfc3339 text: String) throws(SyntaxError) {

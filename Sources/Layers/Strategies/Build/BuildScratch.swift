@@ -77,7 +77,7 @@ struct BuildScratch: Sendable {
             }
             let copier = InputCopier(layer: name, mtime: context.plan.created.secondsSinceEpoch)
             for input in coveringInputs(layer.inputs) {
-                let destination = input.relativePath == "." ? scratch.context : scratch.context + "/" + input.relativePath
+                let destination = input.relativePath.isEmpty ? scratch.context : scratch.context + "/" + input.relativePath
                 try makeParents(of: input.relativePath, under: scratch.context, layer: name)
                 try copier.copy(input.hostPath, to: destination)
             }
@@ -124,7 +124,7 @@ struct BuildScratch: Sendable {
         var kept: [BuildInput] = []
         for input in ordered {
             let covered = kept.contains { outer in
-                outer.relativePath == "." || outer.relativePath == input.relativePath
+                outer.relativePath.isEmpty || outer.relativePath == input.relativePath
                     || input.relativePath.hasPrefix(outer.relativePath + "/")
             }
             if !covered { kept.append(input) }
