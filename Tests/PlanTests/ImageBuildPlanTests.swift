@@ -60,7 +60,7 @@ import TestSupport
         #expect(try decode(minimal, environment: ["SOURCE_DATE_EPOCH": ""]).created == Timestamp(secondsSinceEpoch: 0))
     }
 
-    @Test func aMalformedSourceDateEpochIsAnError() {
+    @Test func aMalformedSourceDateEpochIsAnError() throws {
         let errors = decodeErrors(minimal, in: directory.path, environment: ["SOURCE_DATE_EPOCH": "yesterday"])
         #expect(errors == ["plan.yaml:1:1: error: SOURCE_DATE_EPOCH=\"yesterday\" in the environment is not a whole number of seconds"])
         let late = decodeErrors(minimal, in: directory.path, environment: ["SOURCE_DATE_EPOCH": "253402300800"])
