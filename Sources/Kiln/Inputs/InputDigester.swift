@@ -16,11 +16,26 @@ import Glibc
 ///   Only the execute bit of a mode counts, as git records only that bit:
 ///   two checkouts of one commit digest the same whatever their umask,
 ///   mtimes or inode numbers.
+/// - Files hard-linked to each other inside one directory input become tar
+///   hardlinks in a layer, so the grouping counts too: every member of a
+///   group but the first (in path byte order) has kind `h` and the first
+///   member's path as content. Trees without such groups are unaffected.
 public final class InputDigester: @unchecked Sendable {
     private let lock = NSLock()
     private var memo: [String: Layers.Digest] = [:]
+    private let statIndex: InputStatIndex?
 
-    public init() {}
+    /// - Parameter statIndex: file digests to reuse while a file's stamp
+    ///   is unchanged (`kiln build` keeps one in the cache directory); nil
+    ///   hashes every file.
+    public init(statIndex: InputStatIndex? = nil) {
+        self.statIndex = statIndex
+    }
+
+    /// Writes the stat index back, if one is used and anything was hashed.
+    public func saveStatIndex() throws {
+        try statIndex?.save()
+    }
 
     /// The digest of the file or directory at `path` (absolute; a symlink at
     /// the top is followed, as plans follow a top-level `source`).
@@ -31,7 +46,7 @@ public final class InputDigester: @unchecked Sendable {
         guard stat(path, &info) == 0 else { throw InputDigestError.unreadable(path: path, errno: errno) }
         let digest: Layers.Digest
         switch info.st_mode & S_IFMT {
-        case S_IFREG: digest = try Self.fileDigest(path)
+        case S_IFREG: digest = try fileDigest(path, info: info)
         case S_IFDIR: digest = try directoryDigest(path)
         default: throw InputDigestError.special(path: path)
         }
@@ -51,6 +66,7 @@ public final class InputDigester: @unchecked Sendable {
         var hasher = SHA256()
         var pending = [""]
         var records: [(String, [UInt8])] = []
+        var linkGroups: [FileIdentity: [String]] = [:]
         while let relative = pending.popLast() {
             let directory = relative.isEmpty ? root : root + "/" + relative
             let names: [String]
@@ -72,8 +88,11 @@ public final class InputDigester: @unchecked Sendable {
                     content = ""
                     pending.append(path)
                 case S_IFREG:
+                    if info.st_nlink > 1 {
+                        linkGroups[FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)), default: []].append(path)
+                    }
                     kind = info.st_mode & S_IXUSR != 0 ? "x" : "f"
-                    content = try Self.fileDigest(host).description
+                    content = try fileDigest(host, info: info).description
                 case S_IFLNK:
                     kind = "l"
                     content = try Self.linkTarget(host)
@@ -83,9 +102,32 @@ public final class InputDigester: @unchecked Sendable {
                 records.append((path, Array("\(path)\0\(kind)\0\(content)\n".utf8)))
             }
         }
+        var linkedTo: [String: String] = [:]
+        for group in linkGroups.values where group.count > 1 {
+            let sorted = group.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for member in sorted.dropFirst() { linkedTo[member] = sorted[0] }
+        }
+        if !linkedTo.isEmpty {
+            records = records.map { path, record in
+                guard let first = linkedTo[path] else { return (path, record) }
+                return (path, Array("\(path)\0h\0\(first)\n".utf8))
+            }
+        }
         records.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         for (_, record) in records { hasher.update(data: record) }
         return Layers.Digest(sha256Bytes: hasher.finalize())
+    }
+
+    /// A file's digest from the stat index, else hashed (and recorded with
+    /// the stamp taken before the read, so a change during it is caught
+    /// next time).
+    private func fileDigest(_ path: String, info: stat) throws -> Layers.Digest {
+        guard let statIndex else { return try Self.fileDigest(path) }
+        let stamp = FileStamp(info)
+        if let known = statIndex.digest(for: path, stamp: stamp) { return known }
+        let digest = try Self.fileDigest(path)
+        statIndex.record(digest, for: path, stamp: stamp)
+        return digest
     }
 
     /// SHA-256 of a file's bytes, read in fixed-size chunks.
@@ -107,6 +149,12 @@ public final class InputDigester: @unchecked Sendable {
         guard count >= 0 else { throw InputDigestError.unreadable(path: path, errno: errno) }
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// A file's identity on the host, for hardlink groups.
+private struct FileIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
 }
 
 /// Why an input could not be digested.
