@@ -113,9 +113,17 @@ public final class InputDigester: @unchecked Sendable {
                 return (path, Array("\(path)\0h\0\(first)\n".utf8))
             }
         }
-        records.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        // Paths hold no NUL, so records sort as their paths do.
+        records.sort { Self.precedes($0.1, $1.1) }
         for (_, record) in records { hasher.update(data: record) }
         return Layers.Digest(sha256Bytes: hasher.finalize())
+    }
+
+    /// Byte order, through memcmp.
+    private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let common = min(a.count, b.count)
+        let order = a.withUnsafeBytes { a in b.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, common) } }
+        return order != 0 ? order < 0 : a.count < b.count
     }
 
     /// A file's digest from the stat index, else hashed (and recorded with

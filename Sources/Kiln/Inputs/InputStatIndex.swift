@@ -72,16 +72,23 @@ public final class InputStatIndex: @unchecked Sendable {
     public init(path: String) {
         self.path = path
         var info = stat()
-        guard stat(path, &info) == 0, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard stat(path, &info) == 0, let data = FileManager.default.contents(atPath: path) else {
             writtenAt = Int64.min
             return
         }
         writtenAt = Int64(info.st_mtim.tv_sec)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)[...]
-        guard lines.first == Substring(Self.header) else { return }
-        lines = lines.dropFirst()
-        for line in lines {
-            if let (path, stamp, digest) = Self.parse(line) { records[path] = (stamp, digest) }
+        data.withUnsafeBytes { bytes in
+            let header = Array((Self.header + "\n").utf8)
+            guard bytes.count >= header.count, bytes.prefix(header.count).elementsEqual(header) else { return }
+            var start = header.count
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                if let (path, stamp, digest) = Self.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+                    records[path] = (stamp, digest)
+                }
+                start = end + 1
+            }
         }
     }
 
@@ -128,15 +135,33 @@ public final class InputStatIndex: @unchecked Sendable {
         try AtomicFile.write(Array(text.utf8), to: path)
     }
 
-    private static func parse(_ line: Substring) -> (String, FileStamp, Layers.Digest)? {
-        var fields = line.split(separator: " ", maxSplits: 8, omittingEmptySubsequences: false)
-        guard fields.count == 9, let digest = try? Layers.Digest(parsing: "sha256:" + fields[0]) else { return nil }
-        let path = String(fields.removeLast())
-        let numbers = fields[1...5].map { Int64($0) }
-        guard numbers.allSatisfy({ $0 != nil }), let inode = UInt64(fields[6]), let device = UInt64(fields[7]) else { return nil }
+    /// One line: 64 hex digits, seven decimal numbers, the path; each
+    /// separated by one space. Anything else is skipped.
+    private static func parse(_ line: UnsafeRawBufferPointer) -> (String, FileStamp, Layers.Digest)? {
+        guard line.count > 65, line[64] == 0x20,
+              let digest = try? Layers.Digest(parsing: "sha256:" + String(decoding: UnsafeRawBufferPointer(rebasing: line[..<64]), as: UTF8.self))
+        else { return nil }
+        var position = 65
+        var numbers: [UInt64] = []
+        numbers.reserveCapacity(7)
+        while numbers.count < 7 {
+            var value: UInt64 = 0
+            let start = position
+            while position < line.count, line[position] != 0x20 {
+                let digit = line[position] &- 0x30
+                guard digit < 10, value <= (UInt64.max - 9) / 10 else { return nil }
+                value = value * 10 + UInt64(digit)
+                position += 1
+            }
+            guard position > start, position < line.count else { return nil }
+            numbers.append(value)
+            position += 1
+        }
+        guard position < line.count, numbers[0...4].allSatisfy({ $0 <= UInt64(Int64.max) }) else { return nil }
+        let path = String(decoding: UnsafeRawBufferPointer(rebasing: line[position...]), as: UTF8.self)
         let stamp = FileStamp(
-            size: numbers[0]!, modified: numbers[1]!, modifiedNanoseconds: numbers[2]!, changed: numbers[3]!,
-            changedNanoseconds: numbers[4]!, inode: inode, device: device)
+            size: Int64(numbers[0]), modified: Int64(numbers[1]), modifiedNanoseconds: Int64(numbers[2]), changed: Int64(numbers[3]),
+            changedNanoseconds: Int64(numbers[4]), inode: numbers[5], device: numbers[6])
         return (path, stamp, digest)
     }
 }
