@@ -42,12 +42,15 @@ let package = Package(
 
         .executableTarget(name: "LayerBench", dependencies: ["Layers", "Plan"], path: "Benchmarks/LayerBench"),
 
-        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "Plan", "CZlib"]),
-        .testTarget(name: "DebianTests", dependencies: ["Debian", "Layers", "Plan"]),
-        .testTarget(name: "OCITests", dependencies: ["OCI", "Layers"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Layers", "Plan"]),
+        // What every test target shares: temporary directories, running
+        // outside tools, sha256sum digests, the kiln binary under test.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "TestSupport"]),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Plan", "CZlib", "TestSupport"]),
+        .testTarget(name: "DebianTests", dependencies: ["Debian", "Layers", "Plan", "TestSupport"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "Layers", "TestSupport"]),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Layers", "Plan", "TestSupport"]),
     ]
 )
 

@@ -1,11 +1,12 @@
 import Foundation
 import Layers
 import Testing
+import TestSupport
 @testable import Debian
 
 /// Packages dpkg-deb refuses to build, made byte by byte with Python's
 /// tarfile and a hand-written ar container, to check what unpacking rejects.
-@Suite(.enabled(if: Tool.available("python3")))
+@Suite(.enabled(if: Tools.available("python3")))
 struct DebArchiveTests {
     /// Writes a `.deb` whose data.tar holds `members` (Python tuples
     /// `(name, type, linkname)`, type being a tarfile constant name).
@@ -35,12 +36,13 @@ struct DebArchiveTests {
             parts.append(member('data.tar', tar(\(members), False)))
         open(sys.argv[1], 'wb').write(b'!<arch>\\n' + b''.join(parts))
         """
-        try Tool.run(["python3", "-c", script, path, control, "unused", withData ? "1" : "0"])
+        try Tools.run(["python3", "-c", script, path, control, "unused", withData ? "1" : "0"])
     }
 
     func unpack(_ members: String, expecting message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let directory = try Tool.temporaryDirectory("kiln-deb")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-deb")
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let deb = directory + "/evil.deb"
         try Self.craft(deb, members: members)
         var assembler = LayerAssembler(scratch: directory)
@@ -71,8 +73,9 @@ struct DebArchiveTests {
     }
 
     @Test func hardlinkAcrossMergedDirectoriesAndCrafted() throws {
-        let directory = try Tool.temporaryDirectory("kiln-deb")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-deb")
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let deb = directory + "/ok.deb"
         try Self.craft(deb, members: "[('./bin/a', 'REGTYPE', '', b'abc'), ('./usr/bin/b', 'LNKTYPE', './bin/a', b'')]")
         var assembler = LayerAssembler(scratch: directory)
@@ -88,8 +91,9 @@ struct DebArchiveTests {
     }
 
     @Test func controlMustMatchTheIndex() throws {
-        let directory = try Tool.temporaryDirectory("kiln-deb")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-deb")
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let deb = directory + "/x.deb"
         try Self.craft(deb, members: "[]")
         var assembler = LayerAssembler(scratch: directory)
@@ -101,10 +105,11 @@ struct DebArchiveTests {
     }
 
     @Test func notADeb() throws {
-        let directory = try Tool.temporaryDirectory("kiln-deb")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-deb")
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let text = directory + "/text.deb"
-        try Tool.write("hello", to: text)
+        try Files.write("hello", to: text)
         #expect { try DebFile(path: text) } throws: { ($0 as? DebArchiveError)?.description == "\(text): not a Debian package (not an ar archive)" }
         let noData = directory + "/nodata.deb"
         try Self.craft(noData, members: "[]", withData: false)

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Plan
 import Testing
+import TestSupport
 @testable import Debian
 
 @Suite struct LockFileTests {
@@ -73,17 +74,19 @@ import Testing
         bumped.version = "2"
         #expect(digest != LockedLayer(inputs: inputs, packages: [bumped]).packagesDigest)
         // Derived independently: the canonical list hashed by sha256sum.
-        if Tool.available("sha256sum") {
-            let directory = try Tool.temporaryDirectory("kiln-digest")
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            try Tool.write(#"[{"architecture":"all","name":"a","sha256":"\#(Self.sha)","size":3,"version":"1"}]"#, to: directory + "/list.json")
-            #expect(digest.description == "sha256:" + (try Tool.run(["sha256sum", directory + "/list.json"]).prefix(64)))
+        if Tools.available("sha256sum") {
+            let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-digest")
+            defer { temporaryDirectory.remove() }
+            let directory = temporaryDirectory.path
+            try Files.write(#"[{"architecture":"all","name":"a","sha256":"\#(Self.sha)","size":3,"version":"1"}]"#, to: directory + "/list.json")
+            #expect(digest.description == "sha256:" + (try Tools.run(["sha256sum", directory + "/list.json"]).prefix(64)))
         }
     }
 
     @Test func writeAndRead() throws {
-        let directory = try Tool.temporaryDirectory("kiln-lock")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-lock")
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let lock = LockFile(layers: ["x": LockedLayer(inputs: Layers.Digest(sha256Bytes: [UInt8](repeating: 2, count: 32)), packages: [])])
         try lock.write(to: directory + "/app.lock.json")
         #expect(try LockFile.read(from: directory + "/app.lock.json") == lock)
@@ -116,11 +119,12 @@ import Testing
         #expect(digest == moved)
         // Derived independently: the canonical document hashed by sha256sum.
         let document = #"{"architecture":"amd64","exclude":["c"],"names":["a","b (>= 1)"],"resolve":"transitive","sources":[{"dir":"debs"},"system"]}"#
-        if Tool.available("sha256sum") {
-            let directory = try Tool.temporaryDirectory("kiln-digest")
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            try Tool.write(document, to: directory + "/doc.json")
-            let hex = try Tool.run(["sha256sum", directory + "/doc.json"]).split(separator: " ")[0]
+        if Tools.available("sha256sum") {
+            let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-digest")
+            defer { temporaryDirectory.remove() }
+            let directory = temporaryDirectory.path
+            try Files.write(document, to: directory + "/doc.json")
+            let hex = try Tools.run(["sha256sum", directory + "/doc.json"]).split(separator: " ")[0]
             #expect(digest.description == "sha256:" + hex)
         }
         let arm = try PackagesStrategy.inputsDigest(of: layer, plan: Self.plan(layers: [], architecture: "arm64"))

@@ -2,14 +2,16 @@ import Foundation
 import Layers
 import Plan
 import Testing
+import TestSupport
 @testable import Debian
 
 /// Against the build host's real apt sources; opt in with KILN_ONLINE_TESTS=1.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["KILN_ONLINE_TESTS"] == "1"))
 struct OnlineTests {
     @Test func caCertificatesAndTzdataFromSystemSources() async throws {
-        let root = try Tool.temporaryDirectory("kiln-online")
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-online")
+        defer { temporaryDirectory.remove() }
+        let root = temporaryDirectory.path
         let layer = PackagesLayer(names: ["ca-certificates", "tzdata"], sources: [.system], resolve: .transitive, exclude: [])
         let (plan, spec) = RepositoryFixture.plan(directory: root, layer: layer)
         let lines = LogLines()

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Plan
 import Testing
+import TestSupport
 @testable import Debian
 
 /// End to end over the fixture repository: resolve, fetch, verify, unpack,
@@ -10,9 +11,9 @@ import Testing
 struct PackagesStrategyTests {
     /// Scratch and cache directories for one test.
     final class Workspace {
-        let root: String
-        init() throws { root = try Tool.temporaryDirectory("kiln-packages") }
-        deinit { try? FileManager.default.removeItem(atPath: root) }
+        let directory: TemporaryDirectory
+        var root: String { directory.path }
+        init() throws { directory = try TemporaryDirectory(prefix: "kiln-packages") }
         var scratch: String { root + "/scratch" }
         var cache: String { root + "/cache" }
 
@@ -50,7 +51,7 @@ struct PackagesStrategyTests {
     }
 
     func dpkgListing(_ deb: String) throws -> [Listed] {
-        try Tool.run(["dpkg-deb", "-c", deb]).split(separator: "\n").compactMap { line in
+        try Tools.run(["dpkg-deb", "-c", deb]).split(separator: "\n").compactMap { line in
             let words = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             let perms = Array(words[0])
             #expect(words[1] == "root/root")
@@ -82,7 +83,7 @@ struct PackagesStrategyTests {
         for package in locked.packages {
             let deb = fixture.deb(package.url.replacingOccurrences(of: fixture.uri + "/", with: ""))
             #expect(package.url == fixture.uri + "/" + (package.architecture == "all" ? "pool-all/" : "pool/") + "\(package.name)_\(package.version)_\(package.architecture).deb")
-            #expect(package.sha256 == String(try Tool.run(["sha256sum", deb]).prefix(64)))
+            #expect(package.sha256 == String(try Tools.run(["sha256sum", deb]).prefix(64)))
             #expect(package.size == (try FileManager.default.attributesOfItem(atPath: deb)[.size] as? Int64))
         }
         let entries = try prepared.tree.sortedEntries()
@@ -111,7 +112,7 @@ struct PackagesStrategyTests {
                 continue
             }
             let ours = try Deb822Parser.parse(String(decoding: status, as: UTF8.self), source: "status")
-            let dpkgs = try Deb822Parser.parse(try Tool.run(["dpkg-deb", "--field", deb]), source: "dpkg-deb")
+            let dpkgs = try Deb822Parser.parse(try Tools.run(["dpkg-deb", "--field", deb]), source: "dpkg-deb")
             #expect(ours == dpkgs)
             // md5sums lines agree with md5sum over the unpacked files.
             guard case .regular(.bytes(let md5sums)) = byPath["var/lib/dpkg/status.d/" + package.name + ".md5sums"]?.kind else { continue }
@@ -126,7 +127,7 @@ struct PackagesStrategyTests {
                     content = file
                 default: Issue.record("md5sums lists \(path), which is not a file"); continue
                 }
-                #expect(String(line.prefix(32)) == String(try Tool.run(["md5sum", content]).prefix(32)))
+                #expect(String(line.prefix(32)) == String(try Tools.run(["md5sum", content]).prefix(32)))
             }
         }
         #expect(Set(byPath.keys) == expected)
@@ -142,7 +143,7 @@ struct PackagesStrategyTests {
 
         // The bundle is what update-ca-certificates appends: every .crt in
         // path order, a newline added where one is missing (`sed '$a\'`).
-        let bundle = try Tool.run(["bash", "-c", "for f in $(find usr/share/ca-certificates -name '*.crt' | LC_ALL=C sort); do sed -e '$a\\' $f; done"], in: fixture.root + "/build/ca-certificates-1")
+        let bundle = try Tools.run(["bash", "-c", "for f in $(find usr/share/ca-certificates -name '*.crt' | LC_ALL=C sort); do sed -e '$a\\' $f; done"], in: fixture.root + "/build/ca-certificates-1")
         guard case .regular(.file(let bundlePath, let size)) = byPath["etc/ssl/certs/ca-certificates.crt"]?.kind else {
             Issue.record("no bundle")
             return
@@ -159,8 +160,8 @@ struct PackagesStrategyTests {
         let aptRoot = workspace.root + "/apt"
         let armored = try String(contentsOfFile: fixture.armoredKeyring, encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? " ." : " " + $0 }.joined(separator: "\n")
-        try Tool.write("Types: deb\nURIs: \(fixture.uri)\nSuites: test\nComponents: main\nSigned-By:\n\(armored)\n", to: aptRoot + "/etc/apt/sources.list.d/fixture.sources")
-        try Tool.write("# deb http://unreachable.invalid/debian x main\n", to: aptRoot + "/etc/apt/sources.list")
+        try Files.write("Types: deb\nURIs: \(fixture.uri)\nSuites: test\nComponents: main\nSigned-By:\n\(armored)\n", to: aptRoot + "/etc/apt/sources.list.d/fixture.sources")
+        try Files.write("# deb http://unreachable.invalid/debian x main\n", to: aptRoot + "/etc/apt/sources.list")
         let packages = layer(["mta-b"], sources: [.system])
         let (plan, spec) = RepositoryFixture.plan(directory: workspace.root, layer: packages)
         let locked = try await PackagesStrategy(aptRoot: aptRoot).resolve(packages, context: workspace.context(plan: plan, layer: spec))
@@ -253,8 +254,9 @@ struct PackagesStrategyTests {
     @Test func unsignedRepositoryWithoutInReleaseReadsRelease() async throws {
         let fixture = try RepositoryFixture.shared()
         let workspace = try Workspace()
-        let copy = try fixture.copyRepository()
-        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let copyDirectory = try fixture.copyRepository()
+        defer { copyDirectory.remove() }
+        let copy = copyDirectory.path
         try FileManager.default.removeItem(atPath: copy + "/dists/test/InRelease")
         let (locked, _) = try await run(layer(["mta-b"], sources: [fixture.source(uri: "file://" + copy, signedBy: .some(nil), allowUnsigned: true)]), workspace: workspace)
         #expect(locked.packages.map(\.name) == ["mta-b"])
@@ -265,17 +267,18 @@ struct PackagesStrategyTests {
 
     /// A copy of the repository whose suite "test" is unsigned, with a
     /// Release written by `edit` (a shell snippet run in dists/test).
-    func unsignedCopy(_ edit: String) throws -> String {
+    func unsignedCopy(_ edit: String) throws -> TemporaryDirectory {
         let copy = try RepositoryFixture.shared().copyRepository()
-        try Tool.run(["bash", "-c", "set -e; rm InRelease; " + edit], in: copy + "/dists/test")
+        try Tools.run(["bash", "-c", "set -e; rm InRelease; " + edit], in: copy.path + "/dists/test")
         return copy
     }
 
     @Test func releaseWithoutTheArchitecturesIndex() async throws {
         let fixture = try RepositoryFixture.shared()
         let workspace = try Workspace()
-        let copy = try unsignedCopy("grep -v binary-amd64 Release > R; mv R Release")
-        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let copyDirectory = try unsignedCopy("grep -v binary-amd64 Release > R; mv R Release")
+        defer { copyDirectory.remove() }
+        let copy = copyDirectory.path
         await #expect {
             try await run(layer(["mta-b"], sources: [fixture.source(uri: "file://" + copy, signedBy: .some(nil), allowUnsigned: true)]), workspace: workspace)
         } throws: { ($0 as? RepositoryError)?.description == "file://\(copy)/dists/test/Release lists no main/binary-amd64/Packages index" }
@@ -284,12 +287,13 @@ struct PackagesStrategyTests {
     @Test func corruptIndexMatchingItsRelease() async throws {
         let fixture = try RepositoryFixture.shared()
         let workspace = try Workspace()
-        let copy = try unsignedCopy("""
+        let copyDirectory = try unsignedCopy("""
             printf 'not xz at all\\n' > main/binary-amd64/Packages.xz
             sum=$(sha256sum main/binary-amd64/Packages.xz | cut -d' ' -f1)
             sed -i "s|^ [0-9a-f]* [0-9]* main/binary-amd64/Packages.xz$| $sum 14 main/binary-amd64/Packages.xz|" Release
             """)
-        defer { try? FileManager.default.removeItem(atPath: copy) }
+        defer { copyDirectory.remove() }
+        let copy = copyDirectory.path
         await #expect {
             try await run(layer(["mta-b"], sources: [fixture.source(uri: "file://" + copy, signedBy: .some(nil), allowUnsigned: true)]), workspace: workspace)
         } throws: {
@@ -312,19 +316,20 @@ struct PackagesStrategyTests {
     @Test func tamperedIndexIsRejected() async throws {
         let fixture = try RepositoryFixture.shared()
         let workspace = try Workspace()
-        let copy = try fixture.copyRepository()
-        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let copyDirectory = try fixture.copyRepository()
+        defer { copyDirectory.remove() }
+        let copy = copyDirectory.path
         let index = copy + "/dists/test/main/binary-amd64/Packages.xz"
         let size = try FileManager.default.attributesOfItem(atPath: index)[.size] as! Int64
-        let original = String(try Tool.run(["sha256sum", index]).prefix(64))
+        let original = String(try Tools.run(["sha256sum", index]).prefix(64))
         // Same size, one byte changed: only the hash can tell.
-        try Tool.run(["python3", "-c", "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[40]^=1; open(p,'wb').write(b)", index])
-        let tampered = String(try Tool.run(["sha256sum", index]).prefix(64))
+        try Tools.run(["python3", "-c", "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[40]^=1; open(p,'wb').write(b)", index])
+        let tampered = String(try Tools.run(["sha256sum", index]).prefix(64))
         let url = "file://\(copy)/dists/test/main/binary-amd64/Packages.xz"
         await #expect {
             try await run(layer(["mta-b"], sources: [fixture.source(uri: "file://" + copy)]), workspace: workspace)
         } throws: { ($0 as? RepositoryError)?.description == "\(url): SHA256 is \(tampered), the index says \(original)" }
-        try Tool.run(["bash", "-c", "printf x >> '\(index)'"])
+        try Tools.run(["bash", "-c", "printf x >> '\(index)'"])
         await #expect {
             try await run(layer(["mta-b"], sources: [fixture.source(uri: "file://" + copy)]), workspace: workspace)
         } throws: { ($0 as? RepositoryError)?.description == "\(url): size is \(size + 1) bytes, the index says \(size)" }
@@ -333,12 +338,13 @@ struct PackagesStrategyTests {
     @Test func tamperedDebIsRejected() async throws {
         let fixture = try RepositoryFixture.shared()
         let workspace = try Workspace()
-        let copy = try fixture.copyRepository()
-        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let copyDirectory = try fixture.copyRepository()
+        defer { copyDirectory.remove() }
+        let copy = copyDirectory.path
         let deb = copy + "/pool/mta-b_1_amd64.deb"
-        let original = String(try Tool.run(["sha256sum", deb]).prefix(64))
-        try Tool.run(["python3", "-c", "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[-3]^=1; open(p,'wb').write(b)", deb])
-        let tampered = String(try Tool.run(["sha256sum", deb]).prefix(64))
+        let original = String(try Tools.run(["sha256sum", deb]).prefix(64))
+        try Tools.run(["python3", "-c", "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[-3]^=1; open(p,'wb').write(b)", deb])
+        let tampered = String(try Tools.run(["sha256sum", deb]).prefix(64))
         await #expect {
             try await run(layer(["mta-b"], sources: [fixture.source(uri: "file://" + copy)]), workspace: workspace)
         } throws: { ($0 as? RepositoryError)?.description == "file://\(deb): SHA256 is \(tampered), the index says \(original)" }
@@ -346,8 +352,9 @@ struct PackagesStrategyTests {
 
     @Test func lockedBuildReadsNoIndex() async throws {
         let fixture = try RepositoryFixture.shared()
-        let copy = try fixture.copyRepository()
-        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let copyDirectory = try fixture.copyRepository()
+        defer { copyDirectory.remove() }
+        let copy = copyDirectory.path
         let packages = layer(["app"], sources: [fixture.source(uri: "file://" + copy)])
         let first = try Workspace()
         let (locked, original) = try await run(packages, workspace: first)
@@ -374,7 +381,7 @@ struct PackagesStrategyTests {
         let packages = layer(["libfoo", "base-conf"], sources: [.directory(fixture.root + "/debs")], resolve: .none)
         let (locked, prepared) = try await run(packages, directory: fixture.root, workspace: workspace)
         #expect(locked.packages.map(\.url) == ["debs/base-conf_1_all.deb", "debs/libfoo_2.0_amd64.deb"])
-        #expect(locked.packages[1].sha256 == String(try Tool.run(["sha256sum", fixture.root + "/debs/libfoo_2.0_amd64.deb"]).prefix(64)))
+        #expect(locked.packages[1].sha256 == String(try Tools.run(["sha256sum", fixture.root + "/debs/libfoo_2.0_amd64.deb"]).prefix(64)))
         #expect(prepared.tree["usr/lib/x86_64-linux-gnu/libfoo.so.2"] != nil)
         // Elsewhere (another checkout), the relative URL still resolves.
         let (plan, _) = RepositoryFixture.plan(directory: fixture.root, layer: packages)
@@ -444,7 +451,7 @@ final class HTTPServer {
         }
         guard let range = text.range(of: "port "), let port = text[range.upperBound...].split(separator: " ").first else {
             process.terminate()
-            throw Tool.Failure(description: "http.server did not start: \(text)")
+            throw TestSupportError("http.server did not start: \(text)")
         }
         url = "http://127.0.0.1:\(port)"
     }

@@ -3,22 +3,23 @@ import Synchronization
 import Layers
 import Plan
 @testable import Debian
+import TestSupport
 
 /// A signed local apt repository of hand-built `.deb`s, made once per test
 /// run with the real tools (dpkg-deb, dpkg-scanpackages, gpg, xz, gzip,
 /// sha256sum) and shared by the integration tests, which only read it.
 final class RepositoryFixture: Sendable {
     /// Tools the fixture needs; tests using it are skipped without them.
-    static let available = Tool.available("dpkg-deb", "dpkg-scanpackages", "gpg", "gpg-agent", "gpgconf", "gpgv", "xz", "gzip", "zstd", "sha256sum", "python3")
+    static let available = Tools.available("dpkg-deb", "dpkg-scanpackages", "gpg", "gpg-agent", "gpgconf", "gpgv", "xz", "gzip", "zstd", "sha256sum", "python3")
 
     /// Built on first use; a failure is reported by every test that uses it.
-    private static let result: Result<RepositoryFixture, Tool.Failure> = {
+    private static let result: Result<RepositoryFixture, TestSupportError> = {
         do {
             return .success(try RepositoryFixture())
-        } catch let failure as Tool.Failure {
+        } catch let failure as TestSupportError {
             return .failure(failure)
         } catch {
-            return .failure(Tool.Failure(description: "\(error)"))
+            return .failure(TestSupportError("\(error)"))
         }
     }()
 
@@ -30,6 +31,7 @@ final class RepositoryFixture: Sendable {
     /// The fixture directory, under the temporary directory; removed when
     /// the test process exits (Swift Testing has no suite-wide teardown).
     let root: String
+    private let directory: TemporaryDirectory
     /// `file://` URI of the repository.
     var uri: String { "file://" + root + "/repo" }
     /// The public key that signed both suites, binary and armored.
@@ -41,14 +43,15 @@ final class RepositoryFixture: Sendable {
     let keyID: String
 
     private init() throws {
-        let directory = try Tool.temporaryDirectory("kiln-debian-fixture")
+        self.directory = try TemporaryDirectory(prefix: "kiln-debian-fixture")
+        let directory = self.directory.path
         root = directory
         RepositoryFixture.createdRoot.withLock { $0 = directory }
         atexit {
             if let root = RepositoryFixture.createdRoot.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: root) }
         }
-        try Tool.run(["bash", "-c", RepositoryFixture.script], in: root)
-        keyID = try Tool.run(["bash", "-c", "gpg --with-colons --list-keys | awk -F: '/^pub/ {print $5; exit}'"], environment: ["GNUPGHOME": root + "/gnupg"])
+        try Tools.run(["bash", "-c", RepositoryFixture.script], in: root)
+        keyID = try Tools.run(["bash", "-c", "gpg --with-colons --list-keys | awk -F: '/^pub/ {print $5; exit}'"], environment: Tools.environment(setting: ["GNUPGHOME": root + "/gnupg"]))
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -56,9 +59,9 @@ final class RepositoryFixture: Sendable {
     func deb(_ file: String) -> String { root + "/repo/" + file }
 
     /// A copy of the repository the test may damage.
-    func copyRepository() throws -> String {
-        let copy = try Tool.temporaryDirectory("kiln-debian-repo")
-        try Tool.run(["cp", "-a", root + "/repo/.", copy])
+    func copyRepository() throws -> TemporaryDirectory {
+        let copy = try TemporaryDirectory(prefix: "kiln-debian-repo")
+        try Tools.run(["cp", "-a", root + "/repo/.", copy.path])
         return copy
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 @testable import Debian
 
 @Suite struct RepositoryPartsTests {
@@ -74,8 +75,9 @@ import Testing
     }
 
     @Test func unsupportedScheme() async throws {
-        let directory = try Tool.temporaryDirectory("kiln-fetch")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-fetch")
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let fetcher = Fetcher(cacheDirectory: directory, log: { _ in })
         await #expect {
             try await fetcher.fetch("ftp://x.invalid/a", to: directory + "/a")
@@ -84,11 +86,12 @@ import Testing
 
     /// A loopback port nothing listens on: every attempt is refused, and
     /// the error says how often it was tried.
-    @Test(.enabled(if: Tool.available("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func connectionRefusedAfterRetries() async throws {
-        let directory = try Tool.temporaryDirectory("kiln-fetch")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try Tool.run(["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-fetch")
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        let port = try Tools.run(["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let fetcher = Fetcher(cacheDirectory: directory, log: { _ in }, attempts: 2, backoff: 0.01)
         let url = "http://127.0.0.1:\(port)/x"
@@ -99,10 +102,11 @@ import Testing
 
     /// A server that answers 503 to everything: retried, then reported with
     /// the status.
-    @Test(.enabled(if: Tool.available("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func serverErrorsAreRetriedThenReported() async throws {
-        let directory = try Tool.temporaryDirectory("kiln-fetch")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-fetch")
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let server = try HTTPServer(script: """
         import http.server, sys
         class H(http.server.BaseHTTPRequestHandler):

@@ -1,20 +1,22 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Debian
 
 @Suite struct SystemSourcesTests {
     /// A fake apt root with every form apt reads.
-    func aptRoot() throws -> String {
-        let root = try Tool.temporaryDirectory("kiln-apt")
-        try Tool.write("""
+    func aptRoot() throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory(prefix: "kiln-apt")
+        let root = directory.path
+        try Files.write("""
         # the classic file
         deb http://mirror.invalid/debian bookworm main contrib # trailing comment
         deb-src http://mirror.invalid/debian bookworm main
         deb [arch=amd64,arm64 signed-by=/keys/one.gpg] http://one.invalid/repo stable main
 
         """, to: root + "/etc/apt/sources.list")
-        try Tool.write("deb [trusted=yes] file:/srv/flat ./\n", to: root + "/etc/apt/sources.list.d/b-flat.list")
-        try Tool.write("""
+        try Files.write("deb [trusted=yes] file:/srv/flat ./\n", to: root + "/etc/apt/sources.list.d/b-flat.list")
+        try Files.write("""
         Types: deb deb-src
         URIs: http://a.invalid/debian http://b.invalid/debian
         Suites: bookworm bookworm-updates
@@ -46,14 +48,15 @@ import Testing
          -----END PGP PUBLIC KEY BLOCK-----
 
         """, to: root + "/etc/apt/sources.list.d/a-main.sources")
-        try Tool.write("ignored", to: root + "/etc/apt/sources.list.d/c.list.disabled")
-        try Tool.write("key", to: root + "/etc/apt/trusted.gpg.d/debian.gpg")
-        return root
+        try Files.write("ignored", to: root + "/etc/apt/sources.list.d/c.list.disabled")
+        try Files.write("key", to: root + "/etc/apt/trusted.gpg.d/debian.gpg")
+        return directory
     }
 
     @Test func readsEveryFormInAptOrder() throws {
-        let root = try aptRoot()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try aptRoot()
+        defer { directory.remove() }
+        let root = directory.path
         let sources = try SystemSources(root: root).sources()
         #expect(sources.map(\.label) == [
             "http://mirror.invalid/debian bookworm",
@@ -92,17 +95,19 @@ import Testing
         ("sources", "Types: deb\n bad\nX Y: 1\n", ":3: invalid field name \"X Y\""),
     ])
     func errors(kind: String, text: String, suffix: String) throws {
-        let root = try Tool.temporaryDirectory("kiln-apt")
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-apt")
+        defer { temporaryDirectory.remove() }
+        let root = temporaryDirectory.path
         let file = root + "/etc/apt/sources.list.d/bad." + kind
-        try Tool.write(text, to: file)
+        try Files.write(text, to: file)
         #expect { try SystemSources(root: root).sources() } throws: { ($0 as? SourcesError)?.description == file + suffix }
     }
 
     @Test func noTrustedKeyringMeansNone() throws {
-        let root = try Tool.temporaryDirectory("kiln-apt")
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        try Tool.write("deb http://x.invalid/ a main\n", to: root + "/etc/apt/sources.list")
+        let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-apt")
+        defer { temporaryDirectory.remove() }
+        let root = temporaryDirectory.path
+        try Files.write("deb http://x.invalid/ a main\n", to: root + "/etc/apt/sources.list")
         #expect(try SystemSources(root: root).sources().first?.keyring == Keyring.none)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Debian
 
 @Suite struct VersionTests {
@@ -41,14 +42,14 @@ import Testing
 
     /// Every pair above, asked of dpkg itself: the table is only as good as
     /// its agreement with the reference implementation.
-    @Test(.enabled(if: Tool.available("dpkg")))
+    @Test(.enabled(if: Tools.available("dpkg")))
     func agreesWithDpkg() throws {
         for (lower, higher) in Self.pairs {
-            try Tool.run(["dpkg", "--compare-versions", lower, "lt", higher])
-            try Tool.run(["dpkg", "--compare-versions", higher, "gt", lower])
+            try Tools.run(["dpkg", "--compare-versions", lower, "lt", higher])
+            try Tools.run(["dpkg", "--compare-versions", higher, "gt", lower])
         }
         for (lhs, rhs) in Self.equal {
-            try Tool.run(["dpkg", "--compare-versions", lhs, "eq", rhs])
+            try Tools.run(["dpkg", "--compare-versions", lhs, "eq", rhs])
         }
     }
 

@@ -1,14 +1,15 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `kiln diff` as a user and a CI job run it: the diff on stdout, errors on
 /// stderr, and the exit status 0 (same), 1 (different), 2 (errors).
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: DiffFixtures.kilnBinary)))
+@Suite(.enabled(if: KilnBinary.exists))
 struct DiffCommandTests {
-    let scratch: DiffFixtures.Scratch
+    let scratch: TemporaryDirectory
 
     init() throws {
-        scratch = try DiffFixtures.Scratch()
+        scratch = try TemporaryDirectory()
         try scratch.write("a.yaml", "kiln: 1\nname: app\nplatform: linux/amd64\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }] }]\n")
         try scratch.write("same.yaml", "kiln: 1\nname: app\nplatform: linux/amd64\nlayers:\n  - name: a\n    type: files\n    files: [{ content: \"1\", path: /x }]\n")
         try scratch.write("b.yaml", "kiln: 1\nname: app\nplatform: linux/amd64\ntag: \"2\"\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }] }]\n")
@@ -17,8 +18,8 @@ struct DiffCommandTests {
         try scratch.write("layout/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}")
     }
 
-    func kiln(_ arguments: String...) throws -> DiffFixtures.Outcome {
-        try DiffFixtures.execute(DiffFixtures.kilnBinary, arguments, in: scratch.path)
+    func kiln(_ arguments: String...) throws -> ProcessResult {
+        try Tools.kiln(arguments, in: scratch.path)
     }
 
     @Test func equalPlansExitZero() throws {
@@ -80,17 +81,17 @@ struct DiffCommandTests {
         (["diff", "--format", "html", "a.yaml", "b.yaml"], "Error: The value 'html' is invalid for '--format <text|markdown|json>': --format must be text, markdown or json (got \"html\")"),
     ])
     func usageErrorsExitTwo(arguments: [String], message: String) throws {
-        let result = try DiffFixtures.execute(DiffFixtures.kilnBinary, arguments, in: scratch.path)
+        let result = try Tools.kiln(arguments, in: scratch.path)
         #expect(result.status == 2)
         #expect(result.stderr.split(separator: "\n").first.map(String.init) == message)
     }
 
-    @Test(.enabled(if: DiffFixtures.hasTool("git")))
+    @Test(.enabled(if: Tools.available("git")))
     func gitAgainstHeadFromInsideTheRepository() throws {
         let git = ["-C", scratch.path, "-c", "user.name=kiln", "-c", "user.email=kiln@example.com"]
-        try DiffFixtures.run("git", git + ["init", "-q"])
-        try DiffFixtures.run("git", git + ["add", "a.yaml"])
-        try DiffFixtures.run("git", git + ["commit", "-q", "-m", "plan"])
+        try Tools.run(["git"] + git + ["init", "-q"])
+        try Tools.run(["git"] + git + ["add", "a.yaml"])
+        try Tools.run(["git"] + git + ["commit", "-q", "-m", "plan"])
         let same = try kiln("diff", "--git", "HEAD", "a.yaml")
         #expect(same.status == 0)
         #expect(same.stdout == "--- a.yaml@HEAD\n+++ a.yaml\nno differences\n")
@@ -104,7 +105,7 @@ struct DiffCommandTests {
     }
 
     @Test func gitMustBeOnThePath() throws {
-        let result = try DiffFixtures.execute(DiffFixtures.kilnBinary, ["diff", "--git", "HEAD", "a.yaml"], in: scratch.path, path: scratch.path + "/no-tools-here")
+        let result = try Tools.kiln(["diff", "--git", "HEAD", "a.yaml"], in: scratch.path, environment: Tools.environment(setting: ["PATH": scratch.path + "/no-tools-here"], removing: ["SOURCE_DATE_EPOCH", "NO_COLOR"]))
         #expect(result.status == 2)
         #expect(result.stderr == "kiln: error: --git needs the git command, and it is not on PATH\n")
     }

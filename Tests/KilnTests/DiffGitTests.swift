@@ -2,12 +2,13 @@ import Foundation
 import Kiln
 import Plan
 import Testing
+import TestSupport
 
 /// `kiln diff --git REV PLAN`: the plan and its inputs as committed at REV
 /// against the working copy, in a repository made for each test.
-@Suite(.enabled(if: DiffFixtures.hasTool("git") && DiffFixtures.hasTool("sha256sum")))
+@Suite(.enabled(if: Tools.available("git") && Tools.available("sha256sum")))
 struct DiffGitTests {
-    let scratch: DiffFixtures.Scratch
+    let scratch: TemporaryDirectory
     let repository: String
     let plan: String
 
@@ -28,7 +29,7 @@ struct DiffGitTests {
         """
 
     init() throws {
-        scratch = try DiffFixtures.Scratch()
+        scratch = try TemporaryDirectory()
         repository = try scratch.directory("repo")
         plan = repository + "/image/app.yaml"
         try scratch.write("repo/image/app.yaml", Self.planText)
@@ -41,7 +42,7 @@ struct DiffGitTests {
 
     @discardableResult
     func git(_ arguments: String...) throws -> String {
-        try DiffFixtures.run("git", ["-C", repository, "-c", "user.name=kiln", "-c", "user.email=kiln@example.com"] + arguments)
+        try Tools.run(["git", "-C", repository, "-c", "user.name=kiln", "-c", "user.email=kiln@example.com"] + arguments)
     }
 
     func commit(_ message: String) throws {
@@ -52,8 +53,8 @@ struct DiffGitTests {
     @Test func aChangedInputAndPlanAgainstHead() throws {
         try scratch.write("repo/image/conf/app.conf", "port=8080\n")
         try scratch.write("repo/image/app.yaml", Self.planText.replacingOccurrences(of: "tag: \"1\"", with: "tag: \"2\""))
-        let before = DiffFixtures.short(try DiffFixtures.sha256("port=80\n"))
-        let after = DiffFixtures.short(try DiffFixtures.sha256("port=8080\n"))
+        let before = DiffFixtures.short(try Tools.sha256(Array("port=80\n".utf8)))
+        let after = DiffFixtures.short(try Tools.sha256(Array("port=8080\n".utf8)))
         // The old side was read from a temporary checkout, but its paths are
         // reported (and its cache keys taken) as the working copy's: `app`,
         // whose input did not change, keeps its cached layer.
@@ -87,7 +88,7 @@ struct DiffGitTests {
     }
 
     @Test func anUnchangedWorkingCopyIsEqualAndTheRepositoryIsLeftAlone() throws {
-        let index = try DiffFixtures.sha256(file: repository + "/.git/index")
+        let index = try Tools.sha256(file: repository + "/.git/index")
         let status = try git("status", "--porcelain", "--untracked-files=all")
         let worktrees = try git("worktree", "list")
         let result = try DiffFixtures.differ.compare(plan: plan, atRevision: "HEAD")
@@ -95,7 +96,7 @@ struct DiffGitTests {
         guard case .plans(let diff) = result else { Issue.record("expected a plan diff"); return }
         #expect(diff.cache.map(\.outcome) == [.kept, .kept])
         #expect(diff.cache.allSatisfy { $0.oldKey == $0.newKey })
-        #expect(try DiffFixtures.sha256(file: repository + "/.git/index") == index)
+        #expect(try Tools.sha256(file: repository + "/.git/index") == index)
         #expect(try git("status", "--porcelain", "--untracked-files=all") == status)
         #expect(try git("worktree", "list") == worktrees)
     }
@@ -144,7 +145,7 @@ struct DiffGitTests {
         guard case .plans(let diff) = try differ.compare(plan: plan, atRevision: "HEAD") else { Issue.record("expected a plan diff"); return }
         let item = try #require(diff.layers.first?.items.first)
         #expect(item.key == "/etc/app.conf")
-        #expect(item.fields == [ValueChange(field: "source_digest", old: .string(try DiffFixtures.sha256("shared=1\n")), new: .string(try DiffFixtures.sha256("shared=2\n")))])
+        #expect(item.fields == [ValueChange(field: "source_digest", old: .string(try Tools.sha256(Array("shared=1\n".utf8))), new: .string(try Tools.sha256(Array("shared=2\n".utf8))))])
         #expect(item.new.map { "\($0)" }?.contains("../shared/app.conf") == true)
         #expect(diff.cache.map(\.outcome) == [.rebuilt, .kept])
 

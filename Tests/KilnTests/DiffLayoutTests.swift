@@ -4,15 +4,16 @@ import Layers
 import OCI
 import Plan
 import Testing
+import TestSupport
 
 /// `kiln diff OUT_A OUT_B` on built layouts: kiln's own (built in
 /// process), a tar of one, umoci's, and hand-made broken ones.
-@Suite(.enabled(if: DiffFixtures.hasTool("sha256sum") && DiffFixtures.hasTool("python3") && DiffFixtures.hasTool("tar")))
+@Suite(.enabled(if: Tools.available("sha256sum") && Tools.available("python3") && Tools.available("tar")))
 struct DiffLayoutTests {
-    let scratch: DiffFixtures.Scratch
+    let scratch: TemporaryDirectory
 
     init() throws {
-        scratch = try DiffFixtures.Scratch()
+        scratch = try TemporaryDirectory()
     }
 
     func path(_ relative: String) -> String { scratch.path + "/" + relative }
@@ -83,7 +84,7 @@ struct DiffLayoutTests {
             for layer in manifest["layers"]:
                 print(layer["digest"], layer["size"])
             """
-        let lines = try DiffFixtures.run("python3", ["-c", script, layout]).split(separator: "\n").map(String.init)
+        let lines = try Tools.run(["python3", "-c", script, layout]).split(separator: "\n").map(String.init)
         let layers = lines.dropFirst(2).map { line in
             let parts = line.split(separator: " ").map(String.init)
             return (parts[0], parts[1])
@@ -96,7 +97,7 @@ struct DiffLayoutTests {
         let new = try await build(Self.newPlan, as: "new")
         let a = try facts(old), b = try facts(new)
         let short = DiffFixtures.short
-        let motd = (short(try DiffFixtures.sha256("hello\n")), short(try DiffFixtures.sha256("hello, world\n")))
+        let motd = (short(try Tools.sha256(Array("hello\n".utf8))), short(try Tools.sha256(Array("hello, world\n".utf8))))
         // `tool` is declared alike in both, so it is the same blob; the
         // history gains the new layer's entry, whose `created` is the
         // config's and so not repeated.
@@ -126,7 +127,7 @@ struct DiffLayoutTests {
             """)
         #expect(a.layers[1].digest == b.layers[1].digest)
         // GNU tar reads the new entries the same way.
-        let listing = try DiffFixtures.run("tar", ["-tvzf", new + "/blobs/sha256/" + b.layers[0].digest.dropFirst(7)])
+        let listing = try Tools.run(["tar", "-tvzf", new + "/blobs/sha256/" + b.layers[0].digest.dropFirst(7)])
         #expect(listing.contains("lrwxrwxrwx 0/0") && listing.contains("etc/new -> motd"))
         #expect(listing.contains("-rw------- 0/0               4 1970-01-01 00:00 etc/app.conf"))
 
@@ -214,7 +215,7 @@ struct DiffLayoutTests {
     /// A layer's diff_id, from `sha256sum` of the blob as `gzip -dc` expands it.
     func diffID(_ layout: String, _ index: Int) throws -> String {
         let blob = layout + "/blobs/sha256/" + (try facts(layout).layers[index].digest.dropFirst(7))
-        return "sha256:" + (try DiffFixtures.run("sh", ["-c", "gzip -dc \"$1\" | sha256sum", "sh", blob])).prefix(64)
+        return "sha256:" + (try Tools.run(["sh", "-c", "gzip -dc \"$1\" | sha256sum", "sh", blob])).prefix(64)
     }
 
     @Test func otherCompressionIsTheSameFilesRecompressed() async throws {
@@ -232,15 +233,15 @@ struct DiffLayoutTests {
         #expect(try result.render(.text).contains("  ~ tool (layer 2): \(DiffFixtures.short(try facts(gzip).layers[1].digest)) → \(DiffFixtures.short(try facts(zstd).layers[1].digest)), same files (recompressed)\n"))
     }
 
-    @Test(.enabled(if: DiffFixtures.hasTool("umoci")))
+    @Test(.enabled(if: Tools.available("umoci")))
     func umociLayoutsMatchedByPosition() throws {
         try scratch.write("a.txt", "from umoci\n")
         try scratch.write("b.txt", "more\n")
-        try DiffFixtures.run("umoci", ["init", "--layout", path("u1")])
-        try DiffFixtures.run("umoci", ["new", "--image", path("u1") + ":v1"])
-        try DiffFixtures.run("umoci", ["insert", "--image", path("u1") + ":v1", path("a.txt"), "/etc/motd"])
-        try DiffFixtures.run("cp", ["-a", path("u1"), path("u2")])
-        try DiffFixtures.run("umoci", ["insert", "--image", path("u2") + ":v1", path("b.txt"), "/opt/b"])
+        try Tools.run(["umoci", "init", "--layout", path("u1")])
+        try Tools.run(["umoci", "new", "--image", path("u1") + ":v1"])
+        try Tools.run(["umoci", "insert", "--image", path("u1") + ":v1", path("a.txt"), "/etc/motd"])
+        try Tools.run(["cp", "-a", path("u1"), path("u2")])
+        try Tools.run(["umoci", "insert", "--image", path("u2") + ":v1", path("b.txt"), "/opt/b"])
         let result = try DiffFixtures.differ.compare(old: path("u1"), new: path("u2"))
         guard case .layouts(let diff) = result else { Issue.record("expected a layout diff"); return }
         #expect(!result.isEqual)
@@ -249,12 +250,12 @@ struct DiffLayoutTests {
         let added = try #require(diff.layers.last?.files.first { $0.key == "/opt/b" })
         #expect(added.change == .added)
         #expect(TreeDiffProbe.field(added.new, "type") == .string("file"))
-        #expect(TreeDiffProbe.field(added.new, "digest") == .string(try DiffFixtures.sha256("more\n")))
+        #expect(TreeDiffProbe.field(added.new, "digest") == .string(try Tools.sha256(Array("more\n".utf8))))
         #expect(TreeDiffProbe.field(added.new, "size") == .integer(5))
         // The same file inserted again, with another content, is a change.
-        try DiffFixtures.run("cp", ["-a", path("u1"), path("u3")])
+        try Tools.run(["cp", "-a", path("u1"), path("u3")])
         try scratch.write("a.txt", "changed by umoci\n")
-        try DiffFixtures.run("umoci", ["insert", "--image", path("u3") + ":v1", path("a.txt"), "/etc/motd"])
+        try Tools.run(["umoci", "insert", "--image", path("u3") + ":v1", path("a.txt"), "/etc/motd"])
         guard case .layouts(let again) = try DiffFixtures.differ.compare(old: path("u2"), new: path("u3")) else { Issue.record("expected a layout diff"); return }
         #expect(again.layers.map(\.status) == [.same, .changed])
         // umoci's layers hold the inserted file alone, no parent directories
@@ -263,12 +264,12 @@ struct DiffLayoutTests {
         #expect(again.layers[1].files.map(\.change) == [.added, .removed])
     }
 
-    @Test(.enabled(if: DiffFixtures.hasTool("umoci")))
+    @Test(.enabled(if: Tools.available("umoci")))
     func aKilnLayoutThatUmociAddedALayerTo() async throws {
         let layout = try await build(Self.oldPlan, as: "kiln")
-        try DiffFixtures.run("cp", ["-a", layout, path("changed")])
+        try Tools.run(["cp", "-a", layout, path("changed")])
         try scratch.write("b.txt", "more\n")
-        try DiffFixtures.run("umoci", ["insert", "--image", path("changed") + ":latest", path("b.txt"), "/opt/b"])
+        try Tools.run(["umoci", "insert", "--image", path("changed") + ":latest", path("b.txt"), "/opt/b"])
         guard case .layouts(let diff) = try DiffFixtures.differ.compare(old: layout, new: path("changed")) else { Issue.record("expected a layout diff"); return }
         // kiln's layers are found by name in umoci's history copy; umoci's
         // own layer has no kiln name.
@@ -282,7 +283,7 @@ struct DiffLayoutTests {
     /// `bogusDiffID`'s digest instead of the tar's when set, and the tar cut
     /// after `cut` bytes when that is not 0.
     func handMade(_ name: String, tarOf directory: String, bogusDiffID: Bool = false, notGzip: Bool = false, cut: Int = 0) throws -> (blob: String, diffID: String, actual: String) {
-        try DiffFixtures.run("tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-cf", path(name + ".tar"), "-C", path(directory), "."])
+        try Tools.run(["tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-cf", path(name + ".tar"), "-C", path(directory), "."])
         let script = """
             import gzip, hashlib, json, os, sys
             out, tar, bogus, not_gzip, cut = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1", int(sys.argv[5])
@@ -305,7 +306,7 @@ struct DiffLayoutTests {
             json.dump({"imageLayoutVersion": "1.0.0"}, open(out + "/oci-layout", "w"))
             print(blob["digest"], diff_id, actual)
             """
-        let words = try DiffFixtures.run("python3", ["-c", script, path(name), path(name + ".tar"), bogusDiffID ? "1" : "0", notGzip ? "1" : "0", String(cut)])
+        let words = try Tools.run(["python3", "-c", script, path(name), path(name + ".tar"), bogusDiffID ? "1" : "0", notGzip ? "1" : "0", String(cut)])
             .split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         return (words[0], words[1], words[2])
     }
@@ -350,7 +351,7 @@ struct DiffLayoutTests {
 
     @Test func aLayoutWithSeveralImagesIsRefused() async throws {
         let layout = try await build(Self.oldPlan, as: "one")
-        try DiffFixtures.run("python3", ["-c", """
+        try Tools.run(["python3", "-c", """
             import json, sys
             index = json.load(open(sys.argv[1]))
             second = dict(index["manifests"][0])

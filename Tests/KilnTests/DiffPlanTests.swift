@@ -3,14 +3,15 @@ import Kiln
 import Layers
 import Plan
 import Testing
+import TestSupport
 
 /// `kiln diff OLD NEW` on plans: a diff of meaning, not of text, with the
 /// exact text, markdown and JSON a reviewer sees.
 @Suite struct DiffPlanTests {
-    let scratch: DiffFixtures.Scratch
+    let scratch: TemporaryDirectory
 
     init() throws {
-        scratch = try DiffFixtures.Scratch()
+        scratch = try TemporaryDirectory()
     }
 
     func diff(_ old: String, _ new: String) throws -> ImageDiff {
@@ -166,8 +167,8 @@ import Testing
         try writeReleases()
         let result = try diff("old/app.yaml", "new/app.yaml")
         #expect(!result.isEqual)
-        let before = DiffFixtures.short(try DiffFixtures.sha256("port=80\n"))
-        let after = DiffFixtures.short(try DiffFixtures.sha256("port=8080\n"))
+        let before = DiffFixtures.short(try Tools.sha256(Array("port=80\n".utf8)))
+        let after = DiffFixtures.short(try Tools.sha256(Array("port=8080\n".utf8)))
         // `docs` became `manual` with the same content: its cache key (which
         // leaves the name out) is the same, so the cached layer is reused.
         // `config` and `app` moved down one place when `legacy` went.
@@ -217,8 +218,8 @@ import Testing
     @Test func everyKindOfChangeAsMarkdown() throws {
         try writeReleases()
         let result = try diff("old/app.yaml", "new/app.yaml")
-        let before = DiffFixtures.short(try DiffFixtures.sha256("port=80\n"))
-        let after = DiffFixtures.short(try DiffFixtures.sha256("port=8080\n"))
+        let before = DiffFixtures.short(try Tools.sha256(Array("port=80\n".utf8)))
+        let after = DiffFixtures.short(try Tools.sha256(Array("port=8080\n".utf8)))
         #expect(try result.render(.markdown) == """
             ### kiln diff `\(path("old/app.yaml"))` → `\(path("new/app.yaml"))`
 
@@ -308,7 +309,7 @@ import Testing
         try scratch.write("old.yaml", "kiln: 1\nname: app\ntag: \"1\"\n" + layer.replacingOccurrences(of: "%@", with: "a.txt") + "env: { X: \"1\" }\n")
         try scratch.write("new.yaml", "kiln: 1\nname: app\ntag: \"2\"\n" + layer.replacingOccurrences(of: "%@", with: "b.txt"))
         let result = try diff("old.yaml", "new.yaml")
-        let a = try DiffFixtures.sha256("A\n"), b = try DiffFixtures.sha256("B\n")
+        let a = try Tools.sha256(Array("A\n".utf8)), b = try Tools.sha256(Array("B\n".utf8))
         // The keys are the ones the layer cache files the layer under.
         let loader = PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64"))
         let oldPlan = try loader.load(file: path("old.yaml")), newPlan = try loader.load(file: path("new.yaml"))
@@ -421,10 +422,10 @@ import Testing
                 closure: false
 
             """)
-        let makefile = (DiffFixtures.short(try DiffFixtures.sha256("all:\n")), DiffFixtures.short(try DiffFixtures.sha256("all:\n\ttrue\n")))
-        let extra = DiffFixtures.short(try DiffFixtures.sha256("extra\n"))
+        let makefile = (DiffFixtures.short(try Tools.sha256(Array("all:\n".utf8))), DiffFixtures.short(try Tools.sha256(Array("all:\n\ttrue\n".utf8))))
+        let extra = DiffFixtures.short(try Tools.sha256(Array("extra\n".utf8)))
         // An empty directory's digest is that of no records at all.
-        let debs = DiffFixtures.short(try DiffFixtures.sha256(""))
+        let debs = DiffFixtures.short(try Tools.sha256(Array("".utf8)))
         #expect(try diff("old/app.yaml", "new/app.yaml").render(.text) == """
             --- \(path("old/app.yaml"))
             +++ \(path("new/app.yaml"))
@@ -540,8 +541,8 @@ import Testing
         try scratch.write("plan.yml", "")
         try scratch.write("plan.kiln", "kiln: 1\n")
         try writeLayoutAndEmptyDirectory()
-        try DiffFixtures.run("tar", ["-cf", path("layout.tar"), "-C", path("layout"), "."])
-        try DiffFixtures.run("gzip", ["-k", path("layout.tar")])
+        try Tools.run(["tar", "-cf", path("layout.tar"), "-C", path("layout"), "."])
+        try Tools.run(["gzip", "-k", path("layout.tar")])
         #expect(try DiffSubject.of(path("plan.yml")) == .plan)
         #expect(try DiffSubject.of(path("plan.kiln")) == .plan)
         #expect(try DiffSubject.of(path("layout")) == .layout)

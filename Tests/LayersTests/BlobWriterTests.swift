@@ -3,6 +3,7 @@ import Foundation
 import Layers
 import Plan
 import Testing
+import TestSupport
 
 @Suite struct GzipBlobTests {
     static let input = EngineFixtures.mixedBytes(count: 3_000_000)
@@ -41,41 +42,41 @@ import Testing
     @Test func singleBlockOfTextEqualsZlibsOwnMember() throws {
         let text = Array(EngineFixtures.mixedBytes(count: 200_000))
         let ours = try EngineFixtures.blob(text, compression: .gzip).blob
-        let python = try ReaderFixtures.run(["python3", "-c", """
+        let python = try Tools.output(["python3", "-c", """
             import sys, zlib
             c = zlib.compressobj(6, zlib.DEFLATED, 31)
             data = sys.stdin.buffer.read()
             out = c.compress(data) + c.flush()
             # Python's gzip wrapper writes OS 3 (unix); kiln writes 255.
             sys.stdout.buffer.write(out[:9] + b'\\xff' + out[10:])
-            """], input: text)
+            """], stdin: text)
         #expect(ours == python)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("gzip")))
     func gzipToolAcceptsAndRestoresTheStream() throws {
         let (digests, blob) = try EngineFixtures.blob(Self.input, compression: .gzip)
-        _ = try ReaderFixtures.run(["gzip", "-t"], input: blob)
-        #expect(try ReaderFixtures.run(["gzip", "-dc"], input: blob) == Self.input)
-        #expect(digests.diffID.description == (try EngineFixtures.sha256sum(Self.input)))
-        #expect(digests.digest.description == (try EngineFixtures.sha256sum(blob)))
+        _ = try Tools.output(["gzip", "-t"], stdin: blob)
+        #expect(try Tools.output(["gzip", "-dc"], stdin: blob) == Self.input)
+        #expect(digests.diffID.description == (try Tools.sha256(Self.input)))
+        #expect(digests.digest.description == (try Tools.sha256(blob)))
         #expect(digests.size == Int64(blob.count))
         #expect(digests.uncompressedSize == Int64(Self.input.count))
         // Compressible sections shrank; the pseudo-random third did not.
         #expect(blob.count < Self.input.count / 2)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func pythonZlibRestoresTheStreamAndChecksTheTrailer() throws {
         let blob = try EngineFixtures.blob(Self.input, compression: .gzip).blob
-        let digest = try ReaderFixtures.run(["python3", "-c", """
+        let digest = try Tools.output(["python3", "-c", """
             import sys, zlib, hashlib
             d = zlib.decompressobj(31)
             out = d.decompress(sys.stdin.buffer.read())
             assert d.eof and not d.unused_data
             sys.stdout.write(hashlib.sha256(out).hexdigest())
-            """], input: blob)
-        #expect("sha256:" + String(decoding: digest, as: UTF8.self) == (try EngineFixtures.sha256sum(Self.input)))
+            """], stdin: blob)
+        #expect("sha256:" + String(decoding: digest, as: UTF8.self) == (try Tools.sha256(Self.input)))
     }
 
     @Test func sameBytesWhateverTheWorkerCountOrWriteSizes() throws {
@@ -97,13 +98,13 @@ import Testing
         let pieces = (BlobWriter.blockSize + 65534) / 65535
         #expect(blob.count == 10 + 4 * (BlobWriter.blockSize + 5 * pieces) + 8)
         #expect(Array(blob[10..<15]) == [0, 0xff, 0xff, 0, 0])
-        #expect(try ReaderFixtures.run(["gzip", "-dc"], input: blob) == random)
+        #expect(try Tools.output(["gzip", "-dc"], stdin: blob) == random)
     }
 
     @Test func emptyStreamIsAValidMember() throws {
         let blob = try EngineFixtures.blob([], compression: .gzip).blob
         #expect(blob == [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0])
-        #expect(try ReaderFixtures.run(["gzip", "-dc"], input: blob).isEmpty)
+        #expect(try Tools.output(["gzip", "-dc"], stdin: blob).isEmpty)
     }
 }
 
@@ -112,13 +113,13 @@ import Testing
     /// is exercised.
     static let input = EngineFixtures.mixedBytes(count: 10_000_000, seed: 7)
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("zstd")))
+    @Test(.enabled(if: Tools.available("zstd")))
     func zstdToolAcceptsAndRestoresTheStream() throws {
         let (digests, blob) = try EngineFixtures.blob(Self.input, compression: .zstd)
-        _ = try ReaderFixtures.run(["zstd", "-q", "-t"], input: blob)
-        #expect(try ReaderFixtures.run(["zstd", "-q", "-dc"], input: blob) == Self.input)
-        #expect(digests.diffID.description == (try EngineFixtures.sha256sum(Self.input)))
-        #expect(digests.digest.description == (try EngineFixtures.sha256sum(blob)))
+        _ = try Tools.output(["zstd", "-q", "-t"], stdin: blob)
+        #expect(try Tools.output(["zstd", "-q", "-dc"], stdin: blob) == Self.input)
+        #expect(digests.diffID.description == (try Tools.sha256(Self.input)))
+        #expect(digests.digest.description == (try Tools.sha256(blob)))
         #expect(digests.size == Int64(blob.count))
         #expect(Array(blob.prefix(4)) == [0x28, 0xb5, 0x2f, 0xfd])
     }
@@ -129,12 +130,12 @@ import Testing
         #expect(try EngineFixtures.blob(Self.input, compression: .zstd, workers: 8, chunk: 65_537).blob == reference)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("zstd")))
+    @Test(.enabled(if: Tools.available("zstd")))
     func smallStreamsRoundTrip() throws {
         for size in [0, 1, 1000, BlobWriter.blockSize, BlobWriter.blockSize + 1] {
             let bytes = EngineFixtures.mixedBytes(count: size, seed: 3)
             let blob = try EngineFixtures.blob(bytes, compression: .zstd).blob
-            #expect(try ReaderFixtures.run(["zstd", "-q", "-dc"], input: blob) == bytes)
+            #expect(try Tools.output(["zstd", "-q", "-dc"], stdin: blob) == bytes)
         }
     }
 }
@@ -145,7 +146,7 @@ import Testing
         let (digests, blob) = try EngineFixtures.blob(bytes, compression: .none, chunk: 3333)
         #expect(blob == bytes)
         #expect(digests.diffID == digests.digest)
-        #expect(digests.digest.description == (try EngineFixtures.sha256sum(bytes)))
+        #expect(digests.digest.description == (try Tools.sha256(bytes)))
         #expect(digests.size == 700_000 && digests.uncompressedSize == 700_000)
     }
 }
@@ -161,8 +162,9 @@ import Testing
     @Test(arguments: Compression.allCases)
     func fullDiskIsReportedWithThePath(compression: Compression) throws {
         // /dev/full fails every write with ENOSPC, like a full file system.
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let path = directory + "/blob"
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/full")
         let error = try #require(throws: LayerWriteError.self) {
@@ -174,8 +176,9 @@ import Testing
     }
 
     @Test func cancelledWriterStopsAtTheNextBlock() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let flag = CancellationFlag()
         let writer = try BlobWriter(path: directory + "/blob", compression: .gzip, workers: LayerWorkers(count: 1), cancellation: flag)
         try [UInt8](repeating: 1, count: 1000).withUnsafeBytes { try writer.write($0) }
@@ -186,8 +189,9 @@ import Testing
     }
 
     @Test func progressReportsEveryBlockUpToTheTotal() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let seen = ProgressLog()
         let writer = try BlobWriter(path: directory + "/blob", compression: .gzip, workers: LayerWorkers(count: 1)) { seen.append($0) }
         try [UInt8](repeating: 1, count: 3 * BlobWriter.blockSize + 10).withUnsafeBytes { try writer.write($0) }

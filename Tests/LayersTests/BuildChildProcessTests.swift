@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Layers
 
 /// Collects a child's lines from the runner thread.
@@ -13,31 +14,6 @@ final class BuildLineRecorder: @unchecked Sendable {
 
     var lines: [ChildProcess.Line] { lock.withLock { stored } }
     var texts: [String] { lines.map(\.text) }
-}
-
-/// A temporary directory removed when the test's scope ends.
-final class BuildTestDirectory {
-    let path: String
-
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.path
-        var template = Array((base + "/kiln-test-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw POSIXError(.EIO) }
-        // The runner and bwrap compare paths, so resolve /tmp symlinks now.
-        path = URL(fileURLWithPath: String(cString: made)).resolvingSymlinksInPath().path
-    }
-
-    func write(_ relative: String, _ text: String, mode: mode_t = 0o644) throws {
-        let full = path + "/" + relative
-        try FileManager.default.createDirectory(
-            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: full))
-        chmod(full, mode)
-    }
-
-    deinit {
-        TreeRemoval.remove(path)
-    }
 }
 
 func testShell(_ script: String, timeout: Int? = nil, environment: [String: String] = ["PATH": "/usr/bin:/bin"],
@@ -91,7 +67,7 @@ func testShell(_ script: String, timeout: Int? = nil, environment: [String: Stri
     }
 
     @Test func startsInTheWorkingDirectoryWithStdinFromDevNull() async throws {
-        let directory = try BuildTestDirectory()
+        let directory = try TemporaryDirectory()
         let recorder = BuildLineRecorder()
         _ = try await testShell("pwd; cat; echo end", workingDirectory: directory.path).run(onLine: recorder.record)
         #expect(recorder.texts == [directory.path, "end"])
@@ -114,7 +90,7 @@ func testShell(_ script: String, timeout: Int? = nil, environment: [String: Stri
     }
 
     @Test func closesDescriptorsKilnOpened() async throws {
-        let directory = try BuildTestDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("held", "x")
         let held = open(directory.path + "/held", O_RDONLY)
         defer { close(held) }
@@ -127,7 +103,7 @@ func testShell(_ script: String, timeout: Int? = nil, environment: [String: Stri
     }
 
     @Test func timeoutKillsTheWholeGroup() async throws {
-        let directory = try BuildTestDirectory()
+        let directory = try TemporaryDirectory()
         let marker = directory.path + "/marker"
         // The background sleeper is in the same group; were it to survive it
         // would create the marker once the group was supposed to be dead.
@@ -175,7 +151,7 @@ func testShell(_ script: String, timeout: Int? = nil, environment: [String: Stri
     }
 
     @Test func locatesProgramsLikeExecvp() throws {
-        let directory = try BuildTestDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("bin/tool", "#!/bin/sh\n", mode: 0o755)
         try directory.write("bin/plain", "data", mode: 0o644)
         try directory.write("other/tool", "#!/bin/sh\n", mode: 0o755)

@@ -1,17 +1,18 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 @testable import Layers
 
 /// A checkout (`context/`, the plan directory unless `planPlace` moves it
 /// below) and a scratch root, both temporary.
 struct BuildFixture {
-    let directory: BuildTestDirectory
+    let directory: TemporaryDirectory
     let planPlace: String
     let log = BuildLineRecorder()
 
     init(planPlace: String = "") throws {
-        directory = try BuildTestDirectory()
+        directory = try TemporaryDirectory()
         self.planPlace = planPlace
         try FileManager.default.createDirectory(atPath: scratchRoot, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: planDirectory, withIntermediateDirectories: true)
@@ -475,9 +476,8 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
             """
         let scratch = try await fixture.run(build(.shell(script), inputs: [fixture.input("in")], sandbox: .isolated))
         defer { scratch.remove() }
-        // /tmp is fresh: only the way down to the scratch and what was written.
-        let topOfFixture = fixture.directory.path.split(separator: "/").last.map(String.init) ?? ""
-        #expect(fixture.log.texts == ["scratch-writable", topOfFixture, "t"])
+        // /tmp is fresh: only the scratch's fixed mount point and what was written.
+        #expect(fixture.log.texts == ["scratch-writable", "kiln", "t"])
         #expect(!FileManager.default.fileExists(atPath: probe))
         #expect(fileText(scratch.output + "/result") == "ok\n")
         // The same probe outside the sandbox does write, so the test can fail.
@@ -486,15 +486,20 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
         #expect(fixture.log.texts.last == "host-writable")
     }
 
-    @Test(.enabled(if: bwrapAvailable)) func environmentIsTheSameInside() async throws {
+    @Test(.enabled(if: bwrapAvailable)) func environmentIsTheSameInsideAtFixedPaths() async throws {
         let fixture = try BuildFixture()
-        let scratch = try await fixture.run(build(.argv(["env"]), sandbox: .isolated))
+        // (The shell adds PWD itself; kiln does not set it.)
+        let scratch = try await fixture.run(build(.shell("env -u PWD; pwd"), sandbox: .isolated))
         defer { scratch.remove() }
+        // The scratch is mounted at /tmp/kiln whatever its host path, so a
+        // command that records its directories writes the same bytes anywhere.
         #expect(fixture.log.texts.sorted() == [
-            "HOME=\(scratch.home)", "KILN_OUT=\(scratch.output)", "LC_ALL=C",
+            "/tmp/kiln/context",
+            "HOME=/tmp/kiln/home", "KILN_OUT=/tmp/kiln/out", "LC_ALL=C",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "SOURCE_DATE_EPOCH=1704067200", "TMPDIR=\(scratch.temporary)", "TZ=UTC",
+            "SOURCE_DATE_EPOCH=1704067200", "TMPDIR=/tmp/kiln/tmp", "TZ=UTC",
         ])
+        #expect(!scratch.root.hasPrefix("/tmp/kiln/"))
     }
 
     @Test(.enabled(if: bwrapAvailable && FileManager.default.isExecutableFile(atPath: "/bin/bash")))

@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import Testing
+import TestSupport
 
 @Suite struct DecompressorTests {
     /// 300 KB: compressible text, then bytes from a fixed generator that no
@@ -19,7 +20,7 @@ import Testing
     /// The command-line compressor for each format.
     static let tools: [DecompressionFormat: String] = [.gzip: "gzip", .zstd: "zstd", .xz: "xz"]
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip") && ReaderFixtures.hasTool("zstd") && ReaderFixtures.hasTool("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
+    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
     func readsWhatTheCommandLineToolWrites(format: DecompressionFormat) throws {
         let compressed = try ReaderFixtures.compress(Self.sample, with: Self.tools[format]!)
         #expect(DecompressionFormat.detect(leadingBytes: compressed) == format)
@@ -30,7 +31,7 @@ import Testing
         #expect(try ReaderFixtures.drain(again, chunk: 7) == Self.sample)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip") && ReaderFixtures.hasTool("zstd") && ReaderFixtures.hasTool("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
+    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
     func readsConcatenatedMembersAsOneStream(format: DecompressionFormat) throws {
         let first = Array(Self.sample[..<1000])
         let second = Array(Self.sample[1000...])
@@ -41,13 +42,13 @@ import Testing
         #expect(try Decompressor.decompress(compressed, format: format) == Self.sample)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip") && ReaderFixtures.hasTool("zstd") && ReaderFixtures.hasTool("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
+    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
     func readsAnEmptyPayload(format: DecompressionFormat) throws {
         let compressed = try ReaderFixtures.compress([], with: Self.tools[format]!)
         #expect(try Decompressor.decompress(compressed, format: format) == [])
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip") && ReaderFixtures.hasTool("zstd") && ReaderFixtures.hasTool("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
+    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
     func detectsTheFormatFromTheFirstBytes(format: DecompressionFormat) throws {
         let compressed = try ReaderFixtures.compress(Self.sample, with: Self.tools[format]!)
         let source = try Decompressor(detectingFormatOf: MemoryByteSource(compressed))
@@ -65,7 +66,7 @@ import Testing
         #expect(try Decompressor.decompress(plain, format: .none) == plain)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip") && ReaderFixtures.hasTool("zstd") && ReaderFixtures.hasTool("xz")), arguments: [(DecompressionFormat.gzip, "member"), (.zstd, "frame"), (.xz, "stream")])
+    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [(DecompressionFormat.gzip, "member"), (.zstd, "frame"), (.xz, "stream")])
     func reportsTruncatedInputWithItsLength(format: DecompressionFormat, unit: String) throws {
         let compressed = try ReaderFixtures.compress(Self.sample, with: Self.tools[format]!)
         let cut = Array(compressed[..<(compressed.count / 2)])
@@ -82,7 +83,7 @@ import Testing
         #expect(error.offset == 0)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("gzip")))
     func reportsGzipTrailingGarbageAtItsOffset() throws {
         let compressed = try ReaderFixtures.compress(Array("hello\n".utf8), with: "gzip")
         let error = try #require(throws: DecompressionError.self) {
@@ -100,7 +101,7 @@ import Testing
         #expect(error.description == "gzip data is corrupt at compressed byte 4: unknown compression method")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("gzip")))
     func reportsCorruptDeflateData() throws {
         var compressed = try ReaderFixtures.compress(Self.sample, with: "gzip")
         // Block type 3 is reserved: set both type bits of the first block header
@@ -126,7 +127,7 @@ import Testing
         #expect(error.description == "xz data is corrupt at compressed byte 12: not in the xz format")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("xz")))
+    @Test(.enabled(if: Tools.available("xz")))
     func reportsCorruptXzPayload() throws {
         var compressed = try ReaderFixtures.compress(Self.sample, with: "xz")
         for index in stride(from: 100, to: 200, by: 1) { compressed[index] ^= 0x5a }
@@ -134,17 +135,18 @@ import Testing
         #expect(error.reason == .corrupt("compressed data is corrupt"))
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("gzip")))
     func limitsInMemoryOutput() throws {
         let compressed = try ReaderFixtures.compress(Self.sample, with: "gzip")
         let error = try #require(throws: ByteSourceError.self) { try Decompressor.decompress(compressed, format: .gzip, limit: 1000) }
         #expect(error.description == "input is larger than the 1000 bytes expected")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("zstd")))
+    @Test(.enabled(if: Tools.available("zstd")))
     func streamsFromAFile() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let path = directory + "/sample.zst"
         try Data(ReaderFixtures.compress(Self.sample, with: "zstd")).write(to: URL(fileURLWithPath: path))
         let source = try Decompressor(format: .zstd, source: FileByteSource(path: path))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Layers
 
 @Suite struct DerivationScannerTests {
@@ -34,7 +35,7 @@ import Testing
     /// Every split of a reference between two reads, with chunks from one
     /// byte up to longer than the whole reference.
     @Test func findsReferencesAcrossEveryReadBoundary() throws {
-        let directory = try BuildTestDirectory()
+        let directory = try TemporaryDirectory()
         let reference = "/nix/store/\(Self.hashA)-name"
         let path = directory.path + "/file"
         for padding in 0..<5 {
@@ -51,7 +52,7 @@ import Testing
     /// reference straddles the first boundary, one the fourth, and a near
     /// miss (a broken hash) straddles the second.
     @Test func streamsLargeBinaryFiles() throws {
-        let directory = try BuildTestDirectory()
+        let directory = try TemporaryDirectory()
         let chunk = 1 << 20
         var bytes = [UInt8](repeating: 0, count: 5 * chunk)
         // Deterministic noise (xorshift) with plenty of '/' bytes for the

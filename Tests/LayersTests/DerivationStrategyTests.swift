@@ -1,6 +1,7 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 @testable import Layers
 
 /// A fake Nix store in a temporary directory.
@@ -13,7 +14,7 @@ import Testing
 /// other   dir   referenced by nothing: never included
 /// ```
 struct FakeStore {
-    let directory: BuildTestDirectory
+    let directory: TemporaryDirectory
     var store: String { directory.path + "/store" }
 
     static let app = "0a1b2c3d4f5g6h7i8j9k0l1m2n3p4q5r-app-1.0"
@@ -24,7 +25,7 @@ struct FakeStore {
     static let missingHash = "5555555555555555555555555555555f"
 
     init() throws {
-        directory = try BuildTestDirectory()
+        directory = try TemporaryDirectory()
         let files = FileManager.default
         try files.createDirectory(atPath: store, withIntermediateDirectories: true)
         try write("\(Self.app)/bin/app", "#!\(store)/\(Self.lib)/bin/sh\nexec \(store)/\(Self.app)/libexec/real \"$@\"\n"

@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import Plan
+import TestSupport
 
 /// Helpers shared by the layer engine's tests (writer, compressors, host
 /// trees, strategies).
@@ -52,8 +53,9 @@ enum EngineFixtures {
     static func blob(
         _ bytes: [UInt8], compression: Compression, workers: Int = 2, chunk: Int = 100_000
     ) throws -> (digests: BlobDigests, blob: [UInt8]) {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let writer = try BlobWriter(path: directory + "/blob", compression: compression, workers: LayerWorkers(count: workers))
         var offset = 0
         try bytes.withUnsafeBytes { raw in
@@ -64,15 +66,6 @@ enum EngineFixtures {
             }
         }
         let digests = try writer.finish()
-        return (digests, try ReaderFixtures.bytes(directory + "/blob"))
-    }
-
-    /// `sha256:` + what sha256sum prints for `bytes`.
-    static func sha256sum(_ bytes: [UInt8]) throws -> String {
-        "sha256:" + String(decoding: try ReaderFixtures.run(["sha256sum"], input: bytes).prefix(64), as: UTF8.self)
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return (digests, try Files.bytes(directory + "/blob"))
     }
 }

@@ -2,23 +2,25 @@ import Foundation
 import Layers
 import Plan
 import Testing
+import TestSupport
 
 @Suite struct FilesStrategyTests {
     /// Loads `plan.yaml` (written into `directory` with `yaml` below the
     /// header) and prepares its files layer named `layer`.
     static func prepare(_ yaml: String, in directory: String, layer: String = "files") throws -> PreparedLayer {
         let text = "kiln: 1\nname: example.com/test\ncreated: \"2024-01-01T00:00:00Z\"\nlayers:\n" + yaml
-        try EngineFixtures.write(Array(text.utf8), to: directory + "/plan.yaml")
+        try Files.write(Array(text.utf8), to: directory + "/plan.yaml")
         let plan = try PlanLoader(environment: [:]).load(file: directory + "/plan.yaml")
         let spec = try #require(plan.layers.first { $0.name == layer })
-        guard case .files(let files) = spec.strategy else { throw ReaderFixtures.Failure(description: "not a files layer") }
+        guard case .files(let files) = spec.strategy else { throw TestSupportError("not a files layer") }
         let context = StrategyContext(plan: plan, layer: spec, scratchRoot: directory, cacheDirectory: directory) { _ in }
         return try FilesStrategy().prepare(files, context: context)
     }
 
     @Test func declaredEntriesGetTheirDefaultsModesAndOwners() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layer = try Self.prepare("""
               - name: files
                 type: files
@@ -45,9 +47,10 @@ import Testing
     }
 
     @Test func sourcesAreCopiedWithNormalizedModesAndModeAppliesToTheTopEntryOnly() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.shell("""
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.shell("""
             mkdir -p site/css && printf 'body{}' > site/css/a.css && printf '<html>' > site/index.html
             chmod 0700 site site/css && chmod 0600 site/index.html
             printf '#!/bin/sh\\n' > run.sh && chmod 0700 run.sh
@@ -80,9 +83,10 @@ import Testing
     }
 
     @Test func rootAndPathsCopyUnderTheSamePaths() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.shell("mkdir -p rootfs/etc/app rootfs/usr/local/bin && printf x > rootfs/etc/app/env && printf y > rootfs/usr/local/bin/tool && chmod +x rootfs/usr/local/bin/tool", in: directory)
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.shell("mkdir -p rootfs/etc/app rootfs/usr/local/bin && printf x > rootfs/etc/app/env && printf y > rootfs/usr/local/bin/tool && chmod +x rootfs/usr/local/bin/tool", in: directory)
         let layer = try Self.prepare("""
               - name: files
                 type: files
@@ -95,9 +99,10 @@ import Testing
     }
 
     @Test func samePathFromTwoEntriesNamesBothPlanLocations() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.shell("mkdir -p conf && printf a > conf/motd", in: directory)
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.shell("mkdir -p conf && printf a > conf/motd", in: directory)
         let error = try #require(throws: FilesStrategyError.self) {
             _ = try Self.prepare("""
                   - name: files
@@ -112,8 +117,9 @@ import Testing
     }
 
     @Test func entryBelowASymlinkNamesBothPlanLocations() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let error = try #require(throws: FilesStrategyError.self) {
             _ = try Self.prepare("""
                   - name: files
@@ -128,9 +134,10 @@ import Testing
     }
 
     @Test func unreadableSourceNamesTheLayerAndEntry() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.shell("mkdir -p tree && mkfifo tree/pipe", in: directory)
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.shell("mkdir -p tree && mkfifo tree/pipe", in: directory)
         let error = try #require(throws: FilesStrategyError.self) {
             _ = try Self.prepare("""
                   - name: assets
@@ -160,13 +167,14 @@ import Testing
         script += "chmod u+x bin/tool\nln -s ../etc/app/config.yaml share/config\nln share/doc/README share/README.hard\n"
         if variant == 1 { script += "touch -d '2001-02-03 04:05:06' bin/tool share etc/app/config.yaml\n" }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try ReaderFixtures.shell(script, in: root)
+        try Tools.shell(script, in: root)
     }
 
     @Test(arguments: Compression.allCases)
     func sameTreeGivesTheSameBlobWhateverUmaskMtimesCreationOrderOrJobs(compression: Compression) throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         var blobs: [[UInt8]] = []
         for (variant, jobs) in [(0, 1), (1, 2)] {
             let work = directory + "/v\(variant)"
@@ -180,15 +188,16 @@ import Testing
                 """, in: work)
             let writer = LayerWriter(compression: compression, modificationTime: Timestamp(secondsSinceEpoch: 1_704_067_200), workers: LayerWorkers(count: jobs))
             _ = try writer.write(layer.tree, to: work + "/blob")
-            blobs.append(try ReaderFixtures.bytes(work + "/blob"))
+            blobs.append(try Files.bytes(work + "/blob"))
         }
         #expect(blobs[0] == blobs[1])
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("tar")))
+    @Test(.enabled(if: Tools.available("tar")))
     func gnuTarExtractsTheDeclaredTree() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         try Self.makeTree(at: directory + "/tree", variant: 1)
         let layer = try Self.prepare("""
               - name: files
@@ -198,8 +207,8 @@ import Testing
             """, in: directory)
         let writer = LayerWriter(compression: .gzip, modificationTime: Timestamp(secondsSinceEpoch: 1_704_067_200), workers: LayerWorkers(count: 2))
         _ = try writer.write(layer.tree, to: directory + "/blob")
-        try ReaderFixtures.shell("mkdir out && tar --same-owner -xpzf blob -C out", in: directory)
-        let listing = String(decoding: try ReaderFixtures.run(["sh", "-c", "cd out && find . -printf '%p %m %U:%G %y %l\\n' | LC_ALL=C sort"], in: directory), as: UTF8.self)
+        try Tools.shell("mkdir out && tar --same-owner -xpzf blob -C out", in: directory)
+        let listing = String(decoding: try Tools.output(["sh", "-c", "cd out && find . -printf '%p %m %U:%G %y %l\\n' | LC_ALL=C sort"], in: directory), as: UTF8.self)
         #expect(listing == """
             . 755 0:0 d 
             ./opt 755 7:8 d 
@@ -217,7 +226,7 @@ import Testing
             ./opt/share/doc/README 644 7:8 f 
 
             """)
-        try ReaderFixtures.shell("cmp out/opt/share/data.bin tree/share/data.bin && cmp out/opt/share/doc/README tree/share/doc/README", in: directory)
+        try Tools.shell("cmp out/opt/share/data.bin tree/share/data.bin && cmp out/opt/share/doc/README tree/share/doc/README", in: directory)
         var first = stat(), second = stat()
         #expect(stat(directory + "/out/opt/share/README.hard", &first) == 0 && stat(directory + "/out/opt/share/doc/README", &second) == 0)
         #expect(first.st_ino == second.st_ino)

@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Plan
 import Testing
+import TestSupport
 
 @Suite struct LayerWriterTests {
     static let created = Timestamp(secondsSinceEpoch: 1_704_067_200) // 2024-01-01T00:00:00Z
@@ -9,7 +10,7 @@ import Testing
     /// A tree with every entry kind and a multi-block host file.
     static func sampleTree(in directory: String) throws -> LayerTree {
         let payload = EngineFixtures.mixedBytes(count: 1_500_000, seed: 11)
-        try EngineFixtures.write(payload, to: directory + "/payload")
+        try Files.write(payload, to: directory + "/payload")
         var tree = LayerTree()
         try tree.insert(LayerEntry(path: "etc/motd", kind: .regular(.bytes(Array("hello\n".utf8))), mode: 0o644))
         try tree.insert(LayerEntry(path: "opt/app/data.bin", kind: .regular(.file(path: directory + "/payload", size: Int64(payload.count))), mode: 0o755))
@@ -19,21 +20,22 @@ import Testing
         return tree
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("tar") && ReaderFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
     func gzipLayerHasBothDigestsAndListsInOrder() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let writer = LayerWriter(compression: .gzip, modificationTime: Self.created, workers: LayerWorkers(count: 2))
         let blob = try writer.write(try Self.sampleTree(in: directory), to: directory + "/blob")
-        let bytes = try ReaderFixtures.bytes(directory + "/blob")
-        let tar = try ReaderFixtures.run(["gzip", "-dc"], input: bytes)
-        #expect(blob.diffID.description == (try EngineFixtures.sha256sum(tar)))
-        #expect(blob.digest.description == (try EngineFixtures.sha256sum(bytes)))
+        let bytes = try Files.bytes(directory + "/blob")
+        let tar = try Tools.output(["gzip", "-dc"], stdin: bytes)
+        #expect(blob.diffID.description == (try Tools.sha256(tar)))
+        #expect(blob.digest.description == (try Tools.sha256(bytes)))
         #expect(blob.size == Int64(bytes.count) && blob.uncompressedSize == Int64(tar.count))
         #expect(blob.compression == .gzip)
         // Entries plus the synthesized parents etc, opt, opt/app, usr, usr/bin, var, var/lib.
         #expect(blob.entryCount == 12)
-        let listing = String(decoding: try ReaderFixtures.run(["env", "TZ=UTC", "tar", "--numeric-owner", "-tvzf", directory + "/blob"]), as: UTF8.self)
+        let listing = String(decoding: try Tools.output(["env", "TZ=UTC", "tar", "--numeric-owner", "-tvzf", directory + "/blob"]), as: UTF8.self)
         #expect(listing == """
             drwxr-xr-x 0/0               0 2024-01-01 00:00 etc
             -rw-r--r-- 0/0               6 2024-01-01 00:00 etc/motd
@@ -53,26 +55,28 @@ import Testing
 
     @Test(arguments: Compression.allCases)
     func bytesDoNotDependOnTheNumberOfWorkers(compression: Compression) throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let tree = try Self.sampleTree(in: directory)
         var blobs: [[UInt8]] = []
         for jobs in [1, 2, 8] {
             let writer = LayerWriter(compression: compression, modificationTime: Self.created, workers: LayerWorkers(count: jobs))
             _ = try writer.write(tree, to: directory + "/blob\(jobs)")
-            blobs.append(try ReaderFixtures.bytes(directory + "/blob\(jobs)"))
+            blobs.append(try Files.bytes(directory + "/blob\(jobs)"))
         }
         #expect(blobs[0] == blobs[1] && blobs[1] == blobs[2])
     }
 
     @Test(arguments: [Compression.gzip, .zstd])
     func layersWrittenAtOnceOnSharedWorkersEqualLayersWrittenAlone(compression: Compression) async throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         var trees: [LayerTree] = []
         for seed in 1...3 {
             let bytes = EngineFixtures.mixedBytes(count: 900_000 * seed, seed: UInt64(seed))
-            try EngineFixtures.write(bytes, to: directory + "/content\(seed)")
+            try Files.write(bytes, to: directory + "/content\(seed)")
             var tree = LayerTree()
             try tree.insert(LayerEntry(path: "data/\(seed)", kind: .regular(.file(path: directory + "/content\(seed)", size: Int64(bytes.count))), mode: 0o644))
             trees.append(tree)
@@ -87,13 +91,14 @@ import Testing
         for (index, tree) in trees.enumerated() {
             let alone = LayerWriter(compression: compression, modificationTime: Self.created, workers: LayerWorkers(count: 1))
             _ = try await alone.write(tree, to: directory + "/alone\(index)")
-            #expect(try ReaderFixtures.bytes(directory + "/together\(index)") == (try ReaderFixtures.bytes(directory + "/alone\(index)")))
+            #expect(try Files.bytes(directory + "/together\(index)") == (try Files.bytes(directory + "/alone\(index)")))
         }
     }
 
     @Test func failedLayerLeavesNoBlobBehind() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         var tree = try Self.sampleTree(in: directory)
         try tree.insert(LayerEntry(path: "zz/gone", kind: .regular(.file(path: directory + "/gone", size: 5)), mode: 0o644))
         let writer = LayerWriter(compression: .gzip, modificationTime: Self.created, workers: LayerWorkers(count: 2))
@@ -103,8 +108,9 @@ import Testing
     }
 
     @Test func treeErrorsSurfaceBeforeAnythingIsWritten() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         var tree = LayerTree()
         try tree.insert(LayerEntry(path: "a", kind: .regular(.bytes([])), mode: 0o644))
         try tree.insert(LayerEntry(path: "a/b", kind: .directory, mode: 0o755))
@@ -115,8 +121,9 @@ import Testing
     }
 
     @Test func cancellingTheTaskStopsALongWrite() async throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         // 64 GiB of holes: far longer to stream than the test waits.
         let size: Int64 = 64 << 30
         #expect(FileManager.default.createFile(atPath: directory + "/sparse", contents: nil))

@@ -2,16 +2,18 @@ import CZlib
 import Foundation
 import Layers
 import Testing
+import TestSupport
 
 @Suite struct TarReaderTests {
     // MARK: Archives from real writers, compared member by member with Python's tarfile
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("tar") && ReaderFixtures.hasTool("python3")), arguments: ["gnu", "posix"])
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("python3")), arguments: ["gnu", "posix"])
     func readsGNUTarArchives(format: String) throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         try ReaderFixtures.makeFullTree(at: directory + "/root")
-        try ReaderFixtures.shell("tar --format=\(format) --numeric-owner -cf archive.tar -C root .", in: directory)
+        try Tools.shell("tar --format=\(format) --numeric-owner -cf archive.tar -C root .", in: directory)
         let listing = try ReaderFixtures.listing(of: directory + "/archive.tar")
         #expect(listing == (try ReaderFixtures.pythonListing(of: directory + "/archive.tar")))
         // The tree's hard cases all made it through.
@@ -21,28 +23,30 @@ import Testing
         #expect(listing.contains { $0.hasPrefix("./bigowner|f|644|2097152|") })
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("tar") && ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("python3")))
     func readsGNUTarUstarArchives() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         try ReaderFixtures.makeUstarTree(at: directory + "/root")
-        try ReaderFixtures.shell("tar --format=ustar --numeric-owner -cf archive.tar -C root .", in: directory)
+        try Tools.shell("tar --format=ustar --numeric-owner -cf archive.tar -C root .", in: directory)
         let listing = try ReaderFixtures.listing(of: directory + "/archive.tar")
         #expect(listing == (try ReaderFixtures.pythonListing(of: directory + "/archive.tar")))
         // A path only the ustar prefix field can hold.
         #expect(listing.contains { $0.utf8.count > 150 && $0.hasPrefix("./d") })
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")), arguments: ["PAX_FORMAT", "GNU_FORMAT", "USTAR_FORMAT"])
+    @Test(.enabled(if: Tools.available("python3")), arguments: ["PAX_FORMAT", "GNU_FORMAT", "USTAR_FORMAT"])
     func readsPythonTarfileArchives(format: String) throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         if format == "USTAR_FORMAT" {
             try ReaderFixtures.makeUstarTree(at: directory + "/root")
         } else {
             try ReaderFixtures.makeFullTree(at: directory + "/root")
         }
-        try ReaderFixtures.python("""
+        try Tools.python("""
             import tarfile, sys
             with tarfile.open("archive.tar", "w", format=tarfile.\(format)) as t:
                 t.add("root", arcname=".")
@@ -52,11 +56,12 @@ import Testing
         #expect(listing.count > 5)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func appliesGlobalPaxHeadersAndBase256Numbers() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.python("""
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.python("""
             import tarfile, io
             with tarfile.open("pax.tar", "w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "from g", "gid": "4000000000"}) as t:
                 info = tarfile.TarInfo("global/applies")
@@ -79,11 +84,12 @@ import Testing
         #expect(gnu.first?.hasPrefix("negative-mtime|f|644|10000000|0|70000|-1000|") == true)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("dpkg-deb") && ReaderFixtures.hasTool("ar") && ReaderFixtures.hasTool("python3")), arguments: ["xz", "gzip", "zstd"])
+    @Test(.enabled(if: Tools.available("dpkg-deb") && Tools.available("ar") && Tools.available("python3")), arguments: ["xz", "gzip", "zstd"])
     func readsDpkgDebDataArchives(compression: String) throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.shell("""
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.shell("""
             mkdir -p pkg/DEBIAN pkg/usr/bin pkg/usr/share/doc/kiln-test
             printf 'Package: kiln-test\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: kiln <kiln@example.com>\\nDescription: test\\n' > pkg/DEBIAN/control
             printf '#!/bin/sh\\necho hi\\n' > pkg/usr/bin/hello && chmod 0755 pkg/usr/bin/hello
@@ -99,11 +105,12 @@ import Testing
         #expect(listing.contains { $0.hasPrefix("./usr/bin/hi|l|777|0|0|0|") && $0.contains("|hello|") })
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func streamsContentInSmallPiecesAndSkipsUnreadContent() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.python("""
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.python("""
             import tarfile, io
             with tarfile.open("a.tar", "w", format=tarfile.USTAR_FORMAT) as t:
                 for name, size in [("one", 100000), ("two", 513), ("three", 5)]:
@@ -144,19 +151,20 @@ import Testing
     /// `a`: 1000 bytes. Header 0–512, content 512–1512, padding to 1536,
     /// end blocks 1536–2560, then record padding to 10240.
     static func singleFileArchive() throws -> [UInt8] {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.python("""
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.python("""
             import tarfile, io
             with tarfile.open("a.tar", "w", format=tarfile.USTAR_FORMAT) as t:
                 info = tarfile.TarInfo("a")
                 info.size = 1000
                 t.addfile(info, io.BytesIO(b"x" * 1000))
             """, in: directory)
-        return try ReaderFixtures.bytes(directory + "/a.tar")
+        return try Files.bytes(directory + "/a.tar")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")), arguments: [
+    @Test(.enabled(if: Tools.available("python3")), arguments: [
         (300, "tar archive is truncated: it ends at byte 300, inside the header at byte 0"),
         (1000, "tar archive is truncated: it ends at byte 1000, inside the content of a (header at byte 0)"),
         (1520, "tar archive is truncated: it ends at byte 1520, inside the content of a (header at byte 0)"),
@@ -170,13 +178,13 @@ import Testing
         #expect(error.description == message)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func acceptsALoneZeroBlockAtTheEnd() throws {
         let archive = try Self.singleFileArchive()
         #expect(try ReaderFixtures.readAll(Array(archive[..<2048])) == ["a"])
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func reportsABadChecksum() throws {
         var archive = try Self.singleFileArchive()
         archive[0] = UInt8(ascii: "b")
@@ -188,7 +196,7 @@ import Testing
         #expect(error.description == "tar header at byte 0 is corrupt: checksum field \"\(stored)\" does not match the computed \(computed)")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func reportsANonNumericField() throws {
         var archive = try Self.singleFileArchive()
         archive.replaceSubrange(124..<136, with: Array("00000001x00\0".utf8))
@@ -197,7 +205,7 @@ import Testing
         #expect(error.description == "tar header at byte 0 is corrupt: size field \"00000001x00\" is not a number")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func reportsDataAfterALoneZeroBlock() throws {
         let archive = try Self.singleFileArchive()
         let doubled = Array(archive[..<1536]) + [UInt8](repeating: 0, count: 512) + Array(archive[..<1536]) + [UInt8](repeating: 0, count: 1024)
@@ -205,7 +213,7 @@ import Testing
         #expect(error.description == "tar archive has a zero block at byte 1536 followed by more headers")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func reportsUnsupportedTypes() throws {
         var archive = try Self.singleFileArchive()
         archive[156] = UInt8(ascii: "V")
@@ -214,20 +222,21 @@ import Testing
         #expect(error.description == "tar member a at byte 0 has type 'V', which kiln does not support")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("tar")), arguments: ["gnu", "posix"])
+    @Test(.enabled(if: Tools.available("tar")), arguments: ["gnu", "posix"])
     func reportsSparseFiles(format: String) throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
-        try ReaderFixtures.shell("""
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.shell("""
             mkdir root && printf data > root/sparse && truncate -s 4M root/sparse
             tar --format=\(format) --sparse -cf archive.tar -C root sparse
             """, in: directory)
-        let error = try #require(throws: TarReadError.self) { try ReaderFixtures.readAll(ReaderFixtures.bytes(directory + "/archive.tar")) }
+        let error = try #require(throws: TarReadError.self) { try ReaderFixtures.readAll(Files.bytes(directory + "/archive.tar")) }
         #expect(error.description.hasSuffix(" at byte 0 is a sparse file, which kiln does not support"))
         #expect(error.description.hasPrefix("tar member "))
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func reportsMalformedPaxRecords() throws {
         let archive = try ReaderFixtures.paxArchive(records: "7 path=a\n")
         let error = try #require(throws: TarReadError.self) { try ReaderFixtures.readAll(archive) }
@@ -243,13 +252,13 @@ import Testing
         #expect(fourth.description == "tar header at byte 0: uid 4294967296 is out of range")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func readsPaxPathOverrides() throws {
         let archive = try ReaderFixtures.paxArchive(records: "16 path=renamed\n")
         #expect(try ReaderFixtures.readAll(archive) == ["renamed"])
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func reportsAnExtendedHeaderWithoutMember() throws {
         let archive = try ReaderFixtures.paxArchive(records: "16 path=renamed\n")
         // Keep the extended header (header + one block of records), drop the member.
@@ -260,7 +269,7 @@ import Testing
         #expect(cut.description == "tar archive has an extended header at byte 0 with no member after it")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func reportsNamesThatAreNotUTF8() throws {
         var archive = try Self.singleFileArchive()
         archive[0] = 0xff
@@ -269,7 +278,7 @@ import Testing
         #expect(error.description == "tar header at byte 0: name is not valid UTF-8")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func limitsInMemoryContent() throws {
         let reader = TarReader(source: MemoryByteSource(try Self.singleFileArchive()))
         _ = try reader.next()
@@ -277,7 +286,7 @@ import Testing
         #expect(error.description == "tar member a holds 1000 bytes, more than the 999 expected")
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3") && ReaderFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("python3") && Tools.available("gzip")))
     func reportsCorruptCompressionUnderneath() throws {
         let compressed = try ReaderFixtures.compress(try Self.singleFileArchive(), with: "gzip")
         // Damage the CRC in the trailer: the tar itself is intact, so only
@@ -290,70 +299,14 @@ import Testing
     }
 }
 
-/// Shared helpers of the reader and decompressor tests.
+/// Fixtures of the reader and decompressor tests.
 enum ReaderFixtures {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func hasTool(_ name: String) -> Bool {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
-    }
-
-    static func temporaryDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-reader-" + UUID().uuidString)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
-
-    static func remove(_ path: String) {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    static func bytes(_ path: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    /// Runs `arguments` (looked up in PATH) with `input` on stdin.
-    @discardableResult
-    static func run(_ arguments: [String], input: [UInt8] = [], in directory: String? = nil) throws -> [UInt8] {
-        let scratch = try temporaryDirectory()
-        defer { remove(scratch) }
-        for (name, contents) in [("in", Data(input)), ("out", Data()), ("err", Data())] {
-            try contents.write(to: URL(fileURLWithPath: scratch + "/" + name))
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: scratch + "/in"))
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/err"))
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: try bytes(scratch + "/err"), as: UTF8.self)
-            throw Failure(description: "\(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(message)")
-        }
-        return try bytes(scratch + "/out")
-    }
-
-    static func shell(_ script: String, in directory: String) throws {
-        try run(["sh", "-euc", script], in: directory)
-    }
-
-    @discardableResult
-    static func python(_ script: String, in directory: String) throws -> [UInt8] {
-        try run(["python3", "-c", script], in: directory)
-    }
-
     static func compress(_ bytes: [UInt8], with tool: String) throws -> [UInt8] {
-        try run([tool, "-c"], input: bytes)
+        try Tools.output([tool, "-c"], stdin: bytes)
     }
 
     static func decompress(_ bytes: [UInt8], with tool: String) throws -> [UInt8] {
-        try run([tool, "-dc"], input: bytes)
+        try Tools.output([tool, "-dc"], stdin: bytes)
     }
 
     static func drain(_ source: any ByteSource, chunk: Int) throws -> [UInt8] {
@@ -380,7 +333,7 @@ enum ReaderFixtures {
     static func makeFullTree(at root: String) throws {
         try makeUstarTree(at: root)
         let long = String(repeating: "n", count: 120)
-        try shell("""
+        try Tools.shell("""
             mkdir -p l/\(long)/o
             printf 'deep\\n' > l/\(long)/o/\(long).txt
             ln -s /\(String(repeating: "t", count: 150)) longlink
@@ -396,7 +349,7 @@ enum ReaderFixtures {
     static func makeUstarTree(at root: String) throws {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let component = String(repeating: "d", count: 60)
-        try shell("""
+        try Tools.shell("""
             mkdir -p dir empty \(component)/\(component)
             printf 'hello\\n' > dir/file.txt
             printf '#!/bin/sh\\n' > dir/exec.sh && chmod 0755 dir/exec.sh
@@ -444,7 +397,7 @@ enum ReaderFixtures {
 
     /// Python's tarfile view of an uncompressed archive, one line per member.
     static func pythonListing(of path: String) throws -> [String] {
-        let output = try run(["python3", "-c", """
+        let output = try Tools.output(["python3", "-c", """
             import math, sys, tarfile, zlib
             kinds = {tarfile.REGTYPE: "f", tarfile.AREGTYPE: "f", tarfile.CONTTYPE: "f", tarfile.DIRTYPE: "d",
                      tarfile.SYMTYPE: "l", tarfile.LNKTYPE: "h", tarfile.CHRTYPE: "c", tarfile.BLKTYPE: "b",
@@ -464,9 +417,10 @@ enum ReaderFixtures {
     /// A PAX archive whose first extended header holds `records` verbatim,
     /// then one member `a` of 3 bytes.
     static func paxArchive(records: String) throws -> [UInt8] {
-        let directory = try temporaryDirectory()
-        defer { remove(directory) }
-        try python("""
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.python("""
             import tarfile, io
             def header(name, typeflag, size):
                 info = tarfile.TarInfo(name)
@@ -479,7 +433,7 @@ enum ReaderFixtures {
             out += header("a", tarfile.REGTYPE, 3) + b"abc" + b"\\0" * 509 + b"\\0" * 1024
             open("pax.tar", "wb").write(out)
             """, in: directory)
-        return try bytes(directory + "/pax.tar")
+        return try Files.bytes(directory + "/pax.tar")
     }
 
     /// Recomputes a header's checksum after a test edited it.

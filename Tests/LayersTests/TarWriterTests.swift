@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import Plan
 import Testing
+import TestSupport
 
 @Suite struct TarWriterTests {
     static let mtime = Timestamp(secondsSinceEpoch: 1_700_000_000)
@@ -85,8 +86,9 @@ import Testing
     }
 
     @Test func sizeOfEightGiBGoesToPAX() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let big = directory + "/sparse"
         let size: Int64 = 8 << 30
         #expect(truncate(big, off_t(size)) == 0 || FileManager.default.createFile(atPath: big, contents: nil) && truncate(big, off_t(size)) == 0)
@@ -131,16 +133,17 @@ import Testing
         LayerEntry(path: String(repeating: "d", count: 120) + "/" + String(repeating: "f", count: 100), kind: .regular(.bytes([1])), mode: 0o644),
     ]
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func headersEqualPythonTarfileUstarEncoding() throws {
         let bytes = try Self.archive(Self.ustarEntries)
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         try Data(bytes).write(to: URL(fileURLWithPath: directory + "/ours.tar"))
         // Re-encode every member Python reads with Python's own USTAR
         // encoder; the archives must be identical. Python appends "/" to
         // directory names, which kiln deliberately does not (see TarWriter).
-        try ReaderFixtures.python("""
+        try Tools.python("""
             import tarfile
             with tarfile.open('ours.tar', format=tarfile.USTAR_FORMAT) as src, open('theirs.tar', 'wb') as out:
                 for m in src.getmembers():
@@ -152,10 +155,10 @@ import Testing
                         out.write(data + b'\\0' * (-len(data) % 512))
                 out.write(b'\\0' * 1024)
             """, in: directory)
-        #expect(bytes == (try ReaderFixtures.bytes(directory + "/theirs.tar")))
+        #expect(bytes == (try Files.bytes(directory + "/theirs.tar")))
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func pythonTarfileReadsEveryField() throws {
         let longPath = String(repeating: "p", count: 200) + "/file"
         let longTarget = String(repeating: "t", count: 300)
@@ -165,10 +168,11 @@ import Testing
             LayerEntry(path: "long-hard", kind: .hardlink(target: longPath), mode: 0o640),
         ]
         let bytes = try Self.archive(entries)
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         try Data(bytes).write(to: URL(fileURLWithPath: directory + "/ours.tar"))
-        let listing = String(decoding: try ReaderFixtures.python("""
+        let listing = String(decoding: try Tools.python("""
             import tarfile, hashlib
             with tarfile.open('ours.tar', encoding='utf-8') as t:
                 for m in t.getmembers():
@@ -195,28 +199,28 @@ import Testing
     }
 
     static func sha256Hex(_ bytes: [UInt8]) throws -> String {
-        String(decoding: try ReaderFixtures.run(["sha256sum"], input: bytes).prefix(64), as: UTF8.self)
+        String(try Tools.sha256(bytes).dropFirst("sha256:".count))
     }
 
     // MARK: GNU tar
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("tar")))
+    @Test(.enabled(if: Tools.available("tar")))
     func gnuTarListsInByteOrderWithoutTrailingSlashes() throws {
         var tree = LayerTree()
         for path in ["a/x", "a-b", "a.c", "b"] {
             try tree.insert(LayerEntry(path: path, kind: .regular(.bytes([])), mode: 0o644))
         }
         let bytes = try Self.archive(try tree.sortedEntries())
-        let listing = String(decoding: try ReaderFixtures.run(["tar", "-tf", "-"], input: bytes), as: UTF8.self)
+        let listing = String(decoding: try Tools.output(["tar", "-tf", "-"], stdin: bytes), as: UTF8.self)
         #expect(listing == "a\na-b\na.c\na/x\nb\n")
         let lines = listing.split(separator: "\n").map(String.init)
         #expect(lines == lines.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("tar")))
+    @Test(.enabled(if: Tools.available("tar")))
     func gnuTarVerboseListingShowsModesOwnersAndTargets() throws {
         let bytes = try Self.archive(Self.ustarEntries)
-        let listing = String(decoding: try ReaderFixtures.run(["env", "TZ=UTC", "tar", "--numeric-owner", "-tvf", "-"], input: bytes), as: UTF8.self)
+        let listing = String(decoding: try Tools.output(["env", "TZ=UTC", "tar", "--numeric-owner", "-tvf", "-"], stdin: bytes), as: UTF8.self)
         let expected = """
             drwxr-xr-x 0/0               0 2023-11-14 22:13 a
             -rw-r--r-- 65532/65532       5 2023-11-14 22:13 a-b
@@ -230,10 +234,11 @@ import Testing
         #expect(listing == expected)
     }
 
-    @Test(.enabled(if: ReaderFixtures.hasTool("tar")))
+    @Test(.enabled(if: Tools.available("tar")))
     func gnuTarExtractsExactlyWhatWasWritten() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let source = directory + "/source.bin"
         let payload = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
         try Data(payload).write(to: URL(fileURLWithPath: source))
@@ -249,7 +254,7 @@ import Testing
         try tree.insert(LayerEntry(path: "var/empty", kind: .directory, mode: 0o1777, uid: 5, gid: 6))
         let bytes = try Self.archive(try tree.sortedEntries())
         try Data(bytes).write(to: URL(fileURLWithPath: directory + "/layer.tar"))
-        try ReaderFixtures.shell("mkdir out && tar --same-owner -xpf layer.tar -C out", in: directory)
+        try Tools.shell("mkdir out && tar --same-owner -xpf layer.tar -C out", in: directory)
 
         let out = directory + "/out/"
         let manager = FileManager.default
@@ -281,8 +286,9 @@ import Testing
 
     @Test(arguments: [(listed: 10, actual: 4), (listed: 4, actual: 10)])
     func sourceFileOfAnotherSizeIsAnError(listed: Int, actual: Int) throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let path = directory + "/f"
         try Data(repeating: 7, count: actual).write(to: URL(fileURLWithPath: path))
         let writer = TarWriter(sink: MemoryByteSink(), modificationTime: Self.mtime)
@@ -293,8 +299,9 @@ import Testing
     }
 
     @Test func sourceReplacedByDirectoryIsAnError() throws {
-        let directory = try ReaderFixtures.temporaryDirectory()
-        defer { ReaderFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let writer = TarWriter(sink: MemoryByteSink(), modificationTime: Self.mtime)
         let error = try #require(throws: LayerWriteError.self) {
             try writer.append(LayerEntry(path: "f", kind: .regular(.file(path: directory, size: 0)), mode: 0o644))

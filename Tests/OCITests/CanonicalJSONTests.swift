@@ -2,6 +2,7 @@ import Foundation
 import Layers
 import OCI
 import Testing
+import TestSupport
 
 @Suite struct CanonicalJSONTests {
     static func text(_ value: some Encodable) throws -> String {
@@ -11,14 +12,14 @@ import Testing
     /// Python's json.dumps with sorted keys and no spaces: code-point order,
     /// which is UTF-8 byte order, and the same escapes.
     static func python(_ json: String) throws -> String {
-        try OCIFixtures.run(["python3", "-c", """
+        try Tools.run(["python3", "-c", """
             import json, sys
             value = json.loads(sys.stdin.read())
             sys.stdout.write(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-            """], input: Array(json.utf8))
+            """], stdin: Array(json.utf8))
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func sortsKeysByUTF8BytesAsPythonDoes() throws {
         let object: [String: String] = [
             "b": "x", "a": "a/b", "Z": "\u{7f}\u{2028}<>&", "é": "1", "e\u{301}x": "2", "\u{FFFF}": "3",
@@ -112,9 +113,9 @@ import Testing
         #expect(text == #"{"architecture":"amd64","config":{"ArgsEscaped":true,"Env":["A=1"],"Healthcheck":{"Interval":30000000000,"Test":["CMD","true"]},"Hostname":"","OnBuild":null,"Shell":["/bin/bash","-c"]},"os":"linux","rootfs":{"diff_ids":[],"type":"layers"}}"#)
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("date")), arguments: [Int64(0), 951_782_400, 951_868_799, 1_700_000_000, 4_102_444_800, 253_402_300_799, -1, -86_401])
+    @Test(.enabled(if: Tools.available("date")), arguments: [Int64(0), 951_782_400, 951_868_799, 1_700_000_000, 4_102_444_800, 253_402_300_799, -1, -86_401])
     func formatsTimestampsAsDateDoes(seconds: Int64) throws {
-        let expected = try OCIFixtures.run(["date", "-u", "-d", "@\(seconds)", "+%Y-%m-%dT%H:%M:%SZ"])
+        let expected = try Tools.run(["date", "-u", "-d", "@\(seconds)", "+%Y-%m-%dT%H:%M:%SZ"])
         #expect(ImageConfig.timestamp(secondsSinceEpoch: seconds) + "\n" == expected)
     }
 

@@ -2,33 +2,35 @@ import Foundation
 import Layers
 import OCI
 import Testing
+import TestSupport
 
-@Suite(.enabled(if: OCIFixtures.hasTool("tar") && OCIFixtures.hasTool("gzip")))
+@Suite(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
 struct LayoutReaderTests {
     /// A layout with two layers under ref `1.0`, in a fresh directory.
     struct Fixture {
-        var directory: String
+        var temporary: TemporaryDirectory
+        var directory: String { temporary.path }
         var layout: String { directory + "/out" }
         var layers: [OCIFixtures.Layer]
         var written: WrittenImage
     }
 
     static func fixture() throws -> Fixture {
-        let directory = try OCIFixtures.temporaryDirectory()
-        let layers = try LayoutWriterTests.twoLayers(in: directory)
-        let written = try OCIFixtures.writeLayout(to: directory + "/out", layers: layers)
-        return Fixture(directory: directory, layers: layers, written: written)
+        let temporary = try TemporaryDirectory()
+        let layers = try LayoutWriterTests.twoLayers(in: temporary.path)
+        let written = try OCIFixtures.writeLayout(to: temporary.path + "/out", layers: layers)
+        return Fixture(temporary: temporary, layers: layers, written: written)
     }
 
     static func writeJSON(_ value: some Encodable, to path: String) throws {
-        try OCIFixtures.write(CanonicalJSONEncoder().encode(value), to: path)
+        try Files.write(CanonicalJSONEncoder().encode(value), to: path)
     }
 
     /// Writes `value` as a blob of `layout` and returns its descriptor.
     static func addBlob(_ value: some Encodable, mediaType: String, to layout: String) throws -> Descriptor {
         let bytes = try CanonicalJSONEncoder().encode(value)
         let digest = BlobDigest.sha256(bytes)
-        try OCIFixtures.write(bytes, to: layout + "/blobs/sha256/" + digest.hex)
+        try Files.write(bytes, to: layout + "/blobs/sha256/" + digest.hex)
         return Descriptor(mediaType: mediaType, digest: digest, size: Int64(bytes.count))
     }
 
@@ -46,7 +48,7 @@ struct LayoutReaderTests {
 
     @Test func readsBackWhatTheWriterWrote() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         let reader = try LayoutReader(directory: fixture.layout)
         for ref in ["1.0", nil] as [String?] {
             let image = try reader.image(ref: ref, platform: OCIFixtures.platform)
@@ -64,7 +66,7 @@ struct LayoutReaderTests {
 
     @Test func namesTheRefsThatExistWhenOneIsMissing() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         let reader = try LayoutReader(directory: fixture.layout)
         let error = try #require(throws: LayoutError.self) { try reader.image(ref: "2.0", platform: nil) }
         #expect(error.description == "\(fixture.layout) has no image named \"2.0\" (refs: 1.0)")
@@ -72,7 +74,7 @@ struct LayoutReaderTests {
 
     @Test func asksForARefWhenSeveralImagesAndNoneIsNamed() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         var index = try LayoutReader(directory: fixture.layout).index()
         var other = index.manifests[0]
         other.annotations = ["org.opencontainers.image.ref.name": "other"]
@@ -90,13 +92,13 @@ struct LayoutReaderTests {
 
     @Test func reportsMissingAndDamagedBlobs() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         let reader = try LayoutReader(directory: fixture.layout)
         let layer = fixture.layers[1].descriptor.digest
         let path = fixture.layout + "/blobs/sha256/" + layer.hex
-        var bytes = try OCIFixtures.bytes(path)
+        var bytes = try Files.bytes(path)
         bytes[bytes.count / 2] ^= 0xff
-        try OCIFixtures.write(bytes, to: path)
+        try Files.write(bytes, to: path)
         let damaged = try OCIFixtures.sha256sum(path)
         let mismatch = try #require(throws: LayoutError.self) { try reader.image(ref: "1.0", platform: nil) }
         #expect(mismatch.description == "blob \(path) does not match its digest: expected \(layer), found \(damaged)")
@@ -113,7 +115,7 @@ struct LayoutReaderTests {
 
     @Test func reportsADescriptorWithTheWrongSize() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         try Self.rewriteManifest(fixture.layout) { $0.layers[0].size += 7 }
         let error = try #require(throws: LayoutError.self) { try LayoutReader(directory: fixture.layout).image(ref: "1.0", platform: nil) }
         let layer = fixture.layers[0].descriptor
@@ -122,7 +124,7 @@ struct LayoutReaderTests {
 
     @Test func reportsBadJSONWithWhereItIsWrong() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         let reader = try LayoutReader(directory: fixture.layout)
         let index = fixture.layout + "/index.json"
         for (content, detail) in [
@@ -131,7 +133,7 @@ struct LayoutReaderTests {
             (#"{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"\#(fixture.written.config.digest)","size":"3"}]}"#, "manifests[0].size is not an integer"),
             (#"{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"md5:00","size":3}]}"#, "invalid digest \"md5:00\" (expected sha256: and 64 lowercase hex digits)"),
         ] {
-            try OCIFixtures.write(content, to: index)
+            try Files.write(content, to: index)
             let error = try #require(throws: LayoutError.self) { try reader.image(ref: nil, platform: nil) }
             #expect(error.description == "\(index) is not a valid image index: \(detail)")
         }
@@ -141,18 +143,19 @@ struct LayoutReaderTests {
     }
 
     @Test func refusesWhatIsNotALayout() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let error = try #require(throws: LayoutError.self) { try LayoutReader(directory: directory) }
         #expect(error.description == "\(directory) is not an OCI image layout: it has no oci-layout file")
-        try OCIFixtures.write(#"{"imageLayoutVersion":"2.0.0"}"#, to: directory + "/oci-layout")
+        try Files.write(#"{"imageLayoutVersion":"2.0.0"}"#, to: directory + "/oci-layout")
         let version = try #require(throws: LayoutError.self) { try LayoutReader(directory: directory) }
         #expect(version.description == "\(directory) is an OCI image layout of version 2.0.0; kiln reads version 1.x")
     }
 
     @Test func checksThePlatformAndThePairingOfLayers() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         let arm = Platform(architecture: "arm64", os: "linux")
         let mismatch = try #require(throws: LayoutError.self) { try LayoutReader(directory: fixture.layout).image(ref: "1.0", platform: arm) }
         #expect(mismatch.description == "base image \(fixture.layout) is for linux/amd64, but the plan builds linux/arm64")
@@ -169,7 +172,7 @@ struct LayoutReaderTests {
 
     @Test func followsAnIndexToThePlatformsManifest() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         let layout = fixture.layout
         var armConfig = OCIFixtures.config(for: fixture.layers)
         armConfig.architecture = "arm64"
@@ -199,11 +202,12 @@ struct LayoutReaderTests {
 
     // MARK: Layouts and archives from other tools
 
-    @Test(.enabled(if: OCIFixtures.hasTool("umoci")))
+    @Test(.enabled(if: Tools.available("umoci")))
     func readsALayoutUmociWrote() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
-        try OCIFixtures.shell("""
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.shell("""
             umoci init --layout layout
             umoci new --image layout:base
             umoci unpack --image layout:base bundle
@@ -216,20 +220,20 @@ struct LayoutReaderTests {
         #expect(image.config.config?.env == ["A=1"])
         #expect(image.config.config?.cmd == ["/hello"])
         // The diff_id is the digest of the decompressed blob, as zcat sees it.
-        let diffID = try OCIFixtures.shell("zcat \(image.layers[0].path) | sha256sum", in: directory)
+        let diffID = try Tools.shell("zcat \(image.layers[0].path) | sha256sum", in: directory)
         #expect(image.layers[0].diffID.hex == String(diffID.prefix(64)))
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("skopeo")))
+    @Test(.enabled(if: Tools.available("skopeo")))
     func readsWhatSkopeoCopiesToALayoutAndAnArchive() throws {
         let fixture = try Self.fixture()
-        defer { OCIFixtures.remove(fixture.directory) }
+        defer { fixture.temporary.remove() }
         let directory = fixture.directory
-        try OCIFixtures.run(["skopeo", "--insecure-policy", "copy", "oci:\(fixture.layout):1.0", "oci:\(directory)/copy:copied"])
+        try Tools.run(["skopeo", "--insecure-policy", "copy", "oci:\(fixture.layout):1.0", "oci:\(directory)/copy:copied"])
         let copy = try LayoutReader(directory: directory + "/copy").image(ref: "copied", platform: OCIFixtures.platform)
         #expect(copy.manifestDescriptor.digest == fixture.written.manifest.digest)
         #expect(copy.layers.map(\.diffID) == fixture.layers.map(\.diffID))
-        try OCIFixtures.run(["skopeo", "--insecure-policy", "copy", "oci:\(fixture.layout):1.0", "oci-archive:\(directory)/image.tar:archived"])
+        try Tools.run(["skopeo", "--insecure-policy", "copy", "oci:\(fixture.layout):1.0", "oci-archive:\(directory)/image.tar:archived"])
         try FileManager.default.createDirectory(atPath: directory + "/unpacked", withIntermediateDirectories: false)
         let reader = try LayoutReader.unpackArchive(directory + "/image.tar", into: directory + "/unpacked")
         #expect(reader.label == directory + "/image.tar")
@@ -240,11 +244,12 @@ struct LayoutReaderTests {
         #expect(wrongRef.description == "\(directory)/image.tar has no image named \"1.0\" (refs: archived)")
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("python3")))
+    @Test(.enabled(if: Tools.available("python3")))
     func refusesArchivesThatAreNotPlainLayouts() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
-        try OCIFixtures.run(["python3", "-c", """
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Tools.run(["python3", "-c", """
             import tarfile, io
             with tarfile.open("link.tar", "w") as t:
                 info = tarfile.TarInfo("oci-layout")
@@ -266,15 +271,15 @@ struct LayoutReaderTests {
             #expect(error.description == "cannot unpack \(directory)/\(archive): \(detail)")
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/evil"))
-        try OCIFixtures.run(["python3", "-c", """
+        try Tools.run(["python3", "-c", """
             import tarfile, io
             with tarfile.open("plain.tar", "w") as t:
                 info = tarfile.TarInfo("oci-layout")
                 info.size = 1000
                 t.addfile(info, io.BytesIO(b" " * 1000))
             """], in: directory)
-        let truncated = try OCIFixtures.bytes(directory + "/plain.tar")
-        try OCIFixtures.write(Array(truncated[..<700]), to: directory + "/cut.tar")
+        let truncated = try Files.bytes(directory + "/plain.tar")
+        try Files.write(Array(truncated[..<700]), to: directory + "/cut.tar")
         try FileManager.default.createDirectory(atPath: directory + "/cut.d", withIntermediateDirectories: false)
         let cut = try #require(throws: LayoutError.self) { try LayoutReader.unpackArchive(directory + "/cut.tar", into: directory + "/cut.d") }
         #expect(cut.description == "cannot unpack \(directory)/cut.tar: tar archive is truncated: it ends at byte 700, inside the content of oci-layout (header at byte 0)")

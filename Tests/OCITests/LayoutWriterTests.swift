@@ -2,6 +2,7 @@ import Foundation
 import Layers
 @testable import OCI
 import Testing
+import TestSupport
 
 @Suite struct LayoutWriterTests {
     static func twoLayers(in directory: String) throws -> [OCIFixtures.Layer] {
@@ -11,15 +12,16 @@ import Testing
         ]
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("tar") && OCIFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
     func writesALayoutWhoseBlobsMatchTheirNames() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         let written = try OCIFixtures.writeLayout(to: directory + "/out", layers: layers)
-        #expect(try OCIFixtures.entries(directory + "/out") == ["blobs", "index.json", "manifest.json", "oci-layout"])
+        #expect(try Files.entries(directory + "/out") == ["blobs", "index.json", "manifest.json", "oci-layout"])
         // Every blob is named by the sha256sum of its bytes: layers, config, manifest.
-        let blobs = try OCIFixtures.entries(directory + "/out/blobs/sha256")
+        let blobs = try Files.entries(directory + "/out/blobs/sha256")
         #expect(blobs.count == 4)
         for blob in blobs {
             #expect(try OCIFixtures.sha256sum(directory + "/out/blobs/sha256/" + blob).hex == blob)
@@ -34,17 +36,18 @@ import Testing
         #expect(manifest.contains(#""annotations":{"org.opencontainers.image.vendor":"Example"}"#))
         #expect(!manifest.contains("ref.name"))
         // Nothing but the output is left beside it.
-        #expect(try OCIFixtures.entries(directory).filter { $0.hasPrefix(".") } == [])
+        #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("oci-image-tool") && OCIFixtures.hasTool("skopeo")))
+    @Test(.enabled(if: Tools.available("oci-image-tool") && Tools.available("skopeo")))
     func passesOciImageToolAndSkopeo() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         let written = try OCIFixtures.writeLayout(to: directory + "/out", layers: layers)
-        try OCIFixtures.run(["oci-image-tool", "validate", "--type", "image", "--ref", "name=1.0", directory + "/out"])
-        let inspect = try OCIFixtures.run(["skopeo", "--insecure-policy", "inspect", "oci:\(directory)/out:1.0"])
+        try Tools.run(["oci-image-tool", "validate", "--type", "image", "--ref", "name=1.0", directory + "/out"])
+        let inspect = try Tools.run(["skopeo", "--insecure-policy", "inspect", "oci:\(directory)/out:1.0"])
         let json = try JSONSerialization.jsonObject(with: Data(inspect.utf8)) as! [String: Any]
         #expect(json["Digest"] as? String == written.manifest.digest.description)
         #expect(json["Layers"] as? [String] == layers.map(\.descriptor.digest.description))
@@ -52,49 +55,52 @@ import Testing
         #expect((json["Env"] as? [String]) == ["PATH=/usr/bin:/bin", "RUST_LOG=info"])
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("umoci")))
+    @Test(.enabled(if: Tools.available("umoci")))
     func unpacksWithUmociToTheDeclaredTree() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         try OCIFixtures.writeLayout(to: directory + "/out", layers: layers)
-        try OCIFixtures.run(["umoci", "unpack", "--image", directory + "/out:1.0", directory + "/bundle"])
+        try Tools.run(["umoci", "unpack", "--image", directory + "/out:1.0", directory + "/bundle"])
         // The union of the two layer trees, compared as find lists them.
-        try OCIFixtures.shell("mkdir union && cp -a base-tree/. union/ && cp -a app-tree/. union/", in: directory)
+        try Tools.shell("mkdir union && cp -a base-tree/. union/ && cp -a app-tree/. union/", in: directory)
         let listing = "find . -printf '%p %y %m\\n' | LC_ALL=C sort"
-        #expect(try OCIFixtures.shell(listing, in: directory + "/bundle/rootfs") == (try OCIFixtures.shell(listing, in: directory + "/union")))
+        #expect(try Tools.shell(listing, in: directory + "/bundle/rootfs") == (try Tools.shell(listing, in: directory + "/union")))
         #expect(try String(contentsOfFile: directory + "/bundle/rootfs/etc/app/ü.txt", encoding: .utf8) == "unicode\n")
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("skopeo") && OCIFixtures.hasTool("podman")))
+    @Test(.enabled(if: Tools.available("skopeo") && Tools.available("podman")))
     func copiesWithSkopeoAndLoadsIntoPodman() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
+        let temporaryDirectory = try TemporaryDirectory()
+        let directory = temporaryDirectory.path
         // podman refuses a runroot path longer than 50 characters.
         let runroot = FileManager.default.temporaryDirectory.appendingPathComponent("kp-" + UUID().uuidString.prefix(8)).path
         let podman = ["podman", "--root", directory + "/root", "--runroot", runroot, "--storage-driver", "vfs"]
         defer {
             // Let podman undo its own storage (mounts, read-only directories).
-            _ = try? OCIFixtures.run(podman + ["system", "reset", "--force"])
-            OCIFixtures.remove(directory)
-            OCIFixtures.remove(runroot)
+            _ = try? Tools.run(podman + ["system", "reset", "--force"])
+            temporaryDirectory.remove()
+            try? FileManager.default.removeItem(atPath: runroot)
         }
         let layers = try Self.twoLayers(in: directory)
         let written = try OCIFixtures.writeLayout(to: directory + "/out", layers: layers)
-        try OCIFixtures.run(["skopeo", "--insecure-policy", "copy", "oci:\(directory)/out:1.0", "docker-archive:\(directory)/image.tar:example.com/team/app:1.0"])
-        try OCIFixtures.run(podman + ["load", "-i", directory + "/image.tar"])
-        let images = try OCIFixtures.run(podman + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        try Tools.run(["skopeo", "--insecure-policy", "copy", "oci:\(directory)/out:1.0", "docker-archive:\(directory)/image.tar:example.com/team/app:1.0"])
+        try Tools.run(podman + ["load", "-i", directory + "/image.tar"])
+        let images = try Tools.run(podman + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
         #expect(images.split(separator: "\n").contains("example.com/team/app:1.0"))
-        let inspect = try OCIFixtures.run(podman + ["image", "inspect", "--format", "{{json .RootFS.Layers}}", "example.com/team/app:1.0"])
+        let inspect = try Tools.run(podman + ["image", "inspect", "--format", "{{json .RootFS.Layers}}", "example.com/team/app:1.0"])
         #expect(inspect.trimmingCharacters(in: .whitespacesAndNewlines) == "[\"\(layers[0].diffID)\",\"\(layers[1].diffID)\"]")
         _ = written
     }
 
     // MARK: Atomic replacement
 
-    @Test(.enabled(if: OCIFixtures.hasTool("tar") && OCIFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
     func replacesAnExistingLayoutAndLeavesNoDebris() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         try OCIFixtures.writeLayout(to: directory + "/out", layers: layers, tag: "old")
         let second = try OCIFixtures.writeLayout(to: directory + "/out", layers: [layers[1]], tag: "new")
@@ -103,13 +109,14 @@ import Testing
         #expect(try reader.index().manifests == [second.manifest])
         // The old layout's blob of layer 0 is gone with it.
         #expect(!FileManager.default.fileExists(atPath: directory + "/out/blobs/sha256/" + layers[0].descriptor.digest.hex))
-        #expect(try OCIFixtures.entries(directory).filter { $0.hasPrefix(".") } == [])
+        #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("tar") && OCIFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
     func replacesByRenamingAsideWhereExchangeIsMissing() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         try OCIFixtures.writeLayout(to: directory + "/out", layers: layers, tag: "old")
         let staging = try LayoutStaging(output: directory + "/out")
@@ -118,43 +125,45 @@ import Testing
             name: "n", tag: "new", platform: OCIFixtures.platform, config: OCIFixtures.config(for: [layers[1]]), layers: [layers[1].descriptor]))
         try staging.publish(exchange: false)
         #expect(try LayoutReader(directory: directory + "/out").refs() == ["new"])
-        #expect(try OCIFixtures.entries(directory).filter { $0.hasPrefix(".") } == [])
+        #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("tar") && OCIFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
     func aFailedBuildLeavesThePreviousOutputAndNoStaging() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         try OCIFixtures.writeLayout(to: directory + "/out", layers: layers, tag: "old")
-        let before = try OCIFixtures.shell("find out -type f -exec sha256sum {} + | sort", in: directory)
+        let before = try Tools.shell("find out -type f -exec sha256sum {} + | sort", in: directory)
         do {
             let staging = try LayoutStaging(output: directory + "/out")
             let temporary = staging.temporaryBlobPath()
-            try OCIFixtures.write("partial", to: temporary)
-            #expect(try OCIFixtures.entries(directory).filter { $0.hasPrefix(".out.kiln-") }.count == 1)
+            try Files.write("partial", to: temporary)
+            #expect(try Files.entries(directory).filter { $0.hasPrefix(".out.kiln-") }.count == 1)
             // The build fails here: the staging is released unpublished.
         }
-        #expect(try OCIFixtures.shell("find out -type f -exec sha256sum {} + | sort", in: directory) == before)
-        #expect(try OCIFixtures.entries(directory).filter { $0.hasPrefix(".") } == [])
+        #expect(try Tools.shell("find out -type f -exec sha256sum {} + | sort", in: directory) == before)
+        #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
         // Explicit discard, and an output that did not exist yet.
         let fresh = try LayoutStaging(output: directory + "/fresh")
-        try OCIFixtures.write("x", to: fresh.temporaryBlobPath())
+        try Files.write("x", to: fresh.temporaryBlobPath())
         fresh.discard()
         #expect(!FileManager.default.fileExists(atPath: directory + "/fresh"))
-        #expect(try OCIFixtures.entries(directory).filter { $0.hasPrefix(".") } == [])
+        #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
         let error = try #require(throws: LayoutError.self) { try fresh.publish() }
         #expect(error.description == "staging directory \(fresh.directory) was already published or discarded")
     }
 
     @Test func refusesOutputsItMustNotReplace() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
-        try OCIFixtures.write("a file", to: directory + "/file")
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Files.write("a file", to: directory + "/file")
         let file = try #require(throws: LayoutError.self) { try LayoutStaging(output: directory + "/file") }
         #expect(file.description == "output \(directory)/file exists and is not a directory")
         try FileManager.default.createDirectory(atPath: directory + "/home", withIntermediateDirectories: false)
-        try OCIFixtures.write("precious", to: directory + "/home/notes.txt")
+        try Files.write("precious", to: directory + "/home/notes.txt")
         let notLayout = try #require(throws: LayoutError.self) { try LayoutStaging(output: directory + "/home/") }
         #expect(notLayout.description == "output \(directory)/home is a directory that is not an OCI image layout; kiln only replaces a layout or an empty directory")
         try FileManager.default.createSymbolicLink(atPath: directory + "/link", withDestinationPath: directory + "/home")
@@ -162,8 +171,8 @@ import Testing
         #expect(link.description == "output \(directory)/link is a symbolic link; name the directory it points to")
         let parent = try #require(throws: LayoutError.self) { try LayoutStaging(output: directory + "/missing/out") }
         #expect(parent.description == "cannot write \(directory)/missing/out: directory \(directory)/missing does not exist")
-        #expect(try OCIFixtures.entries(directory) == ["file", "home", "link"])
-        #expect(try OCIFixtures.entries(directory + "/home") == ["notes.txt"])
+        #expect(try Files.entries(directory) == ["file", "home", "link"])
+        #expect(try Files.entries(directory + "/home") == ["notes.txt"])
         // An empty directory may be replaced.
         try FileManager.default.createDirectory(atPath: directory + "/empty", withIntermediateDirectories: false)
         let staging = try LayoutStaging(output: directory + "/empty")
@@ -171,13 +180,14 @@ import Testing
             name: "n", tag: "t", platform: OCIFixtures.platform,
             config: ImageConfig(architecture: "amd64", os: "linux", rootfs: RootFS(diffIDs: [])), layers: []))
         try staging.publish()
-        #expect(try OCIFixtures.entries(directory + "/empty") == ["blobs", "index.json", "manifest.json", "oci-layout"])
+        #expect(try Files.entries(directory + "/empty") == ["blobs", "index.json", "manifest.json", "oci-layout"])
     }
 
-    @Test(.enabled(if: OCIFixtures.hasTool("tar") && OCIFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
     func refusesManifestsNamingUnstagedOrUnpairedLayers() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         let staging = try LayoutStaging(output: directory + "/out")
         let unstaged = try #require(throws: LayoutError.self) {
@@ -192,10 +202,11 @@ import Testing
 
     // MARK: Base-image blobs
 
-    @Test(.enabled(if: OCIFixtures.hasTool("tar") && OCIFixtures.hasTool("gzip")))
+    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
     func importsBaseBlobsByHardLinkAndVerifiesThem() throws {
-        let directory = try OCIFixtures.temporaryDirectory()
-        defer { OCIFixtures.remove(directory) }
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         let staging = try LayoutStaging(output: directory + "/out")
         try staging.importBlob(from: layers[0].blob, descriptor: layers[0].descriptor)

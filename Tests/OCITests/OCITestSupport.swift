@@ -2,74 +2,14 @@ import Foundation
 import Layers
 import OCI
 import Testing
+import TestSupport
 
-/// Helpers shared by the OCI suites: temporary directories, outside tools,
-/// small layer blobs made by GNU tar and gzip.
+/// Fixtures of the OCI suites: small layer blobs made by GNU tar and gzip,
+/// and layouts written from them.
 enum OCIFixtures {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func hasTool(_ name: String) -> Bool {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
-    }
-
-    static func temporaryDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-oci-" + UUID().uuidString)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
-
-    static func remove(_ path: String) {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    static func bytes(_ path: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-
-    static func write(_ text: String, to path: String) throws {
-        try write(Array(text.utf8), to: path)
-    }
-
-    /// Runs a command (looked up in PATH); returns stdout, throws with stderr
-    /// on a non-zero exit.
-    @discardableResult
-    static func run(_ arguments: [String], in directory: String? = nil, input: [UInt8] = []) throws -> String {
-        let scratch = try temporaryDirectory()
-        defer { remove(scratch) }
-        for name in ["in", "out", "err"] { try write(name == "in" ? input : [], to: scratch + "/" + name) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: scratch + "/in"))
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + "/err"))
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: try bytes(scratch + "/out"), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: try bytes(scratch + "/err"), as: UTF8.self)
-            throw Failure(description: "\(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(message)\(output)")
-        }
-        return output
-    }
-
-    @discardableResult
-    static func shell(_ script: String, in directory: String) throws -> String {
-        try run(["sh", "-euc", script], in: directory)
-    }
-
     /// `sha256:<hex>` of a file, from sha256sum.
     static func sha256sum(_ path: String) throws -> Digest {
-        let output = try run(["sha256sum", path])
-        return try Digest(parsing: "sha256:" + output.prefix(64))
+        try Digest(parsing: Tools.sha256(file: path))
     }
 
     /// A layer made the reproducible way by GNU tar and gzip, from a small
@@ -88,9 +28,9 @@ enum OCIFixtures {
         for (path, content) in files {
             let full = tree + "/" + path
             try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try write(content, to: full)
+            try Files.write(content, to: full)
         }
-        try shell("""
+        try Tools.shell("""
             chmod -R u=rwX,go=rX \(name)-tree
             tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf \(name).tar -C \(name)-tree .
             gzip -n -c \(name).tar > \(name).tar.gz
@@ -135,10 +75,5 @@ enum OCIFixtures {
             layers: layers.map(\.descriptor), annotations: annotations))
         try staging.publish()
         return written
-    }
-
-    /// Names in `directory` (hidden ones included), sorted.
-    static func entries(_ directory: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
     }
 }

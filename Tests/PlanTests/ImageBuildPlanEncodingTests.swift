@@ -1,15 +1,16 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 
 /// The normalized plan as JSON (what `kiln plan` will print): every default
 /// filled, no source locations, host paths absolute, and input digests
 /// when the caller supplies them.
 @Suite struct ImageBuildPlanEncodingTests {
-    let directory: TestDirectory
+    let directory: TemporaryDirectory
 
     init() throws {
-        directory = try TestDirectory()
+        directory = try TemporaryDirectory()
         try directory.write("config/app.conf", "x\n")
         try directory.write("src/main.c", "int main;\n")
         try directory.directory("debs")

@@ -1,14 +1,15 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 
 /// The normalized plan: defaults filled, scalars kept as written, host
 /// paths resolved, and equal values for plans that mean the same.
 @Suite struct ImageBuildPlanTests {
-    let directory: TestDirectory
+    let directory: TemporaryDirectory
 
     init() throws {
-        directory = try TestDirectory()
+        directory = try TemporaryDirectory()
     }
 
     func decode(_ text: String, environment: [String: String] = [:], context: String? = nil, in path: String? = nil,
@@ -190,7 +191,7 @@ import Testing
 
     @Test func rootAndPathsExpandToSourceEntries() throws {
         try directory.write("rootfs/etc/issue", "hi\n")
-        try directory.write("rootfs/usr/local/bin/tool", "#!/bin/sh\n", executable: true)
+        try directory.write("rootfs/usr/local/bin/tool", "#!/bin/sh\n", mode: 0o755)
         try directory.write("etc/hosts", "127.0.0.1 localhost\n")
         let plan = try decode("kiln: 1\nname: app\nlayers:\n"
             + "  - { name: t, type: files, root: rootfs, paths: [usr/local/bin/tool, ./etc/issue], files: [{ path: /etc/motd, content: x }] }\n"

@@ -1,20 +1,21 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `kiln validate` and `kiln schema` as a user runs them: exit codes 0
 /// (valid), 1 (invalid plan), 2 (usage error), and `--context`.
 @Suite struct KilnValidateCommandTests {
-    let directory: TestDirectory
+    let directory: TemporaryDirectory
     let valid = "kiln: 1\nname: app\nlayers:\n  - { name: base, type: files, files: [{ path: /etc/motd, content: \"hi\\n\" }] }\n"
 
     init() throws {
-        directory = try TestDirectory()
+        directory = try TemporaryDirectory()
         try directory.write("good.yaml", valid)
         try directory.write("bad.yaml", "kiln: 1\nname: App\n")
     }
 
     func kiln(_ arguments: [String], in path: String? = nil) throws -> ProcessResult {
-        let result = try run(Locations.kilnBinary, arguments, in: path ?? directory.path)
+        let result = try Tools.kiln(arguments, in: path ?? directory.path)
         #expect(result.signal == nil, "kiln \(arguments) crashed with signal \(result.signal ?? 0)")
         return result
     }

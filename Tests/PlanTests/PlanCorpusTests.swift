@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The bad-input corpus through the real `kiln validate`: every broken
 /// plan under `Fixtures/invalid` exits 1 and prints exactly the lines in
 /// its `.stderr` file, and every plan under `Fixtures/valid` exits 0.
 ///
 /// The binary is the one built beside the test bundle (see
-/// ``Locations/kilnBinary``). Each case runs in a fresh copy of the
+/// ``KilnBinary/path``). Each case runs in a fresh copy of the
 /// fixture directory, named by a relative path from inside it, so the
 /// messages read as a user in that directory sees them; `${CONTEXT}` in an
 /// expected file stands for the copy's real path.
@@ -14,15 +15,15 @@ import Testing
     /// A copy of a fixture set in a temporary directory, plus what the
     /// repository cannot hold: `escape-link`, a symlink to /etc, outside
     /// the context.
-    static func workingCopy(of set: String) throws -> TestDirectory {
-        let directory = try TestDirectory()
-        try directory.copyContents(of: Locations.fixtures.appendingPathComponent(set))
+    static func workingCopy(of set: String) throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory()
+        try directory.copyContents(of: Locations.fixtures.appendingPathComponent(set).path)
         try directory.symlink("escape-link", to: "/etc")
         return directory
     }
 
     static func validate(_ arguments: [String], in directory: String) throws -> ProcessResult {
-        try run(Locations.kilnBinary, ["validate"] + arguments, in: directory)
+        try Tools.kiln(["validate"] + arguments, in: directory)
     }
 
     @Test func theCorpusIsLargeAndEveryPlanHasExpectedOutput() throws {
@@ -33,8 +34,8 @@ import Testing
             let expected = directory.appendingPathComponent(String(plan.dropLast(5)) + ".stderr")
             #expect(FileManager.default.fileExists(atPath: expected.path), "\(plan) has no .stderr file")
         }
-        #expect(FileManager.default.isExecutableFile(atPath: Locations.kilnBinary.path),
-                "no kiln binary at \(Locations.kilnBinary.path): run `swift build --build-tests` first")
+        #expect(FileManager.default.isExecutableFile(atPath: KilnBinary.path),
+                "no kiln binary at \(KilnBinary.path): run `swift build --build-tests` first")
     }
 
     @Test(arguments: Locations.fixturePlans("invalid"))
@@ -60,7 +61,7 @@ import Testing
 
     /// Inputs too large or too odd to commit, made at test time.
     @Test func generatedHostilePlans() throws {
-        let directory = try TestDirectory()
+        let directory = try TemporaryDirectory()
         let layer = "layers:\n  - { name: base, type: files, files: [{ path: /etc/motd, content: \"hi\\n\" }] }\n"
         // A 4 MiB scalar where a short name belongs: named, cut, one line.
         try directory.write("huge-name.yaml", "kiln: 1\nname: " + String(repeating: "a", count: 4 << 20) + "\n" + layer)

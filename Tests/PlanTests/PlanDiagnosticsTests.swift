@@ -1,14 +1,15 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 
 /// Messages of the decoder that the corpus alone would not pin down: each
 /// is the exact line a user sees.
 @Suite struct PlanDiagnosticsTests {
-    let directory: TestDirectory
+    let directory: TemporaryDirectory
 
     init() throws {
-        directory = try TestDirectory()
+        directory = try TemporaryDirectory()
     }
 
     @Test(arguments: [

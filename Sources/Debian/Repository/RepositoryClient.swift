@@ -61,7 +61,7 @@ struct RepositoryClient: Sendable {
                 }
                 text = signed
             } else {
-                text = try SignatureVerifier(workDirectory: workDirectory)
+                text = try await SignatureVerifier(workDirectory: workDirectory)
                     .verify(local, url: inRelease, keyring: source.keyring, source: source.label)
             }
             return try ReleaseFile(text: text, url: inRelease)

@@ -1,4 +1,6 @@
 internal import Foundation
+internal import Layers
+internal import Synchronization
 
 /// Checks a clearsigned `InRelease` with `gpgv` and returns only the text
 /// that was signed.
@@ -16,25 +18,33 @@ struct SignatureVerifier: Sendable {
     /// - Throws: ``RepositoryError/badSignature(url:keyring:detail:)`` when no
     ///   key of the keyring made a valid signature, ``RepositoryError/gpgvMissing``,
     ///   ``RepositoryError/unreadableKeyring(path:message:)``.
-    func verify(_ signedFile: String, url: String, keyring: Keyring, source: String) throws(RepositoryError) -> String {
+    func verify(_ signedFile: String, url: String, keyring: Keyring, source: String) async throws(RepositoryError) -> String {
         let keyrings = try keyringFiles(keyring, source: source)
-        guard let gpgv = Executable.find("gpgv") else { throw .gpgvMissing }
+        let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        guard let gpgv = ChildProcess.locate("gpgv", searchPath: searchPath, relativeTo: "/") else { throw .gpgvMissing }
         let output = (workDirectory as NSString).appendingPathComponent("signed-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(atPath: output) }
-        var arguments = ["--homedir", workDirectory, "--status-fd", "1", "--output", output]
+        var arguments = [gpgv, "--homedir", workDirectory, "--status-fd", "1", "--output", output]
         for file in keyrings { arguments += ["--keyring", file] }
         arguments.append(signedFile)
-        let result: Executable.Result
+        // Only PATH and LC_ALL=C: gpgv's words must not depend on the host.
+        let child = ChildProcess(executable: gpgv, arguments: arguments, environment: ["PATH": searchPath, "LC_ALL": "C"])
+        let lines = Mutex<(status: [String], errors: [String])>(([], []))
         do {
-            result = try Executable.run(gpgv, arguments)
+            _ = try await child.run { line in
+                lines.withLock {
+                    if line.stream == .standardOutput { $0.status.append(line.text) } else { $0.errors.append(line.text) }
+                }
+            }
         } catch {
             throw .badSignature(url: url, keyring: keyringLabel(keyring), detail: "cannot run gpgv: \(error)")
         }
+        let (status, errors) = lines.withLock { $0 }
         var good = false
         var valid = false
         var bad = false
         var problems: [String] = []
-        for line in result.stdout.split(separator: "\n") where line.hasPrefix("[GNUPG:] ") {
+        for line in status where line.hasPrefix("[GNUPG:] ") {
             let words = line.dropFirst("[GNUPG:] ".count).split(separator: " ")
             switch words.first {
             case "GOODSIG": good = true
@@ -49,7 +59,7 @@ struct SignatureVerifier: Sendable {
             }
         }
         guard good, valid, !bad else {
-            let detail = problems.isEmpty ? "gpgv: " + result.stderr.trimmingSpaces.split(separator: "\n").joined(separator: "; ") : problems.joined(separator: "; ")
+            let detail = problems.isEmpty ? "gpgv: " + errors.map(\.trimmingSpaces).filter { !$0.isEmpty }.joined(separator: "; ") : problems.joined(separator: "; ")
             throw .badSignature(url: url, keyring: keyringLabel(keyring), detail: detail)
         }
         guard let data = FileManager.default.contents(atPath: output) else {

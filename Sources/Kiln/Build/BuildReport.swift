@@ -52,7 +52,7 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var layers: [LayerReport]
     /// The layout directory written, if any.
     public var output: String?
-    /// The archive written, if any.
+    /// The archive written, if any, as an absolute path like ``output``.
     public var tarOutput: String?
     public var seconds: Double
 

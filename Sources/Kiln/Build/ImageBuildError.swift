@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 import OCI
 #if canImport(Glibc)
 import Glibc
@@ -17,11 +18,19 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     /// The build's scratch directory could not be created.
     case scratch(path: String, errno: Int32)
 
+    /// Whether the message starts with the place in the plan it is about
+    /// (`plan.yaml:7:9: error: layer "tree": …`), the form of plan errors,
+    /// so it is shown as it is rather than after `kiln: error:`.
+    public var startsWithPlanLocation: Bool {
+        if case .layer(_, let error) = self { error is FilesStrategyError } else { false }
+    }
+
     public var description: String {
         switch self {
         case .layer(let name, let error):
-            // Strategy errors usually name their layer already.
-            "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
+            // Strategy errors usually name their layer already; a files
+            // layer's after the plan location of the entry at fault.
+            error is FilesStrategyError || "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
         case .base(let error): "base image: \(error)"
         case .output(let error): "output: \(error)"
         case .lock(let message): message

@@ -51,7 +51,7 @@ public struct ImageBuilder: Sendable {
                 do {
                     try staging.importBlob(from: layer.path, descriptor: layer.descriptor)
                 } catch {
-                    throw ImageBuildError.base(error)
+                    throw ImageBuildError.base(base.naming(error, of: layer))
                 }
                 let report = LayerReport(
                     name: "base", strategy: "base", entries: 0, uncompressedSize: 0, compressedSize: layer.descriptor.size,
@@ -77,17 +77,21 @@ public struct ImageBuilder: Sendable {
             written = try staging.writeImage(LayoutImageSpec(
                 name: plan.name, tag: plan.tag, platform: OCIPlatform(plan.platform), config: config,
                 layers: descriptors, annotations: plan.annotations))
-            if let tar = options.tarOutput {
+            // The archive is written first but renamed into place only after
+            // the layout is, so a failure anywhere leaves both as they were.
+            let archive = try options.tarOutput.map { tar throws(LayoutError) in
                 try LayoutArchive.write(directory: staging.directory, to: tar, modificationTime: plan.created)
             }
             try staging.publish()
+            try archive?.commit()
             published = true
         } catch {
             throw ImageBuildError.output(error)
         }
         return BuildReport(
             image: plan.name + ":" + plan.tag, manifestDigest: written.manifest.digest, configDigest: written.config.digest,
-            layers: reports, output: options.output.map { _ in staging.output }, tarOutput: options.tarOutput,
+            layers: reports, output: options.output.map { _ in staging.output },
+            tarOutput: options.tarOutput.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
             seconds: started.duration(to: clock.now).seconds)
     }
 

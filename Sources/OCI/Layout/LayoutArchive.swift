@@ -10,13 +10,16 @@ import Glibc
 ///
 /// The archive is deterministic like a layer: entries sorted by path,
 /// every mtime the plan's `created`, owners 0:0, files 0644, directories
-/// 0755. It is written beside its destination and renamed into place, so a
-/// failure leaves any previous archive as it was.
+/// 0755. It is written beside its destination and only renamed into place
+/// by ``PendingArchive/commit()``, so the build can publish the layout and
+/// the archive together, and a failure leaves any previous archive as it was.
 public enum LayoutArchive {
     /// Archives `oci-layout`, `index.json`, `manifest.json` and `blobs/` of
-    /// `directory` into `file`.
-    /// - Throws: ``LayoutError`` for an unreadable layout or a failed write.
-    public static func write(directory: String, to file: String, modificationTime: Timestamp) throws(LayoutError) {
+    /// `directory` into a temporary file beside `file`.
+    /// - Returns: the written archive, not yet in place.
+    /// - Throws: ``LayoutError`` for an unreadable layout or a failed write
+    ///   (nothing is left behind).
+    public static func write(directory: String, to file: String, modificationTime: Timestamp) throws(LayoutError) -> PendingArchive {
         var tree = LayerTree()
         do {
             for name in ["oci-layout", "index.json", "manifest.json"] {
@@ -42,16 +45,43 @@ public enum LayoutArchive {
             unlink(temporary)
             throw .archiveWrite(path: absolute, detail: "\(error)")
         }
-        guard rename(temporary, absolute) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw .io(operation: "rename archive to", path: absolute, errno: code)
-        }
+        return PendingArchive(temporary: temporary, destination: absolute)
     }
 
     private static func fileEntry(_ hostPath: String, path: String) throws(LayoutError) -> LayerEntry {
         var info = stat()
         guard stat(hostPath, &info) == 0 else { throw .io(operation: "stat", path: hostPath, errno: errno) }
         return LayerEntry(path: path, kind: .regular(.file(path: hostPath, size: Int64(info.st_size))), mode: 0o644)
+    }
+}
+
+/// An archive written beside its destination, waiting to be renamed into
+/// place. Released without ``commit()``, it is deleted.
+public final class PendingArchive: @unchecked Sendable {
+    /// The temporary file.
+    public let temporary: String
+    /// Where ``commit()`` puts it (absolute).
+    public let destination: String
+    private var done = false
+
+    init(temporary: String, destination: String) {
+        self.temporary = temporary
+        self.destination = destination
+    }
+
+    deinit {
+        if !done { unlink(temporary) }
+    }
+
+    /// Renames the archive into place (replacing any previous one).
+    /// - Throws: ``LayoutError/io(operation:path:errno:)``; the temporary is removed.
+    public func commit() throws(LayoutError) {
+        guard !done else { return }
+        done = true
+        guard rename(temporary, destination) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .io(operation: "rename archive to", path: destination, errno: code)
+        }
     }
 }

@@ -66,7 +66,8 @@ struct BuildCommand: AsyncParsableCommand {
             if json { FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder().encode(report), as: UTF8.self) + "\n") }
         } catch {
             progress.abandon()
-            throw CommandFailure(code: 1, message: "kiln: error: \(error)")
+            let located = (error as? ImageBuildError)?.startsWithPlanLocation == true
+            throw CommandFailure(code: 1, message: (located ? "" : "kiln: error: ") + "\(error)")
         }
     }
 }

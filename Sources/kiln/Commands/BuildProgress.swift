@@ -11,6 +11,10 @@ final class BuildProgress: BuildObserver, @unchecked Sendable {
     private var drawnLines = 0
     private var lastDraw = ContinuousClock.now
     private let nameWidth: Int
+    /// Finished layers wait here until every layer before them is printed,
+    /// so summaries come in plan order whatever order layers finish in.
+    private var finished: [Int: LayerReport] = [:]
+    private var nextToPrint = 0
 
     init(interactive: Bool, nameWidth: Int = 12) {
         self.interactive = interactive
@@ -39,8 +43,13 @@ final class BuildProgress: BuildObserver, @unchecked Sendable {
     func layerFinished(_ index: Int, report: LayerReport) {
         lock.withLock {
             active[index] = nil
-            print(permanent: Self.summary(report, nameWidth: nameWidth))
-            for note in report.notes { print(permanent: "[\(report.name)] note: \(note)") }
+            finished[index] = report
+            while let next = finished.removeValue(forKey: nextToPrint) {
+                print(permanent: Self.summary(next, nameWidth: nameWidth))
+                for note in next.notes { print(permanent: "[\(next.name)] note: \(note)") }
+                nextToPrint += 1
+            }
+            if interactive { redraw(force: true) }
         }
     }
 
@@ -76,7 +85,7 @@ final class BuildProgress: BuildObserver, @unchecked Sendable {
         let sizes = report.strategy == "base"
             ? "\(ByteCount.format(report.compressedSize)) reused"
             : "\(report.entries) entries, \(ByteCount.format(report.uncompressedSize)) → \(ByteCount.format(report.compressedSize))"
-        let source = report.cached ? "cached" : String(format: "%.2fs", report.seconds)
+        let source = (report.cached ? "cached " : "built ") + String(format: "%.2fs", report.seconds)
         return "\(name) \(strategy) \(sizes)  diff_id \(report.diffID)  digest \(report.digest)  \(source)"
     }
 

@@ -34,15 +34,4 @@ enum Locations {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.filter { $0.hasSuffix(".yaml") }.sorted()
     }
-
-    /// The `kiln` executable built next to the test bundle: SwiftPM puts
-    /// products and resource bundles in one directory (`swift build
-    /// --show-bin-path`), and `swift build --build-tests` builds both.
-    /// `KILN_BINARY` in the environment overrides it.
-    static var kilnBinary: URL {
-        if let override = ProcessInfo.processInfo.environment["KILN_BINARY"], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        return Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("kiln")
-    }
 }

@@ -34,6 +34,26 @@ struct BuildScratch: Sendable {
     /// then `workdir`.
     let workingDirectory: String
 
+    /// Where `sandbox: isolated` mounts the scratch inside bubblewrap: one
+    /// fixed path, so a command that records its directories (debug info,
+    /// `__FILE__`, a Go binary without `-trimpath`) writes the same bytes
+    /// on every machine. `/tmp` is a fresh tmpfs in the sandbox, so the
+    /// mount point can always be made.
+    static let sandboxRoot = "/tmp/kiln"
+
+    /// The same directories seen from `newRoot` (the sandbox's view).
+    func relocated(to newRoot: String) -> BuildScratch {
+        func move(_ path: String) -> String { newRoot + path.dropFirst(root.count) }
+        return BuildScratch(
+            root: newRoot, context: move(context), output: move(output), home: move(home),
+            temporary: move(temporary), workingDirectory: move(workingDirectory))
+    }
+
+    /// `path` seen from `newRoot` when it lies in the scratch, else as it is.
+    func relocating(_ path: String, to newRoot: String) -> String {
+        path == root || path.hasPrefix(root + "/") ? newRoot + path.dropFirst(root.count) : path
+    }
+
     /// Creates the scratch directory under `context.scratchRoot` and copies
     /// the layer's inputs into it.
     /// - Throws: ``BuildError`` naming the input, workdir or operation that failed.

@@ -116,12 +116,16 @@ public enum BuildStrategy {
         }
 
         let scratch = try BuildScratch.create(for: layer, context: context)
-        let environment = BuildStrategy.environment(layer: layer, scratch: scratch, created: context.plan.created)
+        // What the command sees: the scratch itself, or in the sandbox the
+        // same directories at one fixed path.
+        let seen = sandboxTool == nil ? scratch : scratch.relocated(to: BuildScratch.sandboxRoot)
+        let environment = BuildStrategy.environment(layer: layer, scratch: seen, created: context.plan.created)
         let searchPath = environment["PATH"] ?? ""
-        guard let program = ChildProcess.locate(arguments[0], searchPath: searchPath, relativeTo: scratch.workingDirectory) else {
+        guard let found = ChildProcess.locate(arguments[0], searchPath: searchPath, relativeTo: scratch.workingDirectory) else {
             BuildStrategy.discard(scratch, context: context)
             throw BuildError(layer: name, reason: .commandNotFound(name: arguments[0], searchPath: searchPath))
         }
+        let program = scratch.relocating(found, to: seen.root)
         var child = ChildProcess(
             executable: program, arguments: arguments, environment: environment,
             workingDirectory: scratch.workingDirectory, umask: commandUmask, timeout: layer.timeout,
@@ -131,7 +135,7 @@ public enum BuildStrategy {
             // bwrap exports its own PWD, so the umask shell, which drops it,
             // runs inside the sandbox.
             child.executable = bwrap
-            child.arguments = BuildStrategy.sandboxArguments(bwrap: bwrap, scratch: scratch)
+            child.arguments = BuildStrategy.sandboxArguments(bwrap: bwrap, scratch: scratch, seenAs: seen)
                 + ChildProcess.umaskWrapper(commandUmask, environment: environment) + [program] + arguments.dropFirst()
             child.umask = nil
         }
@@ -167,20 +171,20 @@ public enum BuildStrategy {
 
     /// bubblewrap's options, in the order it applies them: the host
     /// read-only, then fresh `/dev`, `/proc` and `/tmp`, then the scratch
-    /// bound writable over them (it may itself lie below `/tmp`).
-    static func sandboxArguments(bwrap: String, scratch: BuildScratch) -> [String] {
+    /// bound writable at its fixed place in the new `/tmp`.
+    static func sandboxArguments(bwrap: String, scratch: BuildScratch, seenAs seen: BuildScratch) -> [String] {
         [
             bwrap,
             "--ro-bind", "/", "/",
             "--dev", "/dev",
             "--proc", "/proc",
             "--tmpfs", "/tmp",
-            "--bind", scratch.root, scratch.root,
+            "--bind", scratch.root, seen.root,
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             // A new session keeps the command off kiln's terminal; the pid
             // namespace and --die-with-parent still end it with bwrap.
             "--new-session", "--die-with-parent",
-            "--chdir", scratch.workingDirectory,
+            "--chdir", seen.workingDirectory,
             "--",
         ]
     }

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `kiln build` as a script sees it: exit codes 0, 1 and 2, human output on
+/// stderr only, and with `--json` exactly one JSON document on stdout.
+@Suite struct BuildCommandLineTests {
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory(prefix: "kiln-e2e-cli")
+        try scratch.write("plan.yaml", """
+            kiln: 1
+            name: example.com/e2e/cli
+            tag: "7"
+            layers:
+              - name: motd
+                type: files
+                files:
+                  - { path: /etc/motd, content: "hello\\n" }
+              - name: tools
+                type: files
+                files:
+                  - { path: /usr/bin/tool, content: "#!/bin/sh\\n", mode: "0755" }
+
+            """)
+        try scratch.write("bad.yaml", "kiln: 1\nname: App\n")
+    }
+
+    struct Report: Decodable {
+        struct Layer: Decodable {
+            var name: String
+            var strategy: String
+            var entries: Int
+            var uncompressed_size: Int
+            var compressed_size: Int
+            var diff_id: String
+            var digest: String
+            var cached: Bool
+        }
+
+        var image: String
+        var manifest_digest: String
+        var config_digest: String
+        var layers: [Layer]
+        var output: String?
+        var tar: String?
+    }
+
+    @Test func successExitsZeroWithHumanOutputOnStderrOnly() throws {
+        let result = try Build.run(["plan.yaml", "-o", "out"], in: scratch.path)
+        #expect(result.status == 0)
+        #expect(result.stdout.isEmpty)
+        let layout = try BuiltLayout(scratch.path("out"))
+        // Per layer: name, strategy, entries, diff_id and digest; then the manifest.
+        for (index, name) in ["motd", "tools"].enumerated() {
+            let line = try #require(result.stderrLines.first { $0.hasPrefix(name + " ") }, "no line for layer \(name)")
+            #expect(line.contains("files"))
+            #expect(line.contains("diff_id \(layout.config.rootfs.diff_ids[index])"))
+            #expect(line.contains("digest \(layout.manifest.layers[index].digest)"))
+        }
+        #expect(result.stderrLines.contains { $0.contains("2 entries") })
+        #expect(result.stderrLines.contains("manifest \(layout.index.manifests[0].digest)"))
+        #expect(result.stderrLines.contains("image example.com/e2e/cli:7"))
+    }
+
+    @Test func jsonPrintsExactlyOneDocumentOnStdout() throws {
+        let result = try Build.run(["plan.yaml", "-o", "out", "--tar", "out.tar", "--json"], in: scratch.path)
+        #expect(result.status == 0)
+        // One line, one document, nothing else.
+        #expect(result.stdout.hasSuffix("\n"))
+        #expect(result.stdoutLines.count == 1)
+        #expect(try CanonicalJSON.isCanonical(Array(result.stdout.dropLast().utf8)))
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.output))
+        let layout = try BuiltLayout(scratch.path("out"))
+        #expect(report.image == "example.com/e2e/cli:7")
+        #expect(report.manifest_digest == layout.index.manifests[0].digest)
+        #expect(report.config_digest == layout.manifest.config.digest)
+        #expect(report.output == scratch.path("out"))
+        // Both outputs as absolute paths, however they were given.
+        #expect(report.tar == scratch.path("out.tar"))
+        #expect(report.layers.map(\.name) == ["motd", "tools"])
+        #expect(report.layers.map(\.strategy) == ["files", "files"])
+        #expect(report.layers.map(\.entries) == [2, 3])
+        #expect(report.layers.map(\.diff_id) == layout.config.rootfs.diff_ids)
+        #expect(report.layers.map(\.digest) == layout.manifest.layers.map(\.digest))
+        #expect(report.layers.map(\.compressed_size) == layout.manifest.layers.map(\.size))
+        #expect(report.layers.allSatisfy { $0.uncompressed_size % 512 == 0 && $0.uncompressed_size > $0.compressed_size })
+        // The human summary still goes to stderr.
+        #expect(result.stderrLines.contains("manifest \(report.manifest_digest)"))
+    }
+
+    @Test func planErrorsExitOneWithTheirLocations() throws {
+        for json in [false, true] {
+            let result = try Build.run(["bad.yaml", "-o", "out"] + (json ? ["--json"] : []), in: scratch.path)
+            #expect(result.status == 1)
+            #expect(result.stderrLines == [
+                "bad.yaml:1:1: error: an image from scratch needs at least one layer (add layers:)",
+                "bad.yaml:2:7: error: image name \"App\" must be lowercase (did you mean \"app\"?)",
+            ])
+            #expect(result.stdout.isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: scratch.path("out")))
+        }
+        let missing = try Build.run(["missing.yaml", "-o", "out"], in: scratch.path)
+        #expect(missing.status == 1)
+        #expect(missing.stderrLines == ["missing.yaml:1:1: error: cannot read the plan: no such file or directory"])
+    }
+
+    @Test(arguments: [
+        ([String](), "Error: Missing expected argument '<plan>'"),
+        (["plan.yaml"], "Error: name an output: -o DIR, --tar FILE, or both"),
+        (["plan.yaml", "-o", "out", "--jobs", "0"], "Error: --jobs must be at least 1"),
+        (["plan.yaml", "-o", "out", "--jobs", "many"], "Error: The value 'many' is invalid for '--jobs <jobs>'"),
+        (["plan.yaml", "-o", "out", "--bogus"], "Error: Unknown option '--bogus'. Did you mean '--jobs'?"),
+    ])
+    func usageErrorsExitTwo(arguments: [String], message: String) throws {
+        let result = try Build.run(arguments, in: scratch.path)
+        #expect(result.status == 2)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderrLines.first == message)
+        #expect(result.stderrLines.contains { $0.hasPrefix("Usage: kiln build <plan>") })
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("out")))
+    }
+}
