@@ -3,6 +3,7 @@ import Foundation
 import Layers
 import Plan
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,14 +21,13 @@ final class NoteCollector: BuildObserver, @unchecked Sendable {
 }
 
 /// A plan directory, a cache directory and builds of the plan into them.
-/// (Its scratch directory object is never mutated, so builds may share it.)
-struct CacheFixture: @unchecked Sendable {
-    let scratch: DiffFixtures.Scratch
+struct CacheFixture: Sendable {
+    let scratch: TemporaryDirectory
     var cache: String { scratch.path + "/cache" }
 
     init() throws {
-        scratch = try DiffFixtures.Scratch()
-        try scratch.write("app/bin/app", "#!/bin/sh\necho app\n", executable: true)
+        scratch = try TemporaryDirectory(prefix: "kiln-cache-tests")
+        try scratch.write("app/bin/app", "#!/bin/sh\necho app\n", mode: 0o755)
         try scratch.write("app/lib/data.txt", String(repeating: "data line\n", count: 2000))
         try scratch.write("etc/motd", "hello\n")
         try scratch.write("plan.yaml", """
@@ -85,7 +85,7 @@ struct CacheFixture: @unchecked Sendable {
         #expect(coldIndex == warmIndex)
         // The reused blob in the layout is whole: sha256sum agrees with its name.
         let blob = fixture.path("warm/blobs/sha256/" + warm.layers[0].digest.hex)
-        #expect(try DiffFixtures.sha256(file: blob) == warm.layers[0].digest.description)
+        #expect(try Tools.sha256(file: blob) == warm.layers[0].digest.description)
         #expect(try fixture.entries().count == 2)
     }
 
@@ -137,7 +137,7 @@ struct CacheFixture: @unchecked Sendable {
         bytes[bytes.count / 2] ^= 0xFF
         unlink(blob)
         try Data(bytes).write(to: URL(fileURLWithPath: blob))
-        let flipped = try DiffFixtures.sha256(file: blob)
+        let flipped = try Tools.sha256(file: blob)
         let notes = NoteCollector()
         let second = try await fixture.build("second", observer: notes)
         #expect(fixture.cachedFlags(second) == [false, true])
@@ -145,7 +145,7 @@ struct CacheFixture: @unchecked Sendable {
         #expect(notes.notes == [
             "layer \"app\": dropped a corrupt cache entry (blob \(blob) does not match its digest: expected \(first.layers[0].digest), found \(flipped)); building the layer again",
         ])
-        #expect(try DiffFixtures.sha256(file: blob) == first.layers[0].digest.description)
+        #expect(try Tools.sha256(file: blob) == first.layers[0].digest.description)
     }
 
     @Test func aGarbageEntryIsDroppedWithAWarningAndRebuilt() async throws {
@@ -186,7 +186,7 @@ struct CacheFixture: @unchecked Sendable {
 
     @Test func twoProcessesBuildingAtOnceWithOneCacheBothSucceedWithTheSameBytes() async throws {
         let fixture = try CacheFixture()
-        let kiln = DiffFixtures.kilnBinary
+        let kiln = KilnBinary.path
         let runs = (0..<2).map { index -> Process in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: kiln)
@@ -238,10 +238,10 @@ struct CacheFixture: @unchecked Sendable {
 }
 
 @Suite struct CacheStatIndexTests {
-    let scratch: DiffFixtures.Scratch
+    let scratch: TemporaryDirectory
 
     init() throws {
-        scratch = try DiffFixtures.Scratch()
+        scratch = try TemporaryDirectory(prefix: "kiln-cache-tests")
     }
 
     var indexPath: String { scratch.path + "/inputs.index" }
@@ -261,14 +261,14 @@ struct CacheFixture: @unchecked Sendable {
     @Test func aFileRewrittenWithinTheSameSecondWithTheSameSizeIsHashedAgain() throws {
         let file = try scratch.write("input.txt", "aaaa\n")
         let first = InputDigester(statIndex: InputStatIndex(path: indexPath))
-        #expect(try first.digest(of: file).description == (try DiffFixtures.sha256("aaaa\n")))
+        #expect(try first.digest(of: file).description == (try Tools.sha256(Array("aaaa\n".utf8))))
         try first.saveStatIndex()
         let before = stamp(file)
         try scratch.write("input.txt", "bbbb\n")
         // As on a file system with one-second timestamps: same size, same mtime.
         setModified(file, before.modified)
         let second = InputDigester(statIndex: InputStatIndex(path: indexPath))
-        #expect(try second.digest(of: file).description == (try DiffFixtures.sha256("bbbb\n")))
+        #expect(try second.digest(of: file).description == (try Tools.sha256(Array("bbbb\n".utf8))))
     }
 
     @Test func anEntryIsTrustedOnlyWhenItsStampPrecedesTheIndexWrite() throws {
@@ -298,7 +298,7 @@ struct CacheFixture: @unchecked Sendable {
         let file = try scratch.write("input.txt", "aaaa\n")
         try Data("kiln-input-index 1\nnot a record\n\u{0}\u{1}".utf8).write(to: URL(fileURLWithPath: indexPath))
         let digester = InputDigester(statIndex: InputStatIndex(path: indexPath))
-        #expect(try digester.digest(of: file).description == (try DiffFixtures.sha256("aaaa\n")))
+        #expect(try digester.digest(of: file).description == (try Tools.sha256(Array("aaaa\n".utf8))))
     }
 
     @Test func aDirectoryDigestCountsHardLinkGroups() throws {
@@ -311,9 +311,9 @@ struct CacheFixture: @unchecked Sendable {
         let linked = try digester.digest(of: scratch.path + "/linked")
         #expect(copies != linked)
         // The group's later member records the first: derived with sha256sum.
-        let file = try DiffFixtures.sha256("same\n")
-        #expect(linked.description == (try DiffFixtures.sha256("a\0f\0\(file)\nb\0h\0a\n")))
-        #expect(copies.description == (try DiffFixtures.sha256("a\0f\0\(file)\nb\0f\0\(file)\n")))
+        let file = try Tools.sha256(Array("same\n".utf8))
+        #expect(linked.description == (try Tools.sha256(Array("a\0f\0\(file)\nb\0h\0a\n".utf8))))
+        #expect(copies.description == (try Tools.sha256(Array("a\0f\0\(file)\nb\0f\0\(file)\n".utf8))))
     }
 }
 
@@ -392,7 +392,7 @@ struct CacheFixture: @unchecked Sendable {
         try setLastUse(report, layer: "app", 1_700_000_000)
         try setLastUse(report, layer: "config", 1_700_086_400)
         let total = report.layers.map(\.compressedSize).reduce(0, +)
-        let info = try DiffFixtures.execute(DiffFixtures.kilnBinary, ["cache", "info", "--cache-dir", fixture.cache])
+        let info = try Tools.execute([KilnBinary.path, "cache", "info", "--cache-dir", fixture.cache])
         #expect(info.status == 0)
         #expect(info.stdout == """
             cache \(fixture.cache)
@@ -402,10 +402,10 @@ struct CacheFixture: @unchecked Sendable {
             packages 0 downloaded .deb files, 0 B
 
             """)
-        let prune = try DiffFixtures.execute(DiffFixtures.kilnBinary, ["cache", "prune", "--max-size", "\(report.layers[1].compressedSize)", "--cache-dir", fixture.cache])
+        let prune = try Tools.execute([KilnBinary.path, "cache", "prune", "--max-size", "\(report.layers[1].compressedSize)", "--cache-dir", fixture.cache])
         #expect(prune.status == 0)
         #expect(prune.stdout == "removed 1 entries, 1 blobs (\(report.layers[0].compressedSize) B); kept 1 entries (\(report.layers[1].compressedSize) B)\n")
-        let bad = try DiffFixtures.execute(DiffFixtures.kilnBinary, ["cache", "prune", "--max-size", "lots", "--cache-dir", fixture.cache])
+        let bad = try Tools.execute([KilnBinary.path, "cache", "prune", "--max-size", "lots", "--cache-dir", fixture.cache])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("--max-size: invalid size \"lots\" (expected bytes, or a number with K, M, G or T, e.g. 500M, 2G, 1.5GiB)"))
     }
