@@ -123,18 +123,16 @@ public final class LayerCache: @unchecked Sendable {
     /// - Throws: ``CacheError/io(operation:path:errno:)``; nothing partial
     ///   is left under a final name.
     public func store(_ entry: LayerCacheEntry, blobFile: String) throws {
-        let destination = blobPath(entry.digest)
-        var info = stat()
-        if !(stat(destination, &info) == 0 && Int64(info.st_size) == entry.size) {
-            let temporary = temporaryDirectory + "/blob-\(getpid())-" + AtomicFile.randomSuffix()
-            if link(blobFile, temporary) != 0 {
-                guard errno == EXDEV || errno == EPERM || errno == EMLINK else {
-                    throw CacheError.io(operation: "link \(blobFile) to", path: temporary, errno: errno)
-                }
-                try Self.copy(blobFile, to: temporary)
+        // Always replaced, even when a blob of that digest is there: the one
+        // just written is known good, the old one might not be.
+        let temporary = temporaryDirectory + "/blob-\(getpid())-" + AtomicFile.randomSuffix()
+        if link(blobFile, temporary) != 0 {
+            guard errno == EXDEV || errno == EPERM || errno == EMLINK else {
+                throw CacheError.io(operation: "link \(blobFile) to", path: temporary, errno: errno)
             }
-            try AtomicFile.rename(temporary, to: destination)
+            try Self.copy(blobFile, to: temporary)
         }
+        try AtomicFile.rename(temporary, to: blobPath(entry.digest))
         let bytes: [UInt8]
         do {
             bytes = try CanonicalJSONEncoder().encode(entry)
