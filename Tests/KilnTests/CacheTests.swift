@@ -165,6 +165,25 @@ struct CacheFixture: Sendable {
         #expect(try fixture.entries() == entries)
     }
 
+    @Test func anEntryEditedIntoAnotherValidEntryIsDropped() async throws {
+        let fixture = try CacheFixture()
+        let first = try await fixture.build()
+        let diffID = first.layers[0].diffID.hex
+        let entry = try #require(try fixture.entries().map { fixture.cache + "/layers/entries/" + $0 }.first {
+            try Files.text($0).contains(diffID)
+        })
+        // One hex digit of the diff_id changed: still valid JSON and a valid digest.
+        let other = diffID.first == "0" ? "1" : "0"
+        try Files.write(try Files.text(entry).replacingOccurrences(of: diffID, with: other + diffID.dropFirst()), to: entry)
+        let notes = NoteCollector()
+        let second = try await fixture.build(observer: notes)
+        #expect(fixture.cachedFlags(second) == [false, true])
+        #expect(second.layers[0].diffID == first.layers[0].diffID)
+        #expect(notes.notes == [
+            "layer \"app\": dropped a corrupt cache entry (entry \(entry) does not match its checksum); building the layer again",
+        ])
+    }
+
     @Test func anEntryFiledUnderAnotherKeyIsDropped() async throws {
         let fixture = try CacheFixture()
         _ = try await fixture.build()
@@ -328,7 +347,7 @@ struct CacheFixture: Sendable {
     func setLastUse(_ report: BuildReport, layer: String, _ seconds: Int) throws {
         for name in try fixture.entries() {
             let path = fixture.cache + "/layers/entries/" + name
-            let entry = try JSONDecoder().decode(LayerCacheEntry.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            let entry = try #require(LayerCache.readEntry(at: path))
             guard entry.layer == layer else { continue }
             var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
             #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)

@@ -125,7 +125,7 @@ extension LayerCache {
             let path = entriesDirectory + "/" + name
             var info = stat()
             let lastUse = stat(path, &info) == 0 ? Int64(info.st_mtim.tv_sec) : 0
-            let entry = FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(LayerCacheEntry.self, from: $0) }
+            let entry = LayerCache.readEntry(at: path)
             let named = entry.flatMap { $0.key.hex + ".json" == name ? $0.digest : nil }
             return EntryFile(path: path, lastUse: lastUse, blob: named)
         }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 public import Layers
 import OCI
@@ -45,7 +46,11 @@ public final class LayerCache: @unchecked Sendable {
             try Self.makeDirectories(path)
         }
         let lockPath = directory + "/lock"
-        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        var descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if descriptor < 0 && (errno == EACCES || errno == EROFS) && access == .shared {
+            // A read-only cache (a shared CI cache, say) still serves layers.
+            descriptor = open(lockPath, O_RDONLY | O_CLOEXEC)
+        }
         guard descriptor >= 0 else { throw CacheError.io(operation: "open", path: lockPath, errno: errno) }
         while flock(descriptor, access == .shared ? LOCK_SH : LOCK_EX) != 0 {
             if errno == EINTR { continue }
@@ -67,9 +72,9 @@ public final class LayerCache: @unchecked Sendable {
     var blobsDirectory: String { directory + "/layers/blobs/sha256" }
     var temporaryDirectory: String { directory + "/layers/tmp" }
 
-    func entryPath(_ key: Digest) -> String { entriesDirectory + "/" + key.hex + ".json" }
+    func entryPath(_ key: Layers.Digest) -> String { entriesDirectory + "/" + key.hex + ".json" }
     /// Where the blob with `digest` is kept.
-    public func blobPath(_ digest: Digest) -> String { blobsDirectory + "/" + digest.hex }
+    public func blobPath(_ digest: Layers.Digest) -> String { blobsDirectory + "/" + digest.hex }
 
     /// What a lookup found.
     public enum Lookup: Sendable {
@@ -85,13 +90,16 @@ public final class LayerCache: @unchecked Sendable {
     /// Reads the entry for `key` and checks what can be checked without
     /// reading the blob: it parses, names `key`, the current layer format
     /// and `compression`, and its blob exists with the recorded size.
-    public func lookup(_ key: Digest, compression: String) -> Lookup {
+    public func lookup(_ key: Layers.Digest, compression: String) -> Lookup {
         let path = entryPath(key)
         guard let data = FileManager.default.contents(atPath: path) else {
             return Self.exists(path) ? .corrupt("entry \(path) is unreadable") : .miss
         }
-        guard let entry = try? JSONDecoder().decode(LayerCacheEntry.self, from: data) else {
+        guard let stored = try? JSONDecoder().decode(StoredEntry.self, from: data) else {
             return .corrupt("entry \(path) is not a valid cache entry")
+        }
+        guard let entry = stored.verified else {
+            return .corrupt("entry \(path) does not match its checksum")
         }
         guard entry.key == key, entry.format == LayerFormat.version, entry.compression == compression else {
             return .corrupt("entry \(path) describes another layer")
@@ -107,13 +115,13 @@ public final class LayerCache: @unchecked Sendable {
 
     /// Records a use of the entry for `key` (its mtime, which LRU pruning
     /// reads). Best effort: a failure only makes the entry look older.
-    public func markUsed(_ key: Digest) {
+    public func markUsed(_ key: Layers.Digest) {
         _ = utimensat(AT_FDCWD, entryPath(key), nil, 0)
     }
 
     /// Removes the entry for `key`, and its blob when `blob` is given (a
     /// blob found corrupt).
-    public func drop(_ key: Digest, blob: Digest?) {
+    public func drop(_ key: Layers.Digest, blob: Layers.Digest?) {
         unlink(entryPath(key))
         if let blob { unlink(blobPath(blob)) }
     }
@@ -135,7 +143,7 @@ public final class LayerCache: @unchecked Sendable {
         try AtomicFile.rename(temporary, to: blobPath(entry.digest))
         let bytes: [UInt8]
         do {
-            bytes = try CanonicalJSONEncoder().encode(entry)
+            bytes = try CanonicalJSONEncoder().encode(StoredEntry(entry))
         } catch {
             throw CacheError.io(operation: "encode the entry for", path: entryPath(entry.key), errno: EINVAL)
         }
@@ -190,6 +198,33 @@ public final class LayerCache: @unchecked Sendable {
         var trimmed = path
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         return trimmed.hasPrefix("/") ? trimmed : FileManager.default.currentDirectoryPath + "/" + trimmed
+    }
+
+    /// An entry file: the entry and the SHA-256 of its canonical JSON, so
+    /// an entry whose text was changed and still parses (a digit of its
+    /// diff_id, say) is caught, not used.
+    struct StoredEntry: Codable {
+        var entry: LayerCacheEntry
+        var checksum: Layers.Digest
+
+        init(_ entry: LayerCacheEntry) throws {
+            self.entry = entry
+            checksum = try Self.checksum(of: entry)
+        }
+
+        /// The entry, if its checksum holds.
+        var verified: LayerCacheEntry? {
+            (try? Self.checksum(of: entry)) == checksum ? entry : nil
+        }
+
+        private static func checksum(of entry: LayerCacheEntry) throws -> Layers.Digest {
+            Layers.Digest(sha256Bytes: SHA256.hash(data: try CanonicalJSONEncoder().encode(entry)))
+        }
+    }
+
+    /// The verified entry in the file at `path`, if any.
+    static func readEntry(at path: String) -> LayerCacheEntry? {
+        FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(StoredEntry.self, from: $0) }?.verified
     }
 
     static func exists(_ path: String) -> Bool {
