@@ -9,6 +9,7 @@ public enum CacheError: Error, Hashable, Sendable, CustomStringConvertible {
     /// `--max-size` is not a size.
     case invalidSize(String)
 
+    /// The message a user sees.
     public var description: String {
         switch self {
         case .io(let operation, let path, let code):

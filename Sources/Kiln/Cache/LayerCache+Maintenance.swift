@@ -11,16 +11,19 @@ public struct CacheSummary: Codable, Hashable, Sendable {
     public var directory: String
     /// Layer entries (cache keys).
     public var entries: Int
-    /// Layer blobs, and their bytes (a blob shared by several keys counts once).
+    /// Layer blobs (a blob shared by several keys counts once).
     public var blobs: Int
+    /// Bytes of the layer blobs.
     public var blobBytes: Int64
-    /// The least and the most recent use of an entry (RFC 3339), if any.
+    /// The least recent use of an entry (RFC 3339), if any.
     public var oldestUse: String?
+    /// The most recent use of an entry (RFC 3339), if any.
     public var newestUse: String?
     /// Files in the stat index of host inputs.
     public var indexedInputs: Int
-    /// Downloaded `.deb` files kept by the packages strategy, and their bytes.
+    /// Downloaded `.deb` files kept by the packages strategy.
     public var packageFiles: Int
+    /// Bytes of the downloaded `.deb` files.
     public var packageBytes: Int64
 
     enum CodingKeys: String, CodingKey {
@@ -36,11 +39,25 @@ public struct CacheSummary: Codable, Hashable, Sendable {
 
 /// What `kiln cache prune` removed and kept.
 public struct PruneResult: Codable, Hashable, Sendable {
+    /// Entries removed (least recently used, unreadable, or blob missing).
     public var removedEntries: Int
+    /// Blobs removed because no remaining entry names them.
     public var removedBlobs: Int
+    /// Bytes of the removed blobs.
     public var removedBytes: Int64
+    /// Entries left.
     public var keptEntries: Int
+    /// Bytes of the blobs the remaining entries name.
     public var keptBytes: Int64
+
+    /// A result with every count given.
+    public init(removedEntries: Int, removedBlobs: Int, removedBytes: Int64, keptEntries: Int, keptBytes: Int64) {
+        self.removedEntries = removedEntries
+        self.removedBlobs = removedBlobs
+        self.removedBytes = removedBytes
+        self.keptEntries = keptEntries
+        self.keptBytes = keptBytes
+    }
 
     enum CodingKeys: String, CodingKey {
         case removedEntries = "removed_entries"

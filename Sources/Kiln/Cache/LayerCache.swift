@@ -32,7 +32,10 @@ public final class LayerCache: @unchecked Sendable {
     /// How a process holds the cache: builds share it; `kiln cache prune`
     /// deletes, so it waits until no build holds it.
     public enum Access: Sendable {
-        case shared, exclusive
+        /// Reading and storing layers: any number of processes at once.
+        case shared
+        /// Removing entries and blobs: no other holder at the same time.
+        case exclusive
     }
 
     /// Opens the cache at `directory`, creating it, and takes its lock

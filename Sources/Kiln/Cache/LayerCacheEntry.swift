@@ -12,11 +12,14 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
     public var format: Int
     /// `gzip`, `zstd` or `none`.
     public var compression: String
-    /// The layer's name and strategy when it was built (for `kiln cache
-    /// info`; a renamed layer with the same key reuses the entry).
+    /// The layer's name when it was built (a renamed layer with the same
+    /// key reuses the entry).
     public var layer: String
+    /// The layer's strategy: `files`, `packages`, `build`, `derivation`.
     public var strategy: String
+    /// The blob's digest (the manifest's layer digest).
     public var digest: Digest
+    /// The tar stream's digest (the config's diff_id).
     public var diffID: Digest
     /// Bytes of the blob.
     public var size: Int64
@@ -33,6 +36,7 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
         case uncompressedSize = "uncompressed_size"
     }
 
+    /// An entry with every field given.
     public init(key: Digest, format: Int, compression: String, layer: String, strategy: String, digest: Digest, diffID: Digest,
                 size: Int64, uncompressedSize: Int64, entries: Int, notes: [String]) {
         self.key = key
