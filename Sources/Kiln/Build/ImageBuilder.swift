@@ -66,7 +66,8 @@ public struct ImageBuilder: Sendable {
             let names = locks.unpinned.map { "\"\($0)\"" }.joined(separator: ", ")
             observer.note("packages layer\(locks.unpinned.count == 1 ? "" : "s") \(names) not pinned by \(locks.path): resolving from the repositories (kiln lock pins them)")
         }
-        let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks)
+        let cache = BuildCache.open(plan: plan, options: options, observer: observer)
+        let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache)
         reports += built.map(\.report)
 
         let config = ImageConfigComposer.compose(plan: plan, base: base?.image.config, layers: built.map(\.history), diffIDs: reports.map(\.diffID))
@@ -103,7 +104,7 @@ public struct ImageBuilder: Sendable {
 
     /// Builds every plan layer, at most `jobs` at once; the first failure
     /// cancels the others. Results come back in plan order.
-    private func buildLayers(into staging: LayoutStaging, scratch: String, locks: PackageLocks) async throws -> [BuiltLayer] {
+    private func buildLayers(into staging: LayoutStaging, scratch: String, locks: PackageLocks, cache: BuildCache?) async throws -> [BuiltLayer] {
         let workers = LayerWorkers(count: max(1, options.jobs))
         let writer = LayerWriter(compression: plan.compression, modificationTime: plan.created, workers: workers)
         let layers = Array(plan.layers.enumerated())
@@ -116,7 +117,7 @@ public struct ImageBuilder: Sendable {
                 next += 1
                 group.addTask {
                     try Task.checkCancellation()
-                    return (index, try await buildLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: locks[layer.name]))
+                    return (index, try await buildLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: locks[layer.name], cache: cache))
                 }
             }
             for _ in 0..<min(max(1, options.jobs), layers.count) { startNext() }
@@ -133,10 +134,38 @@ public struct ImageBuilder: Sendable {
         }
     }
 
-    private func buildLayer(_ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?) async throws -> BuiltLayer {
+    /// Reuses the layer from the cache when its key is there, else builds
+    /// it (and stores it in the cache).
+    private func buildLayer(
+        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?, cache: BuildCache?
+    ) async throws -> BuiltLayer {
         let clock = ContinuousClock()
         let started = clock.now
         observer.layerStarted(index, layer: layer)
+        let key = cache?.key(for: layer, lock: lock)
+        let made: (blob: LayerBlob, notes: [String], cached: Bool)
+        if let cache, let key, let hit = cache.reuse(layer, key: key, into: staging) {
+            made = (hit.blob, hit.notes, true)
+        } else {
+            let (blob, notes) = try await writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock)
+            if let cache, let key { cache.store(layer, key: key, blob: blob, notes: notes, stagedAt: staging.blobPath(blob.digest)) }
+            made = (blob, notes, false)
+        }
+        let report = LayerReport(
+            name: layer.name, strategy: layer.strategy.typeName, entries: made.blob.entryCount,
+            uncompressedSize: made.blob.uncompressedSize, compressedSize: made.blob.size, diffID: made.blob.diffID, digest: made.blob.digest,
+            seconds: started.duration(to: clock.now).seconds, cached: made.cached, notes: made.notes)
+        observer.layerFinished(index, report: report)
+        return BuiltLayer(
+            report: report,
+            descriptor: Descriptor(mediaType: MediaType.layer(plan.compression), digest: made.blob.digest, size: made.blob.size),
+            history: History(created: plan.created.rfc3339, createdBy: "kiln \(layer.strategy.typeName) \(layer.name)"))
+    }
+
+    /// Runs the layer's strategy and writes its blob into the staging layout.
+    private func writeLayer(
+        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?
+    ) async throws -> (LayerBlob, [String]) {
         let observer = self.observer
         let layerScratch = scratch + "/layer-\(index)-" + layer.name
         let context = StrategyContext(
@@ -153,15 +182,7 @@ public struct ImageBuilder: Sendable {
             let blobPath = staging.temporaryBlobPath()
             let blob = try await writer.write(prepared.tree, to: blobPath) { bytes in observer.layerProgress(index, bytes: bytes) }
             try staging.commitBlob(at: blobPath, digest: blob.digest)
-            let report = LayerReport(
-                name: layer.name, strategy: layer.strategy.typeName, entries: blob.entryCount,
-                uncompressedSize: blob.uncompressedSize, compressedSize: blob.size, diffID: blob.diffID, digest: blob.digest,
-                seconds: started.duration(to: clock.now).seconds, cached: false, notes: prepared.notes)
-            observer.layerFinished(index, report: report)
-            return BuiltLayer(
-                report: report,
-                descriptor: Descriptor(mediaType: MediaType.layer(plan.compression), digest: blob.digest, size: blob.size),
-                history: History(created: plan.created.rfc3339, createdBy: "kiln \(layer.strategy.typeName) \(layer.name)"))
+            return (blob, prepared.notes)
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as ImageBuildError {

@@ -16,11 +16,26 @@ import Glibc
 ///   Only the execute bit of a mode counts, as git records only that bit:
 ///   two checkouts of one commit digest the same whatever their umask,
 ///   mtimes or inode numbers.
+/// - Files hard-linked to each other inside one directory input become tar
+///   hardlinks in a layer, so the grouping counts too: every member of a
+///   group but the first (in path byte order) has kind `h` and the first
+///   member's path as content. Trees without such groups are unaffected.
 public final class InputDigester: @unchecked Sendable {
     private let lock = NSLock()
     private var memo: [String: Layers.Digest] = [:]
+    private let statIndex: InputStatIndex?
 
-    public init() {}
+    /// - Parameter statIndex: file digests to reuse while a file's stamp
+    ///   is unchanged (`kiln build` keeps one in the cache directory); nil
+    ///   hashes every file.
+    public init(statIndex: InputStatIndex? = nil) {
+        self.statIndex = statIndex
+    }
+
+    /// Writes the stat index back, if one is used and anything was hashed.
+    public func saveStatIndex() throws {
+        try statIndex?.save()
+    }
 
     /// The digest of the file or directory at `path` (absolute; a symlink at
     /// the top is followed, as plans follow a top-level `source`).
@@ -31,7 +46,7 @@ public final class InputDigester: @unchecked Sendable {
         guard stat(path, &info) == 0 else { throw InputDigestError.unreadable(path: path, errno: errno) }
         let digest: Layers.Digest
         switch info.st_mode & S_IFMT {
-        case S_IFREG: digest = try Self.fileDigest(path)
+        case S_IFREG: digest = try fileDigest(path, info: info)
         case S_IFDIR: digest = try directoryDigest(path)
         default: throw InputDigestError.special(path: path)
         }
@@ -50,7 +65,10 @@ public final class InputDigester: @unchecked Sendable {
     private func directoryDigest(_ root: String) throws -> Layers.Digest {
         var hasher = SHA256()
         var pending = [""]
-        var records: [(String, [UInt8])] = []
+        // (path, kind, content); files get their content once hashed.
+        var records: [(path: String, kind: String, content: String)] = []
+        var files: [(record: Int, host: String, info: stat)] = []
+        var linkGroups: [FileIdentity: [String]] = [:]
         while let relative = pending.popLast() {
             let directory = relative.isEmpty ? root : root + "/" + relative
             let names: [String]
@@ -64,39 +82,99 @@ public final class InputDigester: @unchecked Sendable {
                 let host = root + "/" + path
                 var info = stat()
                 guard lstat(host, &info) == 0 else { throw InputDigestError.unreadable(path: host, errno: errno) }
-                let kind: String
-                let content: String
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR:
-                    kind = "d"
-                    content = ""
+                    records.append((path, "d", ""))
                     pending.append(path)
                 case S_IFREG:
-                    kind = info.st_mode & S_IXUSR != 0 ? "x" : "f"
-                    content = try Self.fileDigest(host).description
+                    if info.st_nlink > 1 {
+                        linkGroups[FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)), default: []].append(path)
+                    }
+                    files.append((records.count, host, info))
+                    records.append((path, info.st_mode & S_IXUSR != 0 ? "x" : "f", ""))
                 case S_IFLNK:
-                    kind = "l"
-                    content = try Self.linkTarget(host)
+                    records.append((path, "l", try Self.linkTarget(host)))
                 default:
                     throw InputDigestError.special(path: host)
                 }
-                records.append((path, Array("\(path)\0\(kind)\0\(content)\n".utf8)))
             }
         }
-        records.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-        for (_, record) in records { hasher.update(data: record) }
+        let digests = try fileDigests(files.map { ($0.host, $0.info) })
+        for (file, digest) in zip(files, digests) { records[file.record].content = digest.description }
+        var linkedTo: [String: String] = [:]
+        for group in linkGroups.values where group.count > 1 {
+            let sorted = group.sorted { $0.utf8Precedes($1) }
+            for member in sorted.dropFirst() { linkedTo[member] = sorted[0] }
+        }
+        for index in records.indices {
+            if let first = linkedTo[records[index].path] { records[index] = (records[index].path, "h", first) }
+        }
+        records.sort { $0.path.utf8Precedes($1.path) }
+        for record in records { hasher.update(data: Array("\(record.path)\0\(record.kind)\0\(record.content)\n".utf8)) }
         return Layers.Digest(sha256Bytes: hasher.finalize())
     }
 
-    /// SHA-256 of a file's bytes, read in fixed-size chunks.
-    static func fileDigest(_ path: String) throws -> Layers.Digest {
+    /// Digests of regular files: from the stat index where it holds them,
+    /// the others hashed on as many threads as there are cores (each with
+    /// one read buffer). The first failure in `files` order is thrown.
+    private func fileDigests(_ files: [(host: String, info: stat)]) throws -> [Layers.Digest] {
+        let work = ParallelHashes(count: files.count)
+        var missing: [Int] = []
+        for (index, file) in files.enumerated() {
+            if let known = statIndex?.digest(for: file.host, stamp: FileStamp(file.info)) {
+                work.results[index] = .success(known)
+            } else {
+                missing.append(index)
+            }
+        }
+        let threads = min(ProcessInfo.processInfo.activeProcessorCount, (missing.count + 15) / 16)
+        if threads > 0 {
+            let statIndex = self.statIndex
+            let missing = missing
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+                defer { buffer.deallocate() }
+                while let chunk = work.nextChunk(of: missing.count, size: 16) {
+                    for position in chunk {
+                        let index = missing[position]
+                        let file = files[index]
+                        let result = Result { try Self.fileDigest(file.host, buffer: buffer) }
+                        if case .success(let digest) = result { statIndex?.record(digest, for: file.host, stamp: FileStamp(file.info)) }
+                        work.store(result, at: index)
+                    }
+                }
+            }
+        }
+        return try work.results.map { try $0!.get() }
+    }
+
+    /// A file's digest from the stat index, else hashed (and recorded with
+    /// the stamp taken before the read, so a change during it is caught
+    /// next time).
+    private func fileDigest(_ path: String, info: stat) throws -> Layers.Digest {
+        guard let statIndex else { return try Self.fileDigest(path, size: Int64(info.st_size)) }
+        let stamp = FileStamp(info)
+        if let known = statIndex.digest(for: path, stamp: stamp) { return known }
+        let digest = try Self.fileDigest(path, size: stamp.size)
+        statIndex.record(digest, for: path, stamp: stamp)
+        return digest
+    }
+
+    /// SHA-256 of a file's bytes, read in chunks of at most 1 MiB.
+    static func fileDigest(_ path: String, size: Int64) throws -> Layers.Digest {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(size + 1, 4096), 1 << 20)), alignment: 64)
+        defer { buffer.deallocate() }
+        return try fileDigest(path, buffer: buffer)
+    }
+
+    /// SHA-256 of a file's bytes, read through `buffer`.
+    static func fileDigest(_ path: String, buffer: UnsafeMutableRawBufferPointer) throws -> Layers.Digest {
         let source = try FileByteSource(path: path)
         var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let count = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            let count = try source.read(into: buffer)
             if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
         }
         return Layers.Digest(sha256Bytes: hasher.finalize())
     }
@@ -107,6 +185,36 @@ public final class InputDigester: @unchecked Sendable {
         guard count >= 0 else { throw InputDigestError.unreadable(path: path, errno: errno) }
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// Results of hashing files on several threads: each index is written by
+/// one thread, the chunk counter is shared under a lock.
+private final class ParallelHashes: @unchecked Sendable {
+    var results: [Result<Layers.Digest, any Error>?]
+    private let lock = NSLock()
+    private var next = 0
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+    }
+
+    func nextChunk(of count: Int, size: Int) -> Range<Int>? {
+        lock.withLock {
+            guard next < count else { return nil }
+            defer { next = min(count, next + size) }
+            return next..<min(count, next + size)
+        }
+    }
+
+    func store(_ result: Result<Layers.Digest, any Error>, at index: Int) {
+        lock.withLock { results[index] = result }
+    }
+}
+
+/// A file's identity on the host, for hardlink groups.
+private struct FileIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
 }
 
 /// Why an input could not be digested.

@@ -7,6 +7,10 @@ final class BlobOutput {
     private let sink: FileByteSink
     private var hasher: SHA256?
     private(set) var size: Int64 = 0
+    /// Bytes handed to ``FileByteSink/startWriteback(offset:count:)`` so far.
+    private var writebackStarted: Int64 = 0
+    /// How much is written between two writeback requests.
+    static let writebackInterval: Int64 = 8 << 20
 
     /// Creates (or truncates) the file at `path`.
     init(path: String, hashing: Bool) throws(LayerWriteError) {
@@ -27,6 +31,10 @@ final class BlobOutput {
             throw Self.mapped(error, path: path)
         }
         size += Int64(bytes.count)
+        if size - writebackStarted >= Self.writebackInterval {
+            sink.startWriteback(offset: writebackStarted, count: size - writebackStarted)
+            writebackStarted = size
+        }
     }
 
     func write(_ bytes: [UInt8]) throws(LayerWriteError) {

@@ -179,7 +179,7 @@ public enum HostTree {
                 }
                 if let name { names.append(name) }
             }
-            return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            return names.sorted { $0.utf8Precedes($1) }
         }
 
         func statError(_ host: String, errno code: Int32) -> HostTreeError {

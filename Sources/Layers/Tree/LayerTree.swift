@@ -63,7 +63,7 @@ public struct LayerTree: Sendable {
             }
         }
         try LayerTree.orderHardlinks(&all)
-        return all.values.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        return all.values.sorted { $0.path.utf8Precedes($1.path) }
     }
 
     /// The parent of a normalized path, or nil at the top.
@@ -85,7 +85,7 @@ public struct LayerTree: Sendable {
             groups[target, default: [target]].append(entry.path)
         }
         for (target, members) in groups {
-            let first = members.min { $0.utf8.lexicographicallyPrecedes($1.utf8) }!
+            let first = members.min { $0.utf8Precedes($1) }!
             guard first != target else { continue }
             let file = all[target]!
             all[first] = LayerEntry(path: first, kind: file.kind, mode: file.mode, uid: file.uid, gid: file.gid)

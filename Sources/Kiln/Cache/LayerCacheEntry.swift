@@ -1,0 +1,54 @@
+public import Layers
+
+/// What the cache records about a layer blob: everything `kiln build`
+/// reports and writes for the layer, so a hit needs nothing but the blob.
+///
+/// Stored as canonical JSON at `layers/entries/<key hex>.json`; the entry
+/// file's mtime is the layer's last use.
+public struct LayerCacheEntry: Codable, Hashable, Sendable {
+    /// The cache key the entry is filed under (checked on read).
+    public var key: Digest
+    /// ``LayerFormat/version`` when the blob was written.
+    public var format: Int
+    /// `gzip`, `zstd` or `none`.
+    public var compression: String
+    /// The layer's name when it was built (a renamed layer with the same
+    /// key reuses the entry).
+    public var layer: String
+    /// The layer's strategy: `files`, `packages`, `build`, `derivation`.
+    public var strategy: String
+    /// The blob's digest (the manifest's layer digest).
+    public var digest: Digest
+    /// The tar stream's digest (the config's diff_id).
+    public var diffID: Digest
+    /// Bytes of the blob.
+    public var size: Int64
+    /// Bytes of the tar stream.
+    public var uncompressedSize: Int64
+    /// Tar entries.
+    public var entries: Int
+    /// The layer's notes when it was built, shown again on reuse.
+    public var notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case key, format, compression, layer, strategy, digest, size, entries, notes
+        case diffID = "diff_id"
+        case uncompressedSize = "uncompressed_size"
+    }
+
+    /// An entry with every field given.
+    public init(key: Digest, format: Int, compression: String, layer: String, strategy: String, digest: Digest, diffID: Digest,
+                size: Int64, uncompressedSize: Int64, entries: Int, notes: [String]) {
+        self.key = key
+        self.format = format
+        self.compression = compression
+        self.layer = layer
+        self.strategy = strategy
+        self.digest = digest
+        self.diffID = diffID
+        self.size = size
+        self.uncompressedSize = uncompressedSize
+        self.entries = entries
+        self.notes = notes
+    }
+}
