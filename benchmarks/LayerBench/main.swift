@@ -1,13 +1,10 @@
-// layer-bench: generates deterministic trees and times kiln's layer writer
-// on them. Driven by benchmarks/layer-bench, which runs the peer tools on
-// the same trees; not part of kiln.
+// layer-bench: generates the deterministic input trees that benchmarks/run
+// times kiln and its peers on; not part of kiln.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Layers
-import Plan
 
 struct BenchError: Error, CustomStringConvertible {
     var description: String
@@ -265,51 +262,10 @@ func generateBig(at path: String, megabytes: Int) throws {
     print("generated \(path), \(megabytes) MiB")
 }
 
-func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
-
-func now() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1_000_000_000
-}
-
-/// Writes `source` (a file or a directory's contents at the layer root,
-/// files-strategy modes) as a layer blob and prints the measurements.
-func writeLayer(source: String, output: String, compression: Compression, jobs: Int) throws {
-    let start = now()
-    var tree = LayerTree()
-    var status = stat()
-    guard stat(source, &status) == 0 else { throw BenchError(description: "no \(source)") }
-    let isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
-    try tree.addHost(source, at: isDirectory ? "" : "data", options: HostTreeOptions(modes: .normalized))
-    let listed = now()
-    let writer = LayerWriter(compression: compression, modificationTime: Timestamp(secondsSinceEpoch: 1_704_067_200), workers: LayerWorkers(count: jobs))
-    let blob = try writer.write(tree, to: output)
-    let end = now()
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    let mib = Double(blob.uncompressedSize) / 1_048_576
-    print("""
-        kiln compression=\(compression.rawValue) jobs=\(jobs) entries=\(blob.entryCount) \
-        tar_bytes=\(blob.uncompressedSize) blob_bytes=\(blob.size) \
-        wall_s=\(rounded(end - start)) list_s=\(rounded(listed - start)) cpu_s=\(rounded(cpu)) \
-        maxrss_mib=\(usage.ru_maxrss / 1024) mib_per_s=\(rounded(mib / (end - start))) \
-        files_per_s=\(Int(Double(blob.entryCount) / (end - start))) digest=\(blob.digest)
-        """)
-}
-
-func rounded(_ value: Double) -> String {
-    let hundredths = Int((value * 100).rounded())
-    let fraction = hundredths % 100
-    return "\(hundredths / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
-}
-
 let usage = """
     usage: layer-bench generate DIR
            layer-bench small DIR COUNT SIZE
            layer-bench big FILE MIB
-           layer-bench write SOURCE OUTPUT [gzip|zstd|none] [JOBS]
     """
 
 do {
@@ -323,11 +279,6 @@ do {
     case ("big", 3):
         guard let megabytes = Int(arguments[2]) else { throw BenchError(description: usage) }
         try generateBig(at: arguments[1], megabytes: megabytes)
-    case ("write", 3...5):
-        let compression = arguments.count > 3 ? Compression(rawValue: arguments[3]) : .gzip
-        let jobs = arguments.count > 4 ? Int(arguments[4]) : LayerWorkers.onlineCores
-        guard let compression, let jobs, jobs > 0 else { throw BenchError(description: usage) }
-        try writeLayer(source: arguments[1], output: arguments[2], compression: compression, jobs: jobs)
     default:
         throw BenchError(description: usage)
     }
