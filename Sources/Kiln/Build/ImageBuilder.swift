@@ -11,12 +11,16 @@ public import Plan
 /// reused as they are, and the layout replaces the output only once every
 /// step has succeeded: a failed build leaves the previous output as it was.
 public struct ImageBuilder: Sendable {
+    /// The validated, normalized plan to build.
     public let plan: ImageBuildPlan
+    /// Output paths, jobs, cache and lock settings from the command line.
     public let options: BuildOptions
+    /// Receives progress, per-layer results and notes, from any thread.
     public let observer: any BuildObserver
     /// Where `system` package sources are read from (tests point it elsewhere).
     public var aptRoot = "/"
 
+    /// A builder for `plan`; nothing is read or written until ``build()``.
     public init(plan: ImageBuildPlan, options: BuildOptions, observer: any BuildObserver) {
         self.plan = plan
         self.options = options

@@ -52,7 +52,9 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
 
 /// A string that is not a valid `sha256:` digest.
 public struct DigestError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The text that was given as a digest.
     public var string: String
+    /// The error for `string`.
     public init(_ string: String) { self.string = string }
     public var description: String { "invalid digest \"\(string)\" (expected sha256: and 64 lowercase hex digits)" }
 }

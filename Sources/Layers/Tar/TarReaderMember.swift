@@ -8,6 +8,7 @@ public struct TarMember: Hashable, Sendable {
     public var kind: Kind
     /// Permission bits including setuid, setgid and sticky (`& 0o7777`).
     public var mode: UInt32
+    /// Numeric owner, as the header (or its PAX record) holds it.
     public var uid: UInt32
     public var gid: UInt32
     /// Bytes of content that follow the header; 0 for every kind but

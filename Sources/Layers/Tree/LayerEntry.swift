@@ -10,9 +10,11 @@ public struct LayerEntry: Hashable, Sendable {
     public var kind: Kind
     /// Permission bits, including setuid, setgid and sticky (`& 0o7777`).
     public var mode: UInt32
+    /// Numeric owner; the tar header's uname and gname stay empty.
     public var uid: UInt32
     public var gid: UInt32
 
+    /// An entry owned by `uid:gid` (root unless given).
     public init(path: String, kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0) {
         self.path = path
         self.kind = kind
