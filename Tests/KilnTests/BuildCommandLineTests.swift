@@ -90,6 +90,22 @@ import TestSupport
         #expect(result.stderrLines.contains("manifest \(report.manifest_digest)"))
     }
 
+    @Test func withoutAnOutputTheImageIsBuiltButNothingWritten() throws {
+        // Build.run keeps the layer cache in `.cache` here; that may change.
+        func listing() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0 != ".cache" }.sorted() }
+        let before = try listing()
+        let result = try Build.run(["plan.yaml", "--json"], in: scratch.path)
+        #expect(result.status == 0)
+        #expect(try listing() == before)
+        #expect(result.stderrLines.contains("nothing written (no -o or --tar)"))
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.output))
+        #expect(report.output == nil && report.tar == nil)
+        // The same image a build with -o writes.
+        let written = try Build.run(["plan.yaml", "-o", "out"], in: scratch.path)
+        #expect(written.status == 0)
+        #expect(report.manifest_digest == (try BuiltLayout(scratch.path("out"))).index.manifests[0].digest)
+    }
+
     @Test func planErrorsExitOneWithTheirLocations() throws {
         for json in [false, true] {
             let result = try Build.run(["bad.yaml", "-o", "out"] + (json ? ["--json"] : []), in: scratch.path)
@@ -108,7 +124,6 @@ import TestSupport
 
     @Test(arguments: [
         ([String](), "Error: Missing expected argument '<plan>'"),
-        (["plan.yaml"], "Error: name an output: -o DIR, --tar FILE, or both"),
         (["plan.yaml", "-o", "out", "--jobs", "0"], "Error: --jobs must be at least 1"),
         (["plan.yaml", "-o", "out", "--jobs", "many"], "Error: The value 'many' is invalid for '--jobs <jobs>'"),
         (["plan.yaml", "-o", "out", "--bogus"], "Error: Unknown option '--bogus'. Did you mean '--jobs'?"),

@@ -68,6 +68,7 @@ final class BuildProgress: BuildObserver, @unchecked Sendable {
             var lines = ["image \(report.image)", "manifest \(report.manifestDigest)", "config \(report.configDigest)"]
             if let output = report.output { lines.append("layout \(output)") }
             if let tar = report.tarOutput { lines.append("archive \(tar)") }
+            if report.output == nil && report.tarOutput == nil { lines.append("nothing written (no -o or --tar)") }
             lines.append(String(format: "built in %.2fs", report.seconds))
             for line in lines { Terminal.line(line) }
         }
