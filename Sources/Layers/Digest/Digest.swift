@@ -19,16 +19,31 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
     }
 
     /// Builds a digest from the 32 raw bytes of a SHA-256 hash.
+    ///
+    /// Inlinable so that callers in other modules get a version specialized
+    /// for their byte sequence (a `SHA256Digest`): unspecialized, the generic
+    /// iteration cost a fifth of hashing 100,000 small input files.
+    @inlinable
     public init<Bytes: Sequence>(sha256Bytes bytes: Bytes) where Bytes.Element == UInt8 {
-        let table = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0x0f)])
+        var count = 0
+        let hex = String(unsafeUninitializedCapacity: 64) { out in
+            for byte in bytes {
+                if count < 32 {
+                    out[2 * count] = Digest.hexDigit(byte >> 4)
+                    out[2 * count + 1] = Digest.hexDigit(byte & 0x0f)
+                }
+                count += 1
+            }
+            return 2 * min(count, 32)
         }
-        precondition(out.count == 64, "a SHA-256 hash is 32 bytes")
-        self.hex = String(decoding: out, as: UTF8.self)
+        precondition(count == 32, "a SHA-256 hash is 32 bytes")
+        self.hex = hex
+    }
+
+    /// The lowercase hex digit (ASCII) of a value below 16.
+    @inlinable
+    static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? 0x30 + value : 0x61 - 10 + value
     }
 
     /// `sha256:<hex>`.
