@@ -51,10 +51,16 @@ struct CacheFixture: Sendable {
 
     /// Builds the plan into `output` (under the scratch directory).
     @discardableResult
-    func build(_ output: String = "out", useCache: Bool = true, observer: NoteCollector = NoteCollector()) async throws -> BuildReport {
-        let plan = try PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64")).load(file: path("plan.yaml"))
+    func build(
+        _ output: String = "out", plan planFile: String = "plan.yaml", useCache: Bool = true, observer: NoteCollector = NoteCollector()
+    ) async throws -> BuildReport {
         let options = BuildOptions(output: path(output), jobs: 2, useCache: useCache, cacheDirectory: cache)
-        return try await ImageBuilder(plan: plan, options: options, observer: observer).build()
+        return try await ImageBuilder(plan: try plan(planFile), options: options, observer: observer).build()
+    }
+
+    /// The plan at `file` (under the scratch directory), for linux/amd64.
+    func plan(_ file: String = "plan.yaml") throws -> ImageBuildPlan {
+        try PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64")).load(file: path(file))
     }
 
     func cachedFlags(_ report: BuildReport) -> [Bool] { report.layers.map(\.cached) }
@@ -99,6 +105,49 @@ struct CacheFixture: Sendable {
         #expect(second.layers[1].digest != first.layers[1].digest)
         let uncached = try await fixture.build("uncached", useCache: false)
         #expect(uncached.manifestDigest == second.manifestDigest)
+    }
+
+    @Test func inAnEmptyCacheFilesLayersAreBuiltWhileHashedAndACheckoutElsewhereHits() async throws {
+        let fixture = try CacheFixture()
+        func speculates(_ plan: ImageBuildPlan) throws -> [Bool] {
+            let options = BuildOptions(output: nil, jobs: 2, cacheDirectory: fixture.cache)
+            let cache = try #require(BuildCache.open(plan: plan, options: options, observer: NoteCollector()))
+            return plan.layers.map { cache.buildsWhileHashing($0) }
+        }
+        #expect(try speculates(fixture.plan()) == [true, true])
+        let original = try await fixture.build()
+        #expect(fixture.cachedFlags(original) == [false, false])
+        #expect(try fixture.entries().count == 2)
+        #expect(try original.manifestDigest == (await fixture.build("uncached", useCache: false)).manifestDigest)
+        // With entries in the cache, keys come first.
+        #expect(try speculates(fixture.plan()) == [false, false])
+
+        // A checkout at another path (a CI workspace): keys hold host paths
+        // relative to the context, so every layer is reused.
+        try FileManager.default.createDirectory(atPath: fixture.path("clone"), withIntermediateDirectories: true)
+        for name in ["app", "etc", "plan.yaml"] {
+            try FileManager.default.copyItem(atPath: fixture.path(name), toPath: fixture.path("clone/" + name))
+        }
+        let moved = try await fixture.build("moved", plan: "clone/plan.yaml")
+        #expect(fixture.cachedFlags(moved) == [true, true])
+        #expect(moved.manifestDigest == original.manifestDigest)
+        #expect(try fixture.entries().count == 2)
+        let blobs = try FileManager.default.contentsOfDirectory(atPath: fixture.path("moved/blobs/sha256")).sorted()
+        #expect(blobs == (moved.layers.map(\.digest.hex) + [moved.manifestDigest.hex, moved.configDigest.hex]).sorted())
+        for layer in moved.layers {
+            #expect(try Tools.sha256(file: fixture.path("moved/blobs/sha256/" + layer.digest.hex)) == layer.digest.description)
+        }
+    }
+
+    @Test func aSourceOutsideTheContextKeepsItsAbsolutePathInTheKey() throws {
+        // Relative forms never start with "/", so a path outside the base
+        // cannot collide with one inside it.
+        let fixture = try CacheFixture()
+        let plan = try fixture.plan()
+        let key = try LayerCacheKey(layer: plan.layers[0], plan: plan, inputDigests: [:])
+        var moved = plan
+        moved.context = "/elsewhere"
+        #expect(try LayerCacheKey(layer: plan.layers[0], plan: moved, inputDigests: [:]) != key)
     }
 
     @Test func noCacheRebuildsEverythingWithTheSameBytesAndLeavesTheCacheAlone() async throws {

@@ -1,5 +1,5 @@
 import Foundation
-public import Layers
+import Layers
 import OCI
 import Debian
 public import Plan
@@ -71,6 +71,7 @@ public struct ImageBuilder: Sendable {
             observer.note("packages layer\(locks.unpinned.count == 1 ? "" : "s") \(names) not pinned by \(locks.path): resolving from the repositories (kiln lock pins them)")
         }
         let cache = BuildCache.open(plan: plan, options: options, observer: observer)
+        defer { cache?.finish() }
         let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache)
         reports += built.map(\.report)
 
@@ -146,14 +147,18 @@ public struct ImageBuilder: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         observer.layerStarted(index, layer: layer)
-        let key = cache?.key(for: layer, lock: lock)
         let made: (blob: LayerBlob, notes: [String], cached: Bool)
-        if let cache, let key, let hit = cache.reuse(layer, key: key, into: staging) {
-            made = (hit.blob, hit.notes, true)
+        if let cache, cache.buildsWhileHashing(layer) {
+            made = try await buildWhileHashing(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, cache: cache)
         } else {
-            let (blob, notes) = try await writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock)
-            if let cache, let key { cache.store(layer, key: key, blob: blob, notes: notes, stagedAt: staging.blobPath(blob.digest)) }
-            made = (blob, notes, false)
+            let key = await cache?.key(for: layer, lock: lock)
+            if let cache, let key, let hit = cache.reuse(layer, key: key, into: staging) {
+                made = (hit.blob, hit.notes, true)
+            } else {
+                let (blob, notes) = try await writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock)
+                if let cache, let key { cache.store(layer, key: key, blob: blob, notes: notes, stagedAt: staging.blobPath(blob.digest)) }
+                made = (blob, notes, false)
+            }
         }
         let report = LayerReport(
             name: layer.name, strategy: layer.strategy.typeName, entries: made.blob.entryCount,
@@ -164,6 +169,23 @@ public struct ImageBuilder: Sendable {
             report: report,
             descriptor: Descriptor(mediaType: MediaType.layer(plan.compression), digest: made.blob.digest, size: made.blob.size),
             history: History(created: plan.created.rfc3339, createdBy: "kiln \(layer.strategy.typeName) \(layer.name)"))
+    }
+
+    /// Builds the layer while its inputs are hashed for its key (see
+    /// ``BuildCache/buildsWhileHashing(_:)``). On a hit the build is
+    /// cancelled — leaving the scope cancels and awaits it — and the cached
+    /// blob used; a build that finished first staged the same bytes.
+    private func buildWhileHashing(
+        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?, cache: BuildCache
+    ) async throws -> (blob: LayerBlob, notes: [String], cached: Bool) {
+        async let built = writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock)
+        let key = await cache.key(for: layer, lock: lock)
+        if let key, let hit = cache.reuse(layer, key: key, into: staging) {
+            return (hit.blob, hit.notes, true)
+        }
+        let (blob, notes) = try await built
+        if let key { cache.store(layer, key: key, blob: blob, notes: notes, stagedAt: staging.blobPath(blob.digest)) }
+        return (blob, notes, false)
     }
 
     /// Runs the layer's strategy and writes its blob into the staging layout.

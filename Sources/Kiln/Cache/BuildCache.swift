@@ -4,9 +4,9 @@ import Layers
 import OCI
 import Plan
 
-/// The layer cache as one build uses it: the plan's inputs digested once
-/// (through the stat index), a key per layer, cached blobs linked into the
-/// staging layout, fresh blobs stored after they are written.
+/// The layer cache as one build uses it: each layer's inputs digested when
+/// the layer asks for its key (through the stat index), cached blobs linked
+/// into the staging layout, fresh blobs stored after they are written.
 ///
 /// The cache only ever saves work: when it cannot be opened, or an entry
 /// is corrupt, or storing fails, the build says so in a note and goes on
@@ -14,14 +14,17 @@ import Plan
 final class BuildCache: Sendable {
     let store: LayerCache
     let plan: ImageBuildPlan
-    let inputDigests: [String: String]
+    let digester: InputDigester
     let observer: any BuildObserver
+    /// The cache held no entry when the build began: no key can hit.
+    let startedEmpty: Bool
 
-    private init(store: LayerCache, plan: ImageBuildPlan, inputDigests: [String: String], observer: any BuildObserver) {
+    private init(store: LayerCache, plan: ImageBuildPlan, observer: any BuildObserver) {
         self.store = store
         self.plan = plan
-        self.inputDigests = inputDigests
+        self.digester = InputDigester(statIndex: InputStatIndex(path: store.statIndexPath))
         self.observer = observer
+        self.startedEmpty = store.holdsNoEntries
     }
 
     /// The cache for a build, or nil with `--no-cache` or when the cache
@@ -35,29 +38,49 @@ final class BuildCache: Sendable {
             observer.note("layer cache not used: \(error)")
             return nil
         }
-        let digester = InputDigester(statIndex: InputStatIndex(path: store.statIndexPath))
-        let digests: [String: String]
-        do {
-            digests = try digester.digests(of: plan.hostInputs)
-        } catch {
-            // The layer reading the input fails with its own message.
-            observer.note("layer cache not used: \(error)")
-            return nil
-        }
+        return BuildCache(store: store, plan: plan, observer: observer)
+    }
+
+    /// Writes back the stat index once the layers are done (whether or not
+    /// the build succeeded: what was hashed stays hashed).
+    func finish() {
         do {
             try digester.saveStatIndex()
         } catch {
             observer.note("\(error) (inputs will be hashed again next time)")
         }
-        return BuildCache(store: store, plan: plan, inputDigests: digests, observer: observer)
+    }
+
+    /// Whether the layer should be built while its key is computed rather
+    /// than after: a `files` layer (no command, nothing but reads) with
+    /// host inputs, in a cache that held no entry when the build began, so
+    /// the key cannot hit (unless another kiln stores it meanwhile: then
+    /// the build is cancelled and the cached layer used, same bytes).
+    /// Building meanwhile hides the pass that hashes every input. With any
+    /// entry in the cache the key comes first: guessing wrong there would
+    /// spend a build's CPU on every fresh-checkout rebuild.
+    func buildsWhileHashing(_ layer: LayerSpec) -> Bool {
+        guard startedEmpty, case .files = layer.strategy else { return false }
+        return !layer.hostInputs.isEmpty
     }
 
     /// The layer's cache key, or nil for a layer that is not cached: a
     /// packages layer not pinned by the lock file (its packages are known
-    /// only once its repositories are read).
+    /// only once its repositories are read), or one whose inputs cannot be
+    /// read (the layer then fails with its own message). Blocks while the
+    /// layer's inputs are hashed.
     func key(for layer: LayerSpec, lock: LockedLayer?) -> Layers.Digest? {
         if case .packages = layer.strategy, lock == nil { return nil }
-        return try? LayerCacheKey(layer: layer, plan: plan, inputDigests: inputDigests, packages: lock?.packagesDigest).digest
+        guard let digests = try? digester.digests(of: layer.hostInputs) else { return nil }
+        return try? LayerCacheKey(layer: layer, plan: plan, inputDigests: digests, packages: lock?.packagesDigest).digest
+    }
+
+    /// ``key(for:lock:)`` on a thread of its own, so hashing never holds a
+    /// Swift concurrency thread.
+    func key(for layer: LayerSpec, lock: LockedLayer?) async -> Layers.Digest? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.key(for: layer, lock: lock)) }
+        }
     }
 
     /// The cached layer for `key`, its blob linked (or copied) into

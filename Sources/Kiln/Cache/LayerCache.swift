@@ -76,6 +76,18 @@ public final class LayerCache: @unchecked Sendable {
     var temporaryDirectory: String { directory + "/layers/tmp" }
 
     func entryPath(_ key: Layers.Digest) -> String { entriesDirectory + "/" + key.hex + ".json" }
+
+    /// Whether the cache holds no entry at all (a new cache directory), so
+    /// that no key can hit.
+    var holdsNoEntries: Bool {
+        guard let directory = opendir(entriesDirectory) else { return true }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasSuffix(".json") && !name.hasPrefix(".") { return false }
+        }
+        return true
+    }
     /// Where the blob with `digest` is kept.
     public func blobPath(_ digest: Layers.Digest) -> String { blobsDirectory + "/" + digest.hex }
 

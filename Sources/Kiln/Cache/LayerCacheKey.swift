@@ -6,7 +6,8 @@ public import Plan
 /// The cache identity of a layer: everything its bytes depend on, hashed.
 ///
 /// That is the layer's canonical spec (its name left out: renaming a layer
-/// changes nothing in its tar), the content digests of its host inputs,
+/// changes nothing in its tar; host paths relative to the context, so a
+/// checkout elsewhere shares the keys), the content digests of its host inputs,
 /// the timestamp every entry carries, the compressor and its settings, and
 /// kiln's layer-format version; for packages layers also the resolved
 /// package set and whether the base provides the root (usr-merge links).
@@ -20,7 +21,11 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
     ///   - packages: for a packages layer, a digest of its resolved packages
     ///     (names, versions, SHA-256s in install order).
     public init(layer: LayerSpec, plan: ImageBuildPlan, inputDigests: [String: String], packages: Layers.Digest? = nil) throws {
-        var strategy = try CanonicalJSONEncoder.tree(of: layer, userInfo: [ImageBuildPlan.inputDigestsKey: inputDigests])
+        // Host paths relative to the context: a checkout at another path
+        // (a CI workspace) has the same keys; the content digests carry
+        // everything the layer's bytes depend on.
+        var strategy = try CanonicalJSONEncoder.tree(
+            of: layer, userInfo: [ImageBuildPlan.inputDigestsKey: inputDigests, ImageBuildPlan.hostPathBaseKey: plan.context])
         if case .object(var fields) = strategy {
             fields["name"] = nil
             strategy = .object(fields)

@@ -6,6 +6,10 @@
 extension ImageBuildPlan: Encodable {
     /// `userInfo` key for the `[host path: "sha256:…"]` map of input digests.
     public static let inputDigestsKey = CodingUserInfoKey(rawValue: "kiln.inputDigests")!
+    /// `userInfo` key for a directory (a `String`, absolute): host paths
+    /// inside it are written relative to it (`.` for itself), so the JSON
+    /// no longer depends on where the checkout is (layer cache keys).
+    public static let hostPathBaseKey = CodingUserInfoKey(rawValue: "kiln.hostPathBase")!
 
     private enum Keys: String, CodingKey {
         case kiln, name, tag, base, platform, created, compression, layers, context, directory
@@ -99,7 +103,7 @@ extension FileEntry: Encodable {
         try c.encode(path, forKey: .path)
         switch content {
         case .source(let host):
-            try c.encode(host, forKey: .source)
+            try c.encode(encoder.hostPath(host), forKey: .source)
             try c.encodeIfPresent(encoder.inputDigest(host), forKey: .sourceDigest)
             try c.encodeIfPresent(mode.map(FileMode.format), forKey: .mode)
         case .content(let text):
@@ -127,7 +131,7 @@ extension PackageSource: Encodable {
             try c.encode("system")
         case .directory(let path):
             var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(path, forKey: .dir)
+            try c.encode(encoder.hostPath(path), forKey: .dir)
             try c.encodeIfPresent(encoder.inputDigest(path), forKey: .dirDigest)
         case .repository(let repository):
             var c = encoder.container(keyedBy: Keys.self)
@@ -146,7 +150,7 @@ extension BuildInput: Encodable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(relativePath.isEmpty ? "." : relativePath, forKey: .path)
-        try c.encode(hostPath, forKey: .source)
+        try c.encode(encoder.hostPath(hostPath), forKey: .source)
         try c.encodeIfPresent(encoder.inputDigest(hostPath), forKey: .digest)
     }
 }
@@ -155,5 +159,14 @@ extension Encoder {
     /// The digest of a host input, when the caller supplied digests.
     func inputDigest(_ path: String) -> String? {
         (userInfo[ImageBuildPlan.inputDigestsKey] as? [String: String])?[path]
+    }
+
+    /// A host path as written: relative to the caller's base directory when
+    /// it is inside it, else as it is (absolute, so the two never collide).
+    func hostPath(_ path: String) -> String {
+        guard let base = userInfo[ImageBuildPlan.hostPathBaseKey] as? String else { return path }
+        if path == base { return "." }
+        let prefix = base.hasSuffix("/") ? base : base + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
     }
 }

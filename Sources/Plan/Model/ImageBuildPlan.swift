@@ -94,19 +94,26 @@ extension ImageBuildPlan {
     /// package directories), absolute, each once, in plan order.
     public var hostInputs: [String] {
         var seen = Set<String>()
+        return layers.flatMap(\.hostInputs).filter { seen.insert($0).inserted }
+    }
+}
+
+extension LayerSpec {
+    /// The host paths this layer reads (files sources, build inputs,
+    /// package directories), absolute, each once, in plan order.
+    public var hostInputs: [String] {
+        var seen = Set<String>()
         var result: [String] = []
         func add(_ path: String) { if seen.insert(path).inserted { result.append(path) } }
-        for layer in layers {
-            switch layer.strategy {
-            case .files(let files):
-                for entry in files.entries { if case .source(let path) = entry.content { add(path) } }
-            case .build(let build):
-                build.inputs.forEach { add($0.hostPath) }
-            case .packages(let packages):
-                for source in packages.sources { if case .directory(let path) = source { add(path) } }
-            case .derivation:
-                break
-            }
+        switch strategy {
+        case .files(let files):
+            for entry in files.entries { if case .source(let path) = entry.content { add(path) } }
+        case .build(let build):
+            build.inputs.forEach { add($0.hostPath) }
+        case .packages(let packages):
+            for source in packages.sources { if case .directory(let path) = source { add(path) } }
+        case .derivation:
+            break
         }
         return result
     }
