@@ -67,12 +67,17 @@ final class BuildCache: Sendable {
     /// The layer's cache key, or nil for a layer that is not cached: a
     /// packages layer not pinned by the lock file (its packages are known
     /// only once its repositories are read), or one whose inputs cannot be
-    /// read (the layer then fails with its own message). Blocks while the
-    /// layer's inputs are hashed.
+    /// read (said in a note; the layer's own build then says more). Blocks
+    /// while the layer's inputs are hashed.
     func key(for layer: LayerSpec, lock: LockedLayer?) -> Layers.Digest? {
         if case .packages = layer.strategy, lock == nil { return nil }
-        guard let digests = try? digester.digests(of: layer.hostInputs) else { return nil }
-        return try? LayerCacheKey(layer: layer, plan: plan, inputDigests: digests, packages: lock?.packagesDigest).digest
+        do {
+            let digests = try digester.digests(of: layer.hostInputs)
+            return try LayerCacheKey(layer: layer, plan: plan, inputDigests: digests, packages: lock?.packagesDigest).digest
+        } catch {
+            observer.note("layer \"\(layer.name)\" not cached: \(error)")
+            return nil
+        }
     }
 
     /// ``key(for:lock:)`` on a thread of its own, so hashing never holds a

@@ -138,7 +138,7 @@ extension LayerCache {
     }
 
     private func entryFiles() -> [EntryFile] {
-        files(in: entriesDirectory).keys.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { name in
+        files(in: entriesDirectory).keys.filter(LayerCache.isEntryFileName).map { name in
             let path = entriesDirectory + "/" + name
             var info = stat()
             let lastUse = stat(path, &info) == 0 ? Int64(info.st_mtim.tv_sec) : 0

@@ -77,17 +77,17 @@ public final class LayerCache: @unchecked Sendable {
 
     func entryPath(_ key: Layers.Digest) -> String { entriesDirectory + "/" + key.hex + ".json" }
 
+    /// Whether a name in the entries directory is an entry (not a
+    /// temporary file being written).
+    static func isEntryFileName(_ name: String) -> Bool { name.hasSuffix(".json") && !name.hasPrefix(".") }
+
     /// Whether the cache holds no entry at all (a new cache directory), so
     /// that no key can hit.
     var holdsNoEntries: Bool {
-        guard let directory = opendir(entriesDirectory) else { return true }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasSuffix(".json") && !name.hasPrefix(".") { return false }
-        }
-        return true
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: entriesDirectory)) ?? []
+        return !names.contains(where: LayerCache.isEntryFileName)
     }
+
     /// Where the blob with `digest` is kept.
     public func blobPath(_ digest: Layers.Digest) -> String { blobsDirectory + "/" + digest.hex }
 
