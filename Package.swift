@@ -1,18 +1,21 @@
 // swift-tools-version: 6.0
 // kiln: a declarative image build-plan compiler.
 //
-// Data flow, one module per concern:
-//   CYAML, CZlib, CZstd, CLZMA (C shims) → YAML (node tree with marks)
-//   → Plan (ImageBuildPlan, validation) → Layers (tar, compression, digests,
-//   strategies) → OCI (types, canonical JSON, layout) → Debian (packages
-//   strategy) → Kiln (build pipeline, cache, diff, inspect) → kiln (CLI).
+// Data flow, one module per concern (docs/architecture.md draws it):
+//   KilnCore: the shared vocabulary (ContentDigest, Timestamp, Compression,
+//     Platform, canonical JSON, child processes) that every module may use.
+//   CYAML → YAML (node tree with marks) → Plan (ImageBuildPlan, validation)
+//   CZlib, CZstd, CLZMA → Archive (tar, codecs, the streaming layer writer)
+//   Strategies (files, build, derivation) over Plan and Archive
+//   OCI (types, layout read/write) over Archive
+//   Debian (packages strategy) over Strategies
+//   Kiln (build pipeline, cache, diff, inspect) → kiln (CLI).
 import PackageDescription
 
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "kiln",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kiln", targets: ["kiln"]),
         // Not shipped: generates the input trees benchmarks/run times.
@@ -29,14 +32,16 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
 
+        .target(name: "KilnCore"),
         .target(name: "YAML", dependencies: ["CYAML"]),
-        .target(name: "Plan", dependencies: ["YAML"]),
-        .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", "CLZMA", crypto]),
-        .target(name: "Debian", dependencies: ["Plan", "Layers", "OCI", "CLZMA", "CZlib", "CZstd", crypto]),
-        .target(name: "OCI", dependencies: ["Plan", "Layers", crypto]),
-        .target(name: "Kiln", dependencies: ["Plan", "Layers", "Debian", "OCI", crypto]),
+        .target(name: "Plan", dependencies: ["YAML", "KilnCore"]),
+        .target(name: "Archive", dependencies: ["KilnCore", "CZlib", "CZstd", "CLZMA", crypto]),
+        .target(name: "Strategies", dependencies: ["KilnCore", "Plan", "Archive"]),
+        .target(name: "OCI", dependencies: ["KilnCore", "Archive", crypto]),
+        .target(name: "Debian", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "CLZMA", "CZlib", "CZstd", crypto]),
+        .target(name: "Kiln", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
-            "Kiln", "Plan", "OCI", "Debian",
+            "Kiln", "KilnCore", "Plan", "OCI", "Debian",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -44,13 +49,15 @@ let package = Package(
 
         // What every test target shares: temporary directories, running
         // outside tools, sha256sum digests, the kiln binary under test.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["KilnCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "TestSupport"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "TestSupport"]),
-        .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "Plan", "CZlib", "TestSupport"]),
-        .testTarget(name: "DebianTests", dependencies: ["Debian", "Layers", "Plan", "TestSupport"]),
-        .testTarget(name: "OCITests", dependencies: ["OCI", "Layers", "Plan", "TestSupport"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Layers", "Plan", "TestSupport"]),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML", "KilnCore", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "KilnCore", "CZlib", "TestSupport"]),
+        .testTarget(name: "StrategiesTests", dependencies: ["Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
+        .testTarget(name: "DebianTests", dependencies: ["Debian", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "Archive", "KilnCore", "TestSupport"]),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
     ]
 )
 

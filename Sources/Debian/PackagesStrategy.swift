@@ -1,8 +1,9 @@
 internal import Crypto
 internal import Foundation
-public import Layers
-internal import OCI
+import Archive
+public import KilnCore
 public import Plan
+public import Strategies
 
 /// The `packages` layer strategy: Debian packages resolved from verified
 /// repositories and unpacked without running anything.
@@ -40,7 +41,7 @@ public struct PackagesStrategy: Sendable {
     /// the plan's directory enter relative to it, so the digest does not
     /// depend on where the checkout lives.
     /// - Throws: ``UnsupportedPlatform``.
-    public static func inputsDigest(of layer: PackagesLayer, plan: ImageBuildPlan) throws -> Layers.Digest {
+    public static func inputsDigest(of layer: PackagesLayer, plan: ImageBuildPlan) throws -> ContentDigest {
         let architecture = try DebianArchitecture.name(for: plan.platform)
         let sources: [JSONValue] = layer.sources.map { source in
             switch source {
@@ -65,7 +66,7 @@ public struct PackagesStrategy: Sendable {
             "resolve": .string(layer.resolve.rawValue),
             "sources": .array(sources),
         ])
-        return Layers.Digest(sha256Bytes: SHA256.hash(data: LockFile.bytes(document)))
+        return ContentDigest(sha256Bytes: SHA256.hash(data: LockFile.bytes(document)))
     }
 
     /// A host path relative to the plan directory when inside it.

@@ -1,4 +1,5 @@
 /// kiln's identity, as printed by `kiln --version` and recorded in cache keys.
+import KilnCore
 public enum Kiln {
     /// The release version.
     public static let version = "0.1.0"

@@ -1,8 +1,7 @@
 import ArgumentParser
 import Kiln
-#if canImport(Glibc)
+import KilnCore
 import Glibc
-#endif
 
 /// `kiln`: a declarative image build-plan compiler.
 @main

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
+import KilnCore
 import Glibc
-#endif
 
 /// Where human output goes: stderr, always; stdout is kept for `--json`
 /// and for commands whose product is text (`kiln plan`, `kiln schema`).

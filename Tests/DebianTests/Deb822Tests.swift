@@ -1,3 +1,4 @@
+import KilnCore
 import Testing
 @testable import Debian
 

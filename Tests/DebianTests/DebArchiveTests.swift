@@ -1,5 +1,7 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
+import Strategies
 import Testing
 import TestSupport
 @testable import Debian

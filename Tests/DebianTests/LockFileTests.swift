@@ -1,6 +1,8 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 import Plan
+import Strategies
 import Testing
 import TestSupport
 @testable import Debian
@@ -27,7 +29,7 @@ import TestSupport
     }
 
     @Test func encodesOnePackagePerLineAndRoundTrips() throws {
-        let inputs = Layers.Digest(sha256Bytes: [UInt8](repeating: 1, count: 32))
+        let inputs = ContentDigest(sha256Bytes: [UInt8](repeating: 1, count: 32))
         let lock = LockFile(layers: [
             "runtime": LockedLayer(inputs: inputs, packages: [
                 LockedPackage(name: "b", version: "1:2.0-1", architecture: "amd64", url: "http://x.invalid/b/b.deb", size: 10, sha256: Self.sha),
@@ -64,7 +66,7 @@ import TestSupport
     }
 
     @Test func packagesDigestIgnoresURLs() throws {
-        let inputs = Layers.Digest(sha256Bytes: [UInt8](repeating: 1, count: 32))
+        let inputs = ContentDigest(sha256Bytes: [UInt8](repeating: 1, count: 32))
         let package = LockedPackage(name: "a", version: "1", architecture: "all", url: "http://one.invalid/a.deb", size: 3, sha256: Self.sha)
         var moved = package
         moved.url = "http://two.invalid/a.deb"
@@ -87,7 +89,7 @@ import TestSupport
         let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-lock")
         defer { temporaryDirectory.remove() }
         let directory = temporaryDirectory.path
-        let lock = LockFile(layers: ["x": LockedLayer(inputs: Layers.Digest(sha256Bytes: [UInt8](repeating: 2, count: 32)), packages: [])])
+        let lock = LockFile(layers: ["x": LockedLayer(inputs: ContentDigest(sha256Bytes: [UInt8](repeating: 2, count: 32)), packages: [])])
         try lock.write(to: directory + "/app.lock.json")
         #expect(try LockFile.read(from: directory + "/app.lock.json") == lock)
     }

@@ -1,6 +1,8 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 import Plan
+import Strategies
 import Testing
 import TestSupport
 @testable import Debian

@@ -1,7 +1,9 @@
 import Foundation
 import Synchronization
-import Layers
+import Archive
+import KilnCore
 import Plan
+import Strategies
 @testable import Debian
 import TestSupport
 

@@ -1,3 +1,4 @@
+import KilnCore
 import Testing
 import TestSupport
 @testable import Debian

@@ -1,3 +1,4 @@
+import KilnCore
 import Foundation
 import Testing
 import TestSupport

@@ -1,12 +1,12 @@
 import Foundation
 @testable import Kiln
-import Layers
+import Archive
+import KilnCore
 import Plan
+import Strategies
 import Testing
 import TestSupport
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Records what a build tells besides its layers.
 final class NoteCollector: BuildObserver, @unchecked Sendable {
@@ -60,7 +60,7 @@ struct CacheFixture: Sendable {
 
     /// The plan at `file` (under the scratch directory), for linux/amd64.
     func plan(_ file: String = "plan.yaml") throws -> ImageBuildPlan {
-        try PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64")).load(file: path(file))
+        try PlanLoader(environment: [:], hostPlatform: Platform(os: "linux", architecture: "amd64")).load(file: path(file))
     }
 
     func cachedFlags(_ report: BuildReport) -> [Bool] { report.layers.map(\.cached) }
@@ -342,7 +342,7 @@ struct CacheFixture: Sendable {
     @Test func anEntryIsTrustedOnlyWhenItsStampPrecedesTheIndexWrite() throws {
         let file = try scratch.write("input.txt", "aaaa\n")
         let recorded = InputStatIndex(path: indexPath)
-        let fake = try Layers.Digest(parsing: "sha256:" + String(repeating: "ab", count: 32))
+        let fake = try ContentDigest(parsing: "sha256:" + String(repeating: "ab", count: 32))
         recorded.record(fake, for: file, stamp: stamp(file))
         try recorded.save()
         let now = stamp(indexPath).modified

@@ -1,5 +1,6 @@
 import Foundation
 import Kiln
+import KilnCore
 import Plan
 import Testing
 import TestSupport
@@ -141,7 +142,7 @@ struct DiffGitTests {
         try scratch.write("repo/image/app.yaml", Self.planText.replacingOccurrences(of: "conf/app.conf", with: "../shared/app.conf"))
         try commit("shared")
         try scratch.write("repo/shared/app.conf", "shared=2\n")
-        let differ = ImageDiffer(loader: PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64"), context: repository))
+        let differ = ImageDiffer(loader: PlanLoader(environment: [:], hostPlatform: Platform(os: "linux", architecture: "amd64"), context: repository))
         guard case .plans(let diff) = try differ.compare(plan: plan, atRevision: "HEAD") else { Issue.record("expected a plan diff"); return }
         let item = try #require(diff.layers.first?.items.first)
         #expect(item.key == "/etc/app.conf")
@@ -149,7 +150,7 @@ struct DiffGitTests {
         #expect(item.new.map { "\($0)" }?.contains("../shared/app.conf") == true)
         #expect(diff.cache.map(\.outcome) == [.rebuilt, .kept])
 
-        let above = ImageDiffer(loader: PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64"), context: scratch.path))
+        let above = ImageDiffer(loader: PlanLoader(environment: [:], hostPlatform: Platform(os: "linux", architecture: "amd64"), context: scratch.path))
         let error = #expect(throws: DiffError.self) { try above.compare(plan: plan, atRevision: "HEAD") }
         #expect(error.map { "\($0)" } == "\(scratch.path) is outside the git working copy \(repository)")
     }

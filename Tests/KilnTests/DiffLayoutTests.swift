@@ -1,8 +1,10 @@
 import Foundation
+import Archive
 import Kiln
-import Layers
+import KilnCore
 import OCI
 import Plan
+import Strategies
 import Testing
 import TestSupport
 
@@ -59,7 +61,7 @@ struct DiffLayoutTests {
     /// Builds `text` as a plan with kiln's own builder into `output` (and a tar).
     func build(_ text: String, as name: String, tar: String? = nil) async throws -> String {
         let file = try scratch.write(name + ".yaml", text)
-        let plan = try PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64")).load(file: file)
+        let plan = try PlanLoader(environment: [:], hostPlatform: Platform(os: "linux", architecture: "amd64")).load(file: file)
         let options = BuildOptions(output: path(name), tarOutput: tar.map(path), jobs: 2, useCache: false, cacheDirectory: path("cache"))
         _ = try await ImageBuilder(plan: plan, options: options, observer: SilentObserver()).build()
         return path(name)

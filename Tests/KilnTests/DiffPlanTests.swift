@@ -1,7 +1,9 @@
 import Foundation
+import Archive
 import Kiln
-import Layers
+import KilnCore
 import Plan
+import Strategies
 import Testing
 import TestSupport
 
@@ -311,7 +313,7 @@ import TestSupport
         let result = try diff("old.yaml", "new.yaml")
         let a = try Tools.sha256(Array("A\n".utf8)), b = try Tools.sha256(Array("B\n".utf8))
         // The keys are the ones the layer cache files the layer under.
-        let loader = PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64"))
+        let loader = PlanLoader(environment: [:], hostPlatform: Platform(os: "linux", architecture: "amd64"))
         let oldPlan = try loader.load(file: path("old.yaml")), newPlan = try loader.load(file: path("new.yaml"))
         let oldKey = try LayerCacheKey(layer: oldPlan.layers[0], plan: oldPlan, inputDigests: [path("a.txt"): a])
         let newKey = try LayerCacheKey(layer: newPlan.layers[0], plan: newPlan, inputDigests: [path("b.txt"): b])

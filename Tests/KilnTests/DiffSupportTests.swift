@@ -1,5 +1,6 @@
 import Foundation
 import Kiln
+import KilnCore
 import Plan
 
 /// Fixtures of the `kiln diff` suites: how digests are shown, and the loader
@@ -12,5 +13,5 @@ enum DiffFixtures {
 
     /// Loads plans for linux/amd64 with an empty environment, so neither the
     /// host nor `SOURCE_DATE_EPOCH` changes a default.
-    static let differ = ImageDiffer(loader: PlanLoader(environment: [:], hostPlatform: Plan.Platform(os: "linux", architecture: "amd64")))
+    static let differ = ImageDiffer(loader: PlanLoader(environment: [:], hostPlatform: Platform(os: "linux", architecture: "amd64")))
 }

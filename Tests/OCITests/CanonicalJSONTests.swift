@@ -1,5 +1,6 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 import OCI
 import Testing
 import TestSupport
@@ -38,7 +39,7 @@ import TestSupport
         #expect(try Self.text(["\u{1f}"]) == #"["\u001f"]"#)
         #expect(try Self.text([JSONValue.double(5), .double(0.1), .double(-2.5e-7), .double(1e300), .integer(-3)]) == "[5,0.1,-2.5e-07,1e+300,-3]")
         #expect(try Self.text([JSONValue.null, .bool(true), .bool(false), .object([:]), .array([])]) == "[null,true,false,{},[]]")
-        #expect(try Self.text(Descriptor(mediaType: "m", digest: Digest(parsing: "sha256:" + String(repeating: "a", count: 64)), size: 3))
+        #expect(try Self.text(Descriptor(mediaType: "m", digest: ContentDigest(parsing: "sha256:" + String(repeating: "a", count: 64)), size: 3))
             == #"{"digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","mediaType":"m","size":3}"#)
     }
 
@@ -65,7 +66,7 @@ import TestSupport
 }
 
 @Suite struct OCITypesTests {
-    static let digest = try! Digest(parsing: "sha256:" + String(repeating: "0", count: 63) + "1")
+    static let digest = try! ContentDigest(parsing: "sha256:" + String(repeating: "0", count: 63) + "1")
 
     static func roundTrip<Value: Codable & Equatable>(_ value: Value) throws -> Value {
         try JSONDecoder().decode(Value.self, from: Data(CanonicalJSONEncoder().encode(value)))
@@ -77,7 +78,7 @@ import TestSupport
         #expect(try Self.roundTrip(manifest) == manifest)
         let entry = Descriptor(
             mediaType: MediaType.imageManifest, digest: Self.digest, size: 5, annotations: ["org.opencontainers.image.ref.name": "1"],
-            platform: Platform(architecture: "arm64", os: "linux", osVersion: "1", osFeatures: ["f"], variant: "v8"))
+            platform: Platform(os: "linux", architecture: "arm64", variant: "v8", osVersion: "1", osFeatures: ["f"]))
         let index = ImageIndex(manifests: [entry])
         #expect(try Self.roundTrip(index) == index)
         #expect(try CanonicalJSONTests.text(entry.platform!) == #"{"architecture":"arm64","os":"linux","os.features":["f"],"os.version":"1","variant":"v8"}"#)

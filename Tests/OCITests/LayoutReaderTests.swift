@@ -1,5 +1,6 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 import OCI
 import Testing
 import TestSupport
@@ -156,7 +157,7 @@ struct LayoutReaderTests {
     @Test func checksThePlatformAndThePairingOfLayers() throws {
         let fixture = try Self.fixture()
         defer { fixture.temporary.remove() }
-        let arm = Platform(architecture: "arm64", os: "linux")
+        let arm = Platform(os: "linux", architecture: "arm64")
         let mismatch = try #require(throws: LayoutError.self) { try LayoutReader(directory: fixture.layout).image(ref: "1.0", platform: arm) }
         #expect(mismatch.description == "base image \(fixture.layout) is for linux/amd64, but the plan builds linux/arm64")
         try Self.rewriteManifest(fixture.layout) { $0.layers.removeLast() }
@@ -181,7 +182,7 @@ struct LayoutReaderTests {
         var armManifest = ImageManifest(config: armConfigBlob, layers: fixture.layers.map(\.descriptor))
         armManifest.annotations = ["arch": "arm64"]
         var armEntry = try Self.addBlob(armManifest, mediaType: MediaType.imageManifest, to: layout)
-        armEntry.platform = Platform(architecture: "arm64", os: "linux", variant: "v8")
+        armEntry.platform = Platform(os: "linux", architecture: "arm64", variant: "v8")
         var amdEntry = fixture.written.manifest
         amdEntry.annotations = nil
         let nested = try Self.addBlob(ImageIndex(manifests: [amdEntry, armEntry]), mediaType: MediaType.imageIndex, to: layout)
@@ -189,12 +190,12 @@ struct LayoutReaderTests {
         top.annotations = ["org.opencontainers.image.ref.name": "multi"]
         try Self.writeJSON(ImageIndex(manifests: [top]), to: layout + "/index.json")
         let reader = try LayoutReader(directory: layout)
-        let arm = try reader.image(ref: "multi", platform: Platform(architecture: "arm64", os: "linux"))
+        let arm = try reader.image(ref: "multi", platform: Platform(os: "linux", architecture: "arm64"))
         #expect(arm.manifestDescriptor == armEntry)
         #expect(arm.config.variant == "v8")
         let amd = try reader.image(ref: nil, platform: OCIFixtures.platform)
         #expect(amd.manifestDescriptor.digest == fixture.written.manifest.digest)
-        let none = try #require(throws: LayoutError.self) { try reader.image(ref: "multi", platform: Platform(architecture: "s390x", os: "linux")) }
+        let none = try #require(throws: LayoutError.self) { try reader.image(ref: "multi", platform: Platform(os: "linux", architecture: "s390x")) }
         #expect(none.description == "\(layout) has no image for linux/s390x (platforms: linux/amd64, linux/arm64/v8)")
         let unnamed = try #require(throws: LayoutError.self) { try reader.image(ref: "multi", platform: nil) }
         #expect(unnamed.description == "\(layout) holds images for several platforms; name the platform to use (platforms: linux/amd64, linux/arm64/v8)")

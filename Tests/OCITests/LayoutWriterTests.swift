@@ -1,5 +1,6 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 @testable import OCI
 import Testing
 import TestSupport

@@ -1,7 +1,7 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 import OCI
-import Plan
 import Testing
 import TestSupport
 
@@ -9,8 +9,8 @@ import TestSupport
 /// and layouts written from them.
 enum OCIFixtures {
     /// `sha256:<hex>` of a file, from sha256sum.
-    static func sha256sum(_ path: String) throws -> Digest {
-        try Digest(parsing: Tools.sha256(file: path))
+    static func sha256sum(_ path: String) throws -> ContentDigest {
+        try ContentDigest(parsing: Tools.sha256(file: path))
     }
 
     /// A layer made the reproducible way by GNU tar and gzip, from a small
@@ -19,7 +19,7 @@ enum OCIFixtures {
     struct Layer {
         var blob: String
         var descriptor: Descriptor
-        var diffID: Digest
+        var diffID: ContentDigest
         var tree: String
     }
 
@@ -44,7 +44,7 @@ enum OCIFixtures {
             diffID: try sha256sum(directory + "/" + name + ".tar"), tree: tree)
     }
 
-    static let platform = Platform(architecture: "amd64", os: "linux")
+    static let platform = Platform(os: "linux", architecture: "amd64")
 
     /// A config for `layers` with a little of everything.
     static func config(for layers: [Layer]) -> ImageConfig {

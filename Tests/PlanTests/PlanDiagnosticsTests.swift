@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import Plan
 import Testing
 import TestSupport

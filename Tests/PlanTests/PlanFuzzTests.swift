@@ -1,7 +1,8 @@
 import Foundation
+import KilnCore
 import Plan
-import Testing
 import YAML
+import Testing
 
 /// Random and mutated plans through the YAML parser and the plan decoder
 /// in process: every input must end in a value or a thrown error, never a

@@ -1,8 +1,9 @@
 import Foundation
+import KilnCore
 import Plan
+import YAML
 import Testing
 import TestSupport
-import YAML
 
 /// The JSON Schema in `schemas/kiln-plan.schema.json` against the Swift
 /// validator. Documents are converted to JSON the way an editor's YAML

@@ -1,7 +1,8 @@
 import Foundation
+import KilnCore
 import Plan
-import Testing
 import YAML
+import Testing
 
 /// kiln and the JSON Schema side by side on valid plans with one value
 /// swapped for a tricky scalar (`1.10`, `0755`, `~`, `"true"`, `-1`, …)

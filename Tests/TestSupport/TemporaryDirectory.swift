@@ -1,7 +1,5 @@
 public import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A fresh directory under `FileManager.default.temporaryDirectory`, with
 /// helpers to fill it, removed (read-only and mode-000 directories too)

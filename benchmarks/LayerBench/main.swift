@@ -1,10 +1,6 @@
 // layer-bench: generates the deterministic input trees that benchmarks/run
 // times kiln and its peers on; not part of kiln.
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 struct BenchError: Error, CustomStringConvertible {
     var description: String

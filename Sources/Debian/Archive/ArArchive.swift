@@ -1,7 +1,7 @@
-#if canImport(Glibc)
 internal import Glibc
-#endif
-internal import Layers
+internal import Archive
+import KilnCore
+internal import Strategies
 
 /// The `ar` container of a `.deb`: a global header, then members, each a
 /// 60-byte header (name, mtime, uid, gid, mode, decimal size, "`\n") and

@@ -1,4 +1,5 @@
 /// Why a `.deb` cannot be unpacked into a layer.
+import KilnCore
 public enum DebArchiveError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The file cannot be opened or read.
     case unreadable(path: String, message: String)

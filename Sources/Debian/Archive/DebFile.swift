@@ -1,4 +1,6 @@
-internal import Layers
+internal import Archive
+import KilnCore
+internal import Strategies
 
 /// A Debian binary package file: `debian-binary`, `control.tar[.gz|.xz|.zst]`
 /// and `data.tar[.gz|.xz|.zst]` in an ar container.

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
+import KilnCore
 internal import Glibc
-#endif
 
 /// One paragraph of a deb822 file (a `Packages` entry, a `Release` header, a
 /// `control` file, a `*.sources` entry): fields in file order.

@@ -1,9 +1,9 @@
 internal import Crypto
 internal import Foundation
-internal import Layers
-#if canImport(Glibc)
+internal import Archive
+import KilnCore
+internal import Strategies
 internal import Glibc
-#endif
 
 /// Unpacks `.deb` data archives into one layer tree: file contents into a
 /// scratch directory, metadata from the tar headers, `/usr` merged, the

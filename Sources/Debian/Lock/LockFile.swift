@@ -1,7 +1,8 @@
 internal import Crypto
 internal import Foundation
-public import Layers
-internal import OCI
+import Archive
+public import KilnCore
+import Strategies
 
 /// The resolution of a plan's packages layers, written beside the plan
 /// (`app.yaml` → `app.lock.json`) so builds install exactly these files.
@@ -117,9 +118,9 @@ public struct LockFile: Hashable, Sendable {
         }
         var layers: [String: LockedLayer] = [:]
         for (name, layer) in document.layers {
-            let inputs: Layers.Digest
+            let inputs: ContentDigest
             do {
-                inputs = try Layers.Digest(parsing: layer.inputs)
+                inputs = try ContentDigest(parsing: layer.inputs)
             } catch {
                 throw .malformed(path: path, message: "layer \"\(name)\": inputs: \(error)")
             }
@@ -182,13 +183,13 @@ public struct LockFile: Hashable, Sendable {
 public struct LockedLayer: Hashable, Sendable {
     /// Digest of the layer's package inputs (see ``PackagesStrategy/inputsDigest(of:plan:)``);
     /// a different digest means the lock is stale for the layer.
-    public var inputs: Layers.Digest
+    public var inputs: ContentDigest
     /// The packages in install order.
     public var packages: [LockedPackage]
 
     /// Memberwise; `packages` must be in install order, since ``packagesDigest``
     /// depends on it.
-    public init(inputs: Layers.Digest, packages: [LockedPackage]) {
+    public init(inputs: ContentDigest, packages: [LockedPackage]) {
         self.inputs = inputs
         self.packages = packages
     }
@@ -197,7 +198,7 @@ public struct LockedLayer: Hashable, Sendable {
     /// key: SHA-256 of the canonical JSON list of the packages' name,
     /// version, architecture, size and SHA-256 in install order (URLs left
     /// out: the same file from another mirror makes the same layer).
-    public var packagesDigest: Layers.Digest {
+    public var packagesDigest: ContentDigest {
         let list = JSONValue.array(packages.map { package in
             .object([
                 "name": .string(package.name), "version": .string(package.version),
@@ -205,7 +206,7 @@ public struct LockedLayer: Hashable, Sendable {
                 "sha256": .string(package.sha256),
             ])
         })
-        return Layers.Digest(sha256Bytes: SHA256.hash(data: LockFile.bytes(list)))
+        return ContentDigest(sha256Bytes: SHA256.hash(data: LockFile.bytes(list)))
     }
 }
 

@@ -1,7 +1,6 @@
+import KilnCore
 internal import Foundation
-#if canImport(Glibc)
 internal import Glibc
-#endif
 internal import Synchronization
 
 /// Reports downloads: on a terminal, one line per download redrawn in place

@@ -1,8 +1,7 @@
+import KilnCore
 internal import Crypto
 internal import Foundation
-#if canImport(Glibc)
 internal import Glibc
-#endif
 
 /// Fetches repository files over `http://`, `https://` and `file://`, and
 /// keeps files of known SHA-256 in a content-addressed cache.

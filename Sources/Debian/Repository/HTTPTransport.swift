@@ -1,3 +1,4 @@
+import KilnCore
 internal import Crypto
 internal import Foundation
 #if canImport(FoundationNetworking)

@@ -1,3 +1,4 @@
+import KilnCore
 internal import Foundation
 
 /// A `{ dir: path }` source: every `*.deb` directly in a directory, indexed

@@ -1,5 +1,7 @@
 internal import Foundation
-internal import Layers
+internal import Archive
+import KilnCore
+internal import Strategies
 
 /// Reads an apt repository's package indexes: `InRelease` verified with
 /// gpgv, then each component's `Packages` index checked against the

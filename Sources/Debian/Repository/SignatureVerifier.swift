@@ -1,5 +1,7 @@
 internal import Foundation
-internal import Layers
+internal import Archive
+import KilnCore
+internal import Strategies
 internal import Synchronization
 
 /// Checks a clearsigned `InRelease` with `gpgv` and returns only the text

@@ -18,6 +18,7 @@
 ///
 /// Essential packages are not added implicitly; Conflicts and Breaks are
 /// not checked (nothing is configured, so nothing can break at install).
+import KilnCore
 public struct Resolver: Sendable {
     private var byName: [String: [PackageRecord]] = [:]
     private var providers: [String: [(record: PackageRecord, version: DebianVersion?)]] = [:]

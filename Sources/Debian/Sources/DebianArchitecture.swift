@@ -1,4 +1,5 @@
-public import Plan
+public import KilnCore
+import Plan
 
 /// The Debian architecture name for an OCI platform.
 public enum DebianArchitecture {

@@ -1,3 +1,4 @@
+import KilnCore
 internal import Foundation
 
 /// Reads the build host's apt sources, as apt does: `sources.list`, then

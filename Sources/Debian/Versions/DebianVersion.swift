@@ -3,6 +3,7 @@
 ///
 /// Equality is by order, as dpkg sees it: `1.0`, `0:1.0` and `1.00` are the
 /// same version. The text as written is kept for output.
+import KilnCore
 public struct DebianVersion: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The version as written.
     public let text: String

@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import OCI
 import Plan
 
@@ -26,26 +27,21 @@ struct LoadedBase: Sendable {
 /// their digests when they are imported into the staging layout (one hash
 /// per blob, not two); manifests and configs as they are read.
 enum BaseImageLoader {
-    static func load(_ base: BaseImage, platform: Plan.Platform, scratch: String) throws -> LoadedBase? {
+    static func load(_ base: BaseImage, platform: Platform, scratch: String) throws -> LoadedBase? {
         do {
             switch base {
             case .scratch:
                 return nil
             case .ociLayout(let path, let ref):
                 let reader = try LayoutReader(directory: path)
-                return LoadedBase(image: try reader.image(ref: ref, platform: OCIPlatform(platform), verifyLayers: false), label: reader.label)
+                return LoadedBase(image: try reader.image(ref: ref, platform: platform, verifyLayers: false), label: reader.label)
             case .ociArchive(let path, let ref):
                 try FileManager.default.createDirectory(atPath: scratch + "/base", withIntermediateDirectories: true)
                 let reader = try LayoutReader.unpackArchive(path, into: scratch + "/base")
-                return LoadedBase(image: try reader.image(ref: ref, platform: OCIPlatform(platform), verifyLayers: false), label: reader.label)
+                return LoadedBase(image: try reader.image(ref: ref, platform: platform, verifyLayers: false), label: reader.label)
             }
         } catch {
             throw ImageBuildError.base(error)
         }
     }
-}
-
-/// The OCI descriptor form of a plan's platform.
-func OCIPlatform(_ platform: Plan.Platform) -> OCI.Platform {
-    OCI.Platform(architecture: platform.architecture, os: platform.os, variant: platform.variant)
 }

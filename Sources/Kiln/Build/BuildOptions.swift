@@ -1,4 +1,5 @@
 /// How `kiln build` runs, beyond what the plan says.
+import KilnCore
 public struct BuildOptions: Sendable {
     /// The OCI layout directory to create or replace, or nil when only
     /// `tarOutput` is wanted.

@@ -1,5 +1,7 @@
-public import Layers
+import Archive
+public import KilnCore
 public import Plan
+import Strategies
 
 /// What building one layer produced, for the summary and `--json`.
 public struct LayerReport: Codable, Hashable, Sendable {
@@ -14,10 +16,10 @@ public struct LayerReport: Codable, Hashable, Sendable {
     /// Bytes of the blob.
     public var compressedSize: Int64
     /// SHA-256 of the uncompressed tar, as the config's `rootfs` lists it.
-    public var diffID: Digest
+    public var diffID: ContentDigest
     /// SHA-256 of the blob as stored; equals ``diffID`` when the plan's
     /// compression is `none`.
-    public var digest: Digest
+    public var digest: ContentDigest
     /// Wall-clock seconds spent on the layer (0 for base layers); unlike the
     /// digests, it varies between identical builds.
     public var seconds: Double
@@ -35,7 +37,7 @@ public struct LayerReport: Codable, Hashable, Sendable {
 
     /// Memberwise.
     public init(name: String, strategy: String, entries: Int, uncompressedSize: Int64, compressedSize: Int64,
-                diffID: Digest, digest: Digest, seconds: Double, cached: Bool, notes: [String]) {
+                diffID: ContentDigest, digest: ContentDigest, seconds: Double, cached: Bool, notes: [String]) {
         self.name = name
         self.strategy = strategy
         self.entries = entries
@@ -55,9 +57,9 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var image: String
     /// Digest of the manifest blob: the image's identity, equal for every
     /// build of the same plan and inputs.
-    public var manifestDigest: Digest
+    public var manifestDigest: ContentDigest
     /// Digest of the config blob (the image ID in Docker's classic image store).
-    public var configDigest: Digest
+    public var configDigest: ContentDigest
     /// Every layer of the image, base layers first.
     public var layers: [LayerReport]
     /// The layout directory written, if any.

@@ -1,9 +1,9 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 import OCI
-#if canImport(Glibc)
+import Strategies
 import Glibc
-#endif
 
 /// Why `kiln build` failed, naming the layer or step.
 public enum ImageBuildError: Error, CustomStringConvertible {

@@ -1,8 +1,10 @@
 import Foundation
-import Layers
-import OCI
+import Archive
 import Debian
+import KilnCore
+import OCI
 public import Plan
+import Strategies
 
 /// Compiles an ``ImageBuildPlan`` into an OCI image layout.
 ///
@@ -80,7 +82,7 @@ public struct ImageBuilder: Sendable {
         let written: WrittenImage
         do {
             written = try staging.writeImage(LayoutImageSpec(
-                name: plan.name, tag: plan.tag, platform: OCIPlatform(plan.platform), config: config,
+                name: plan.name, tag: plan.tag, platform: plan.platform, config: config,
                 layers: descriptors, annotations: plan.annotations))
             // The archive is written first but renamed into place only after
             // the layout is, so a failure anywhere leaves both as they were.

@@ -1,6 +1,8 @@
-import Layers
+import Archive
+import KilnCore
 import OCI
 import Plan
+import Strategies
 
 /// The image config: the base's, overridden by the plan.
 ///
@@ -13,7 +15,7 @@ import Plan
 /// - History keeps the base's entries (adding one per base layer when the
 ///   base had none) and adds `kiln <type> <layer name>` per layer.
 enum ImageConfigComposer {
-    static func compose(plan: ImageBuildPlan, base: ImageConfig?, layers: [History], diffIDs: [Digest]) -> ImageConfig {
+    static func compose(plan: ImageBuildPlan, base: ImageConfig?, layers: [History], diffIDs: [ContentDigest]) -> ImageConfig {
         var container = base?.config ?? ContainerConfig()
         let runtime = plan.config
         if let entrypoint = runtime.entrypoint {

@@ -1,6 +1,8 @@
+import Archive
 import Debian
-import Layers
+import KilnCore
 import Plan
+import Strategies
 
 /// Runs a layer's strategy: from the plan's layer spec to a tree of
 /// entries ready to stream.

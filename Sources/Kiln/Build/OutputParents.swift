@@ -1,3 +1,4 @@
+import KilnCore
 import Foundation
 
 /// The missing parent directories of output paths, created before a build

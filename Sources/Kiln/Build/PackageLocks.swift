@@ -1,6 +1,7 @@
 import Debian
-import Foundation
+import KilnCore
 import Plan
+import Foundation
 
 /// The packages lock of a plan as `kiln build` uses it: a layer whose entry
 /// in `<plan>.lock.json` is fresh is built from exactly the pinned `.deb`s,

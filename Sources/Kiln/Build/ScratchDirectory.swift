@@ -1,8 +1,8 @@
 import Foundation
-import Layers
-#if canImport(Glibc)
+import Archive
+import KilnCore
+import Strategies
 import Glibc
-#endif
 
 /// A private temporary directory for one build (mode 0700, from `mkdtemp`).
 struct ScratchDirectory: Sendable {

@@ -1,7 +1,6 @@
+import KilnCore
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Files that appear whole or not at all: written under a temporary name in
 /// the destination's directory, then renamed into place. Readers (another

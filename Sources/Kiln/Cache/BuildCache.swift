@@ -1,8 +1,10 @@
+import Archive
 import Debian
-import Foundation
-import Layers
+import KilnCore
 import OCI
 import Plan
+import Strategies
+import Foundation
 
 /// The layer cache as one build uses it: each layer's inputs digested when
 /// the layer asks for its key (through the stat index), cached blobs linked
@@ -69,7 +71,7 @@ final class BuildCache: Sendable {
     /// only once its repositories are read), or one whose inputs cannot be
     /// read (said in a note; the layer's own build then says more). Blocks
     /// while the layer's inputs are hashed.
-    func key(for layer: LayerSpec, lock: LockedLayer?) -> Layers.Digest? {
+    func key(for layer: LayerSpec, lock: LockedLayer?) -> ContentDigest? {
         if case .packages = layer.strategy, lock == nil { return nil }
         do {
             let digests = try digester.digests(of: layer.hostInputs)
@@ -82,7 +84,7 @@ final class BuildCache: Sendable {
 
     /// ``key(for:lock:)`` on a thread of its own, so hashing never holds a
     /// Swift concurrency thread.
-    func key(for layer: LayerSpec, lock: LockedLayer?) async -> Layers.Digest? {
+    func key(for layer: LayerSpec, lock: LockedLayer?) async -> ContentDigest? {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: self.key(for: layer, lock: lock)) }
         }
@@ -91,7 +93,7 @@ final class BuildCache: Sendable {
     /// The cached layer for `key`, its blob linked (or copied) into
     /// `staging` and its digest verified; nil on a miss. A corrupt entry is
     /// dropped with a note, and the layer is built again.
-    func reuse(_ layer: LayerSpec, key: Layers.Digest, into staging: LayoutStaging) -> (blob: LayerBlob, notes: [String])? {
+    func reuse(_ layer: LayerSpec, key: ContentDigest, into staging: LayoutStaging) -> (blob: LayerBlob, notes: [String])? {
         let entry: LayerCacheEntry
         switch store.lookup(key, compression: plan.compression.rawValue) {
         case .miss:
@@ -115,7 +117,7 @@ final class BuildCache: Sendable {
     }
 
     /// Stores a freshly written layer; a failure is only noted.
-    func store(_ layer: LayerSpec, key: Layers.Digest, blob: LayerBlob, notes: [String], stagedAt path: String) {
+    func store(_ layer: LayerSpec, key: ContentDigest, blob: LayerBlob, notes: [String], stagedAt path: String) {
         let entry = LayerCacheEntry(
             key: key, format: LayerFormat.version, compression: plan.compression.rawValue, layer: layer.name,
             strategy: layer.strategy.typeName, digest: blob.digest, diffID: blob.diffID, size: blob.size,
@@ -127,7 +129,7 @@ final class BuildCache: Sendable {
         }
     }
 
-    private func drop(_ layer: LayerSpec, key: Layers.Digest, blob: Layers.Digest?, reason: String) {
+    private func drop(_ layer: LayerSpec, key: ContentDigest, blob: ContentDigest?, reason: String) {
         store.drop(key, blob: blob)
         observer.note("layer \"\(layer.name)\": dropped a corrupt cache entry (\(reason)); building the layer again")
     }

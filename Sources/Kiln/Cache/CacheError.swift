@@ -1,6 +1,5 @@
-#if canImport(Glibc)
+import KilnCore
 import Glibc
-#endif
 
 /// Why the layer cache could not be opened, read or written.
 public enum CacheError: Error, Hashable, Sendable, CustomStringConvertible {

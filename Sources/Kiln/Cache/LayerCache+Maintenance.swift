@@ -1,9 +1,9 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 import Plan
-#if canImport(Glibc)
+import Strategies
 import Glibc
-#endif
 
 /// What `kiln cache info` reports.
 public struct CacheSummary: Codable, Hashable, Sendable {
@@ -74,7 +74,7 @@ extension LayerCache {
         var path: String
         var lastUse: Int64
         /// The blob it names; nil for an entry that does not parse.
-        var blob: Digest?
+        var blob: ContentDigest?
     }
 
     /// Counts what the cache holds.

@@ -1,10 +1,10 @@
 import Crypto
 import Foundation
-public import Layers
+import Archive
+public import KilnCore
 import OCI
-#if canImport(Glibc)
+import Strategies
 import Glibc
-#endif
 
 /// The layer cache on disk: `$XDG_CACHE_HOME/kiln` (or `--cache-dir`).
 ///
@@ -75,7 +75,7 @@ public final class LayerCache: @unchecked Sendable {
     var blobsDirectory: String { directory + "/layers/blobs/sha256" }
     var temporaryDirectory: String { directory + "/layers/tmp" }
 
-    func entryPath(_ key: Layers.Digest) -> String { entriesDirectory + "/" + key.hex + ".json" }
+    func entryPath(_ key: ContentDigest) -> String { entriesDirectory + "/" + key.hex + ".json" }
 
     /// Whether a name in the entries directory is an entry (not a
     /// temporary file being written).
@@ -89,7 +89,7 @@ public final class LayerCache: @unchecked Sendable {
     }
 
     /// Where the blob with `digest` is kept.
-    public func blobPath(_ digest: Layers.Digest) -> String { blobsDirectory + "/" + digest.hex }
+    public func blobPath(_ digest: ContentDigest) -> String { blobsDirectory + "/" + digest.hex }
 
     /// What a lookup found.
     public enum Lookup: Sendable {
@@ -105,7 +105,7 @@ public final class LayerCache: @unchecked Sendable {
     /// Reads the entry for `key` and checks what can be checked without
     /// reading the blob: it parses, names `key`, the current layer format
     /// and `compression`, and its blob exists with the recorded size.
-    public func lookup(_ key: Layers.Digest, compression: String) -> Lookup {
+    public func lookup(_ key: ContentDigest, compression: String) -> Lookup {
         let path = entryPath(key)
         guard let data = FileManager.default.contents(atPath: path) else {
             return Self.exists(path) ? .corrupt("entry \(path) is unreadable") : .miss
@@ -130,13 +130,13 @@ public final class LayerCache: @unchecked Sendable {
 
     /// Records a use of the entry for `key` (its mtime, which LRU pruning
     /// reads). Best effort: a failure only makes the entry look older.
-    public func markUsed(_ key: Layers.Digest) {
+    public func markUsed(_ key: ContentDigest) {
         _ = utimensat(AT_FDCWD, entryPath(key), nil, 0)
     }
 
     /// Removes the entry for `key`, and its blob when `blob` is given (a
     /// blob found corrupt).
-    public func drop(_ key: Layers.Digest, blob: Layers.Digest?) {
+    public func drop(_ key: ContentDigest, blob: ContentDigest?) {
         unlink(entryPath(key))
         if let blob { unlink(blobPath(blob)) }
     }
@@ -220,7 +220,7 @@ public final class LayerCache: @unchecked Sendable {
     /// diff_id, say) is caught, not used.
     struct StoredEntry: Codable {
         var entry: LayerCacheEntry
-        var checksum: Layers.Digest
+        var checksum: ContentDigest
 
         init(_ entry: LayerCacheEntry) throws {
             self.entry = entry
@@ -232,8 +232,8 @@ public final class LayerCache: @unchecked Sendable {
             (try? Self.checksum(of: entry)) == checksum ? entry : nil
         }
 
-        private static func checksum(of entry: LayerCacheEntry) throws -> Layers.Digest {
-            Layers.Digest(sha256Bytes: SHA256.hash(data: try CanonicalJSONEncoder().encode(entry)))
+        private static func checksum(of entry: LayerCacheEntry) throws -> ContentDigest {
+            ContentDigest(sha256Bytes: SHA256.hash(data: try CanonicalJSONEncoder().encode(entry)))
         }
     }
 

@@ -1,4 +1,6 @@
-public import Layers
+import Archive
+public import KilnCore
+import Strategies
 
 /// What the cache records about a layer blob: everything `kiln build`
 /// reports and writes for the layer, so a hit needs nothing but the blob.
@@ -7,7 +9,7 @@ public import Layers
 /// file's mtime is the layer's last use.
 public struct LayerCacheEntry: Codable, Hashable, Sendable {
     /// The cache key the entry is filed under (checked on read).
-    public var key: Digest
+    public var key: ContentDigest
     /// ``LayerFormat/version`` when the blob was written.
     public var format: Int
     /// `gzip`, `zstd` or `none`.
@@ -18,9 +20,9 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
     /// The layer's strategy: `files`, `packages`, `build`, `derivation`.
     public var strategy: String
     /// The blob's digest (the manifest's layer digest).
-    public var digest: Digest
+    public var digest: ContentDigest
     /// The tar stream's digest (the config's diff_id).
-    public var diffID: Digest
+    public var diffID: ContentDigest
     /// Bytes of the blob.
     public var size: Int64
     /// Bytes of the tar stream.
@@ -37,7 +39,7 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
     }
 
     /// An entry with every field given.
-    public init(key: Digest, format: Int, compression: String, layer: String, strategy: String, digest: Digest, diffID: Digest,
+    public init(key: ContentDigest, format: Int, compression: String, layer: String, strategy: String, digest: ContentDigest, diffID: ContentDigest,
                 size: Int64, uncompressedSize: Int64, entries: Int, notes: [String]) {
         self.key = key
         self.format = format

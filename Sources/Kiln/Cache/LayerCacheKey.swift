@@ -1,7 +1,9 @@
 import Crypto
-public import Layers
+import Archive
+public import KilnCore
 import OCI
 public import Plan
+import Strategies
 
 /// The cache identity of a layer: everything its bytes depend on, hashed.
 ///
@@ -13,14 +15,14 @@ public import Plan
 /// package set and whether the base provides the root (usr-merge links).
 public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
     /// SHA-256 of the canonical JSON description.
-    public let digest: Layers.Digest
+    public let digest: ContentDigest
 
     /// - Parameters:
     ///   - inputDigests: digests of the plan's host inputs by absolute path
     ///     (``InputDigester``); every input the layer reads must be present.
     ///   - packages: for a packages layer, a digest of its resolved packages
     ///     (names, versions, SHA-256s in install order).
-    public init(layer: LayerSpec, plan: ImageBuildPlan, inputDigests: [String: String], packages: Layers.Digest? = nil) throws {
+    public init(layer: LayerSpec, plan: ImageBuildPlan, inputDigests: [String: String], packages: ContentDigest? = nil) throws {
         // Host paths relative to the context: a checkout at another path
         // (a CI workspace) has the same keys; the content digests carry
         // everything the layer's bytes depend on.
@@ -42,7 +44,7 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
             if let packages { description["packages"] = .string(packages.description) }
         }
         let bytes = try CanonicalJSONEncoder.serialize(.object(description))
-        digest = Layers.Digest(sha256Bytes: SHA256.hash(data: bytes))
+        digest = ContentDigest(sha256Bytes: SHA256.hash(data: bytes))
     }
 
     public var description: String { digest.description }

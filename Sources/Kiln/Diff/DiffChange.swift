@@ -1,4 +1,5 @@
-public import OCI
+public import KilnCore
+import OCI
 
 /// Which side something is on: only the new one, only the old one, or both
 /// with different values.

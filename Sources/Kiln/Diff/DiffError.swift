@@ -1,4 +1,6 @@
-public import Layers
+import Archive
+public import KilnCore
+import Strategies
 
 /// Why `kiln diff` cannot compare what it was given.
 public enum DiffError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -23,9 +25,9 @@ public enum DiffError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A layout holding several images: which to compare is unclear.
     case severalImages(layout: String, count: Int, refs: [String])
     /// A layer blob that cannot be read as a tar.
-    case layer(layout: String, digest: Digest, detail: String)
+    case layer(layout: String, digest: ContentDigest, detail: String)
     /// A layer whose uncompressed content does not hash to its diff_id.
-    case diffIDMismatch(layout: String, digest: Digest, expected: Digest, actual: Digest)
+    case diffIDMismatch(layout: String, digest: ContentDigest, expected: ContentDigest, actual: ContentDigest)
 
     public var description: String {
         switch self {

@@ -1,3 +1,4 @@
+import KilnCore
 import OCI
 
 /// How `kiln diff` prints its result.

@@ -1,3 +1,4 @@
+import KilnCore
 import OCI
 
 /// How values appear in the text and markdown forms: canonical JSON, so a

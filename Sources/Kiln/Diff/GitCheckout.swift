@@ -1,6 +1,8 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 import Plan
+import Strategies
 
 /// The files of a git working copy as committed at a revision, written into
 /// a private temporary directory without touching the repository: its

@@ -1,6 +1,8 @@
 import Foundation
-import Layers
+import Archive
+import KilnCore
 public import Plan
+import Strategies
 
 /// The result of `kiln diff`: two plans compared, or two built layouts.
 public enum ImageDiff: Hashable, Sendable {

@@ -1,6 +1,8 @@
-public import Layers
+import Archive
+public import KilnCore
 import OCI
 import Plan
+import Strategies
 
 /// What the layer cache does with one layer when the new plan is built after
 /// the old one: keep it, build it again, or build a layer that is new.
@@ -41,10 +43,10 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
     public var reusedFrom: String?
     /// The layer's cache key under the old plan (computed as if that plan
     /// lived where the new one does); nil when only the new plan has it.
-    public var oldKey: Layers.Digest?
+    public var oldKey: ContentDigest?
     /// The layer's cache key under the new plan; nil when only the old plan
     /// has it.
-    public var newKey: Layers.Digest?
+    public var newKey: ContentDigest?
 
     /// One outcome per layer of the new plan, in its order, then one per
     /// layer only the old plan has.
@@ -79,8 +81,8 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
         return outcomes
     }
 
-    private static func keys(_ side: PlanSnapshot) throws -> [String: Layers.Digest] {
-        var keys: [String: Layers.Digest] = [:]
+    private static func keys(_ side: PlanSnapshot) throws -> [String: ContentDigest] {
+        var keys: [String: ContentDigest] = [:]
         for layer in side.plan.layers {
             // Packages layers are keyed by their spec alone here: lock files
             // (the resolved package set) are not compared yet.

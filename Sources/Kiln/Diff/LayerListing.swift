@@ -1,7 +1,9 @@
 import Crypto
-import Layers
+import Archive
+import KilnCore
 import OCI
 import Plan
+import Strategies
 
 /// The entries of a layer blob, read in one streaming pass: per path, its
 /// type, mode, owner, size, link target and content digest. Only these
@@ -46,7 +48,7 @@ enum LayerListing {
                         if count == 0 { break }
                         buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
                     }
-                    record["digest"] = .string(Layers.Digest(sha256Bytes: hasher.finalize()).description)
+                    record["digest"] = .string(ContentDigest(sha256Bytes: hasher.finalize()).description)
                 case .directory:
                     record["type"] = .string("directory")
                 case .symlink(let target):
@@ -69,7 +71,7 @@ enum LayerListing {
         } catch {
             throw DiffError.layer(layout: layout, digest: layer.descriptor.digest, detail: "\(error)")
         }
-        let found = Layers.Digest(sha256Bytes: hashing.hasher.finalize())
+        let found = ContentDigest(sha256Bytes: hashing.hasher.finalize())
         guard found == layer.diffID else {
             throw DiffError.diffIDMismatch(layout: layout, digest: layer.descriptor.digest, expected: layer.diffID, actual: found)
         }

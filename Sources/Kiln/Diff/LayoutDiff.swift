@@ -1,6 +1,8 @@
 import Foundation
-public import Layers
+import Archive
+public import KilnCore
 public import OCI
+import Strategies
 
 /// One side of a layout diff: the image an OCI layout (or a tar of one)
 /// holds, its manifest and config verified.
@@ -166,14 +168,14 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
     /// 1-based position in the new image's manifest; nil for a removed layer.
     public var newPosition: Int?
     /// The old blob's digest; nil for an added layer.
-    public var oldDigest: Layers.Digest?
+    public var oldDigest: ContentDigest?
     /// The new blob's digest; nil for a removed layer.
-    public var newDigest: Layers.Digest?
+    public var newDigest: ContentDigest?
     /// The old diff_id (digest of the uncompressed tar); nil for an added layer.
-    public var oldDiffID: Layers.Digest?
+    public var oldDiffID: ContentDigest?
     /// The new diff_id; nil for a removed layer. Equal to ``oldDiffID`` for a
     /// layer that was only recompressed.
-    public var newDiffID: Layers.Digest?
+    public var newDiffID: ContentDigest?
     /// `media_type`, `blob_size` and `created_by`, where they differ.
     public var fields: [ValueChange]
     /// Entries that differ, by image path; each side a record with `type`,

@@ -1,3 +1,4 @@
+import KilnCore
 import OCI
 
 /// Pieces of GitHub-flavored markdown for the pull-request form.

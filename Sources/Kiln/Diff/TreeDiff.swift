@@ -1,3 +1,4 @@
+import KilnCore
 import OCI
 
 /// Comparisons of JSON trees, shared by the plan and the layout diffs: plain

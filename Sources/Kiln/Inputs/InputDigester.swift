@@ -1,9 +1,9 @@
 import Crypto
 import Foundation
-public import Layers
-#if canImport(Glibc)
+import Archive
+public import KilnCore
+import Strategies
 import Glibc
-#endif
 
 /// Content digests of a plan's host inputs: what `kiln plan` prints, what
 /// `kiln diff` compares, and what layer cache keys are made of.
@@ -22,7 +22,7 @@ import Glibc
 ///   member's path as content. Trees without such groups are unaffected.
 public final class InputDigester: @unchecked Sendable {
     private let lock = NSLock()
-    private var memo: [String: Layers.Digest] = [:]
+    private var memo: [String: ContentDigest] = [:]
     private let statIndex: InputStatIndex?
 
     /// - Parameter statIndex: file digests to reuse while a file's stamp
@@ -40,11 +40,11 @@ public final class InputDigester: @unchecked Sendable {
     /// The digest of the file or directory at `path` (absolute; a symlink at
     /// the top is followed, as plans follow a top-level `source`).
     /// - Throws: ``InputDigestError`` for unreadable or special files.
-    public func digest(of path: String) throws -> Layers.Digest {
+    public func digest(of path: String) throws -> ContentDigest {
         if let known = lock.withLock({ memo[path] }) { return known }
         var info = stat()
         guard stat(path, &info) == 0 else { throw InputDigestError.unreadable(path: path, errno: errno) }
-        let digest: Layers.Digest
+        let digest: ContentDigest
         switch info.st_mode & S_IFMT {
         case S_IFREG: digest = try fileDigest(path, info: info)
         case S_IFDIR: digest = try directoryDigest(path)
@@ -62,7 +62,7 @@ public final class InputDigester: @unchecked Sendable {
         return result
     }
 
-    private func directoryDigest(_ root: String) throws -> Layers.Digest {
+    private func directoryDigest(_ root: String) throws -> ContentDigest {
         var hasher = SHA256()
         var pending = [""]
         // (path, kind, content); files get their content once hashed.
@@ -111,13 +111,13 @@ public final class InputDigester: @unchecked Sendable {
         }
         records.sort { $0.path.utf8Precedes($1.path) }
         for record in records { hasher.update(data: Array("\(record.path)\0\(record.kind)\0\(record.content)\n".utf8)) }
-        return Layers.Digest(sha256Bytes: hasher.finalize())
+        return ContentDigest(sha256Bytes: hasher.finalize())
     }
 
     /// Digests of regular files: from the stat index where it holds them,
     /// the others hashed on as many threads as there are cores (each with
     /// one read buffer). The first failure in `files` order is thrown.
-    private func fileDigests(_ files: [(host: String, info: stat)]) throws -> [Layers.Digest] {
+    private func fileDigests(_ files: [(host: String, info: stat)]) throws -> [ContentDigest] {
         let work = ParallelHashes(count: files.count)
         var missing: [Int] = []
         for (index, file) in files.enumerated() {
@@ -151,7 +151,7 @@ public final class InputDigester: @unchecked Sendable {
     /// A file's digest from the stat index, else hashed (and recorded with
     /// the stamp taken before the read, so a change during it is caught
     /// next time).
-    private func fileDigest(_ path: String, info: stat) throws -> Layers.Digest {
+    private func fileDigest(_ path: String, info: stat) throws -> ContentDigest {
         guard let statIndex else { return try Self.fileDigest(path, size: Int64(info.st_size)) }
         let stamp = FileStamp(info)
         if let known = statIndex.digest(for: path, stamp: stamp) { return known }
@@ -161,14 +161,14 @@ public final class InputDigester: @unchecked Sendable {
     }
 
     /// SHA-256 of a file's bytes, read in chunks of at most 1 MiB.
-    static func fileDigest(_ path: String, size: Int64) throws -> Layers.Digest {
+    static func fileDigest(_ path: String, size: Int64) throws -> ContentDigest {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(size + 1, 4096), 1 << 20)), alignment: 64)
         defer { buffer.deallocate() }
         return try fileDigest(path, buffer: buffer)
     }
 
     /// SHA-256 of a file's bytes, read through `buffer`.
-    static func fileDigest(_ path: String, buffer: UnsafeMutableRawBufferPointer) throws -> Layers.Digest {
+    static func fileDigest(_ path: String, buffer: UnsafeMutableRawBufferPointer) throws -> ContentDigest {
         let source = try FileByteSource(path: path)
         var hasher = SHA256()
         while true {
@@ -176,7 +176,7 @@ public final class InputDigester: @unchecked Sendable {
             if count == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
         }
-        return Layers.Digest(sha256Bytes: hasher.finalize())
+        return ContentDigest(sha256Bytes: hasher.finalize())
     }
 
     static func linkTarget(_ path: String) throws -> String {
@@ -190,7 +190,7 @@ public final class InputDigester: @unchecked Sendable {
 /// Results of hashing files on several threads: each index is written by
 /// one thread, the chunk counter is shared under a lock.
 private final class ParallelHashes: @unchecked Sendable {
-    var results: [Result<Layers.Digest, any Error>?]
+    var results: [Result<ContentDigest, any Error>?]
     private let lock = NSLock()
     private var next = 0
 
@@ -206,7 +206,7 @@ private final class ParallelHashes: @unchecked Sendable {
         }
     }
 
-    func store(_ result: Result<Layers.Digest, any Error>, at index: Int) {
+    func store(_ result: Result<ContentDigest, any Error>, at index: Int) {
         lock.withLock { results[index] = result }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
-public import Layers
-#if canImport(Glibc)
+import Archive
+public import KilnCore
+import Strategies
 import Glibc
-#endif
 
 /// What `lstat` says about a file, as far as the stat index compares it.
 public struct FileStamp: Hashable, Sendable {
@@ -58,7 +58,7 @@ public final class InputStatIndex: @unchecked Sendable {
     /// Where the index lives.
     public let path: String
     private let lock = NSLock()
-    private var records: [String: (stamp: FileStamp, digest: Layers.Digest)] = [:]
+    private var records: [String: (stamp: FileStamp, digest: ContentDigest)] = [:]
     /// The second the loaded index was written; stamps at or after it are racy.
     private let writtenAt: Int64
     private var changed = false
@@ -94,7 +94,7 @@ public final class InputStatIndex: @unchecked Sendable {
 
     /// The digest recorded for `path`, if its stamp is unchanged and it is
     /// not racy.
-    public func digest(for path: String, stamp: FileStamp) -> Layers.Digest? {
+    public func digest(for path: String, stamp: FileStamp) -> ContentDigest? {
         lock.withLock {
             seen.insert(path)
             guard let record = records[path], record.stamp == stamp else { return nil }
@@ -105,7 +105,7 @@ public final class InputStatIndex: @unchecked Sendable {
 
     /// Records the digest just computed for `path` with the stamp taken
     /// before it was read.
-    public func record(_ digest: Layers.Digest, for path: String, stamp: FileStamp) {
+    public func record(_ digest: ContentDigest, for path: String, stamp: FileStamp) {
         guard !path.contains("\n") else { return }
         lock.withLock {
             seen.insert(path)
@@ -137,9 +137,9 @@ public final class InputStatIndex: @unchecked Sendable {
 
     /// One line: 64 hex digits, seven decimal numbers, the path; each
     /// separated by one space. Anything else is skipped.
-    private static func parse(_ line: UnsafeRawBufferPointer) -> (String, FileStamp, Layers.Digest)? {
+    private static func parse(_ line: UnsafeRawBufferPointer) -> (String, FileStamp, ContentDigest)? {
         guard line.count > 65, line[64] == 0x20,
-              let digest = try? Layers.Digest(parsing: "sha256:" + String(decoding: UnsafeRawBufferPointer(rebasing: line[..<64]), as: UTF8.self))
+              let digest = try? ContentDigest(parsing: "sha256:" + String(decoding: UnsafeRawBufferPointer(rebasing: line[..<64]), as: UTF8.self))
         else { return nil }
         var position = 65
         var numbers: [UInt64] = []

@@ -1,3 +1,4 @@
+import KilnCore
 extension LayoutSummary {
     /// The summary as lines for a person.
     public var text: String {

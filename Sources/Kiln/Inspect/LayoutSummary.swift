@@ -1,6 +1,8 @@
 import Foundation
-public import Layers
+import Archive
+public import KilnCore
 public import OCI
+import Strategies
 
 /// What `kiln inspect` reports of a built layout: each image it holds, with
 /// its tag, digests, platform, layers and runtime config.
@@ -65,9 +67,9 @@ public struct ImageSummary: Codable, Hashable, Sendable {
     /// The `org.opencontainers.image.ref.name`, if annotated.
     public var tag: String?
     /// Digest of the manifest blob, the image's identity.
-    public var manifestDigest: Digest
+    public var manifestDigest: ContentDigest
     /// Digest of the config blob (the image ID in Docker's classic image store).
-    public var configDigest: Digest
+    public var configDigest: ContentDigest
     /// `os/architecture[/variant]`.
     public var platform: String
     /// The config's `created`, as written (RFC 3339), or nil when it has none.
@@ -92,10 +94,10 @@ public struct ImageSummary: Codable, Hashable, Sendable {
 public struct LayerSummary: Codable, Hashable, Sendable {
     /// The blob's digest, as the manifest lists it (inspect does not hash layer
     /// blobs).
-    public var digest: Digest
+    public var digest: ContentDigest
     /// The config's diff_id at the same position, or nil when the config lists
     /// fewer than the manifest (a malformed image, still shown).
-    public var diffID: Digest?
+    public var diffID: ContentDigest?
     /// Bytes of the blob as stored (compressed), from the manifest.
     public var size: Int64
     /// The blob's media type, which says how it is compressed.

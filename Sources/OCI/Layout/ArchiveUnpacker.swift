@@ -1,9 +1,6 @@
-import Layers
-#if canImport(Glibc)
+import Archive
+import KilnCore
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Unpacks a tarred layout (`oci-archive`) with ``TarReader``, accepting
 /// only what a layout holds: directories, regular files, hard links, all

@@ -1,10 +1,11 @@
 import Crypto
-public import Layers
+import Archive
+public import KilnCore
 
-/// SHA-256 of bytes in memory, as a ``Digest``.
+/// SHA-256 of bytes in memory, as a ``ContentDigest``.
 public enum BlobDigest {
     /// The digest of exactly `bytes`.
-    public static func sha256(_ bytes: [UInt8]) -> Layers.Digest {
-        Layers.Digest(sha256Bytes: SHA256.hash(data: bytes))
+    public static func sha256(_ bytes: [UInt8]) -> ContentDigest {
+        ContentDigest(sha256Bytes: SHA256.hash(data: bytes))
     }
 }

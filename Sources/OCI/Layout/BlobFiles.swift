@@ -1,11 +1,8 @@
 import Crypto
 import Foundation
-import Layers
-#if canImport(Glibc)
+import Archive
+import KilnCore
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// File operations of the layout reader and writer: streaming hashes,
 /// verified copies, durable writes.
@@ -34,7 +31,7 @@ enum BlobFiles {
     }
 
     /// SHA-256 and length of a file, read in fixed chunks.
-    static func digest(ofFileAt path: String) throws(LayoutError) -> (digest: Layers.Digest, size: Int64) {
+    static func digest(ofFileAt path: String) throws(LayoutError) -> (digest: ContentDigest, size: Int64) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
         defer { close(descriptor) }
@@ -42,7 +39,7 @@ enum BlobFiles {
     }
 
     /// Copies `source` to a new file `destination`, hashing what it copies.
-    static func copy(from source: String, to destination: String) throws(LayoutError) -> (digest: Layers.Digest, size: Int64) {
+    static func copy(from source: String, to destination: String) throws(LayoutError) -> (digest: ContentDigest, size: Int64) {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw .io(operation: "open", path: source, errno: errno) }
         defer { close(input) }
@@ -52,7 +49,7 @@ enum BlobFiles {
         return try hash(descriptor: input, path: source, copyingTo: output, destinationPath: destination)
     }
 
-    private static func hash(descriptor: Int32, path: String, copyingTo output: Int32?, destinationPath: String) throws(LayoutError) -> (digest: Layers.Digest, size: Int64) {
+    private static func hash(descriptor: Int32, path: String, copyingTo output: Int32?, destinationPath: String) throws(LayoutError) -> (digest: ContentDigest, size: Int64) {
         var hasher = SHA256()
         var total: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: chunkSize)
@@ -67,7 +64,7 @@ enum BlobFiles {
             if let output { try writeAll(output, buffer[..<count], path: destinationPath) }
             total += Int64(count)
         }
-        return (Layers.Digest(sha256Bytes: hasher.finalize()), total)
+        return (ContentDigest(sha256Bytes: hasher.finalize()), total)
     }
 
     static func writeAll(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>, path: String) throws(LayoutError) {
@@ -153,7 +150,6 @@ enum BlobFiles {
     /// behind `_GNU_SOURCE`). Returns false when the system or the file
     /// system does not support it.
     static func exchange(_ first: String, _ second: String) throws(LayoutError) -> Bool {
-        #if os(Linux)
         typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
         guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "renameat2") else { return false }
         let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
@@ -163,9 +159,6 @@ enum BlobFiles {
             throw .io(operation: "exchange \(first) with", path: second, errno: errno)
         }
         return true
-        #else
-        return false
-        #endif
     }
 }
 

@@ -1,9 +1,7 @@
 import Foundation
-import Layers
-public import Plan
-#if canImport(Glibc)
+import Archive
+public import KilnCore
 import Glibc
-#endif
 
 /// Writes an OCI image layout directory as one tar archive (`--tar`), the
 /// form `docker load`, `podman load` and `skopeo copy oci-archive:` take.

@@ -1,9 +1,6 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-public import Layers
+import Archive
+public import KilnCore
 
 /// Why an image layout cannot be written or read.
 public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -17,7 +14,7 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The output's parent directory does not exist.
     case outputParentMissing(path: String, parent: String)
     /// A manifest names a layer whose blob was never put in the staging directory.
-    case blobNotStaged(digest: Digest)
+    case blobNotStaged(digest: ContentDigest)
     /// The config's diff_ids do not pair up with the manifest's layers.
     case layerCountMismatch(what: String, layers: Int, diffIDs: Int)
     /// The staging directory was already published or discarded.
@@ -39,9 +36,9 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Several manifests and no ref to choose.
     case ambiguousImage(layout: String, count: Int, refs: [String])
     /// A descriptor's blob is not in `blobs/`.
-    case blobMissing(path: String, digest: Digest)
+    case blobMissing(path: String, digest: ContentDigest)
     /// A blob's bytes hash to another digest than its descriptor says.
-    case digestMismatch(path: String, expected: Digest, actual: Digest)
+    case digestMismatch(path: String, expected: ContentDigest, actual: ContentDigest)
     /// A blob's length differs from its descriptor's size.
     case sizeMismatch(path: String, expected: Int64, actual: Int64)
     /// A JSON document that does not parse or lacks required fields.

@@ -1,10 +1,7 @@
 import Foundation
-public import Layers
-#if canImport(Glibc)
+public import Archive
+public import KilnCore
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Reads images out of an OCI image layout: base images (`oci:DIR[:REF]`,
 /// `oci-archive:FILE[:REF]`), and built layouts for `kiln inspect` / `kiln diff`.
@@ -75,7 +72,7 @@ public struct LayoutReader: Sendable {
     }
 
     /// The path of a blob in this layout.
-    public func blobPath(_ digest: Digest) -> String {
+    public func blobPath(_ digest: ContentDigest) -> String {
         directory + "/blobs/" + digest.blobPath
     }
 
@@ -183,7 +180,7 @@ public struct LayoutReader: Sendable {
         return try decode(bytes, path: display(blobRelative(descriptor.digest)), what: what)
     }
 
-    private func check(_ descriptor: Descriptor, found: (digest: Digest, size: Int64)) throws(LayoutError) {
+    private func check(_ descriptor: Descriptor, found: (digest: ContentDigest, size: Int64)) throws(LayoutError) {
         let shown = display(blobRelative(descriptor.digest))
         guard found.digest == descriptor.digest else {
             throw .digestMismatch(path: shown, expected: descriptor.digest, actual: found.digest)
@@ -193,7 +190,7 @@ public struct LayoutReader: Sendable {
         }
     }
 
-    private func blobRelative(_ digest: Digest) -> String { "blobs/" + digest.blobPath }
+    private func blobRelative(_ digest: ContentDigest) -> String { "blobs/" + digest.blobPath }
 
     /// A path inside the layout as the user knows it.
     private func display(_ relative: String) -> String { label + "/" + relative }
@@ -236,7 +233,7 @@ public struct LayoutLayer: Hashable, Sendable {
     /// As the manifest lists it.
     public var descriptor: Descriptor
     /// SHA-256 of the uncompressed tar, from the config.
-    public var diffID: Digest
+    public var diffID: ContentDigest
     /// The blob file.
     public var path: String
     /// How the blob is compressed, from its media type.
@@ -244,7 +241,7 @@ public struct LayoutLayer: Hashable, Sendable {
 
     /// Memberwise, without checks; ``LayoutReader`` is what produces verified
     /// layers.
-    public init(descriptor: Descriptor, diffID: Digest, path: String, compression: DecompressionFormat) {
+    public init(descriptor: Descriptor, diffID: ContentDigest, path: String, compression: DecompressionFormat) {
         self.descriptor = descriptor
         self.diffID = diffID
         self.path = path

@@ -1,10 +1,7 @@
 import Foundation
-public import Layers
-#if canImport(Glibc)
+import Archive
+public import KilnCore
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Builds an OCI image layout in a staging directory beside the output, then
 /// swaps it in whole.
@@ -69,7 +66,7 @@ public final class LayoutStaging: @unchecked Sendable {
     }
 
     /// The path a blob with `digest` has in the staging layout.
-    public func blobPath(_ digest: Digest) -> String {
+    public func blobPath(_ digest: ContentDigest) -> String {
         directory + "/blobs/" + digest.blobPath
     }
 
@@ -86,7 +83,7 @@ public final class LayoutStaging: @unchecked Sendable {
     /// `digest` while writing it; an identical blob already there is kept.
     /// - Parameter path: a file on the staging file system, usually from
     ///   ``temporaryBlobPath()``.
-    public func commitBlob(at path: String, digest: Digest) throws(LayoutError) {
+    public func commitBlob(at path: String, digest: ContentDigest) throws(LayoutError) {
         try checkOpen()
         guard rename(path, blobPath(digest)) == 0 else {
             throw .io(operation: "move blob into", path: blobPath(digest), errno: errno)
@@ -103,7 +100,7 @@ public final class LayoutStaging: @unchecked Sendable {
         let destination = blobPath(descriptor.digest)
         if BlobFiles.exists(destination) { return }
         guard BlobFiles.exists(source) else { throw .blobMissing(path: source, digest: descriptor.digest) }
-        let found: (digest: Digest, size: Int64)
+        let found: (digest: ContentDigest, size: Int64)
         if linkat(AT_FDCWD, source, AT_FDCWD, destination, AT_SYMLINK_FOLLOW) == 0 {
             found = try BlobFiles.digest(ofFileAt: destination)
         } else if errno == EXDEV || errno == EPERM || errno == EMLINK {
@@ -257,7 +254,7 @@ public final class LayoutStaging: @unchecked Sendable {
         }
     }
 
-    static func digest(of bytes: [UInt8]) -> Digest {
+    static func digest(of bytes: [UInt8]) -> ContentDigest {
         BlobDigest.sha256(bytes)
     }
 }

@@ -1,4 +1,5 @@
-public import Layers
+import Archive
+public import KilnCore
 
 /// An OCI content descriptor: what a blob is, its digest and size.
 public struct Descriptor: Codable, Hashable, Sendable {
@@ -7,7 +8,7 @@ public struct Descriptor: Codable, Hashable, Sendable {
     public var mediaType: String
     /// SHA-256 of the blob's exact bytes, which is also its file name under
     /// `blobs/sha256/`.
-    public var digest: Digest
+    public var digest: ContentDigest
     /// Bytes in the blob.
     public var size: Int64
     /// Where else the blob may be fetched (foreign layers).
@@ -26,7 +27,7 @@ public struct Descriptor: Codable, Hashable, Sendable {
 
     /// Memberwise; only the first three are needed for an image's blobs.
     public init(
-        mediaType: String, digest: Digest, size: Int64, urls: [String]? = nil,
+        mediaType: String, digest: ContentDigest, size: Int64, urls: [String]? = nil,
         annotations: [String: String]? = nil, platform: Platform? = nil,
         artifactType: String? = nil, data: String? = nil
     ) {
@@ -52,53 +53,3 @@ public struct Descriptor: Codable, Hashable, Sendable {
     }
 }
 
-/// Where an image runs: `os/architecture[/variant]` and the rarer fields.
-public struct Platform: Codable, Hashable, Sendable, CustomStringConvertible {
-    /// GOARCH name (`amd64`, `arm64`, …).
-    public var architecture: String
-    /// GOOS name; kiln builds only `linux`.
-    public var os: String
-    /// `os.version` in JSON; Windows images set it, kept for round trips.
-    public var osVersion: String?
-    /// `os.features` in JSON; Windows images set it, kept for round trips.
-    public var osFeatures: [String]?
-    /// CPU variant (`v7`, `v8`), or nil when the architecture has none; only
-    /// compared when the wanted platform names one (see ``satisfies(_:)``).
-    public var variant: String?
-    /// Reserved by the OCI spec; kept for round trips.
-    public var features: [String]?
-
-    /// Memberwise; only `architecture` and `os` are required.
-    public init(
-        architecture: String, os: String, osVersion: String? = nil, osFeatures: [String]? = nil,
-        variant: String? = nil, features: [String]? = nil
-    ) {
-        self.architecture = architecture
-        self.os = os
-        self.osVersion = osVersion
-        self.osFeatures = osFeatures
-        self.variant = variant
-        self.features = features
-    }
-
-    /// `os/architecture[/variant]`.
-    public var description: String {
-        [os, architecture, variant].compactMap { $0 }.joined(separator: "/")
-    }
-
-    /// Whether an image for `self` can serve a build for `wanted`: same os
-    /// and architecture, and the same variant when `wanted` names one.
-    public func satisfies(_ wanted: Platform) -> Bool {
-        os == wanted.os && architecture == wanted.architecture
-            && (wanted.variant == nil || variant == wanted.variant)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case architecture
-        case os
-        case osVersion = "os.version"
-        case osFeatures = "os.features"
-        case variant
-        case features
-    }
-}

@@ -1,4 +1,5 @@
-public import Layers
+import Archive
+public import KilnCore
 
 /// An OCI image config: platform, runtime config, layer diff_ids and history.
 ///
@@ -51,7 +52,7 @@ public struct ImageConfig: Codable, Hashable, Sendable {
 
     /// The image's platform.
     public var platform: Platform {
-        Platform(architecture: architecture, os: os, osVersion: osVersion, osFeatures: osFeatures, variant: variant)
+        Platform(os: os, architecture: architecture, variant: variant, osVersion: osVersion, osFeatures: osFeatures)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -73,11 +74,11 @@ public struct RootFS: Codable, Hashable, Sendable {
     /// Always `layers`.
     public var type: String
     /// SHA-256 of each uncompressed layer tar, bottom first.
-    public var diffIDs: [Digest]
+    public var diffIDs: [ContentDigest]
 
     /// Memberwise; `type` defaults to `layers`, the only value the OCI spec
     /// allows.
-    public init(type: String = "layers", diffIDs: [Digest]) {
+    public init(type: String = "layers", diffIDs: [ContentDigest]) {
         self.type = type
         self.diffIDs = diffIDs
     }

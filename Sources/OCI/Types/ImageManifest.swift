@@ -1,4 +1,5 @@
 /// An OCI image manifest: one config and the layers, bottom first.
+import KilnCore
 public struct ImageManifest: Codable, Hashable, Sendable {
     /// Always 2.
     public var schemaVersion: Int

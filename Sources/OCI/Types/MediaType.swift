@@ -1,5 +1,5 @@
-public import Layers
-public import Plan
+public import Archive
+public import KilnCore
 
 /// The media types kiln writes and reads.
 public enum MediaType {

@@ -1,3 +1,4 @@
+import KilnCore
 import YAML
 
 /// Collects every error of one plan, so `kiln validate` reports them all

@@ -1,3 +1,4 @@
+import KilnCore
 import YAML
 
 /// The keys of one plan mapping, checked against the keys allowed there.

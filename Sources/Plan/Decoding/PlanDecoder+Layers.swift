@@ -1,3 +1,4 @@
+import KilnCore
 import YAML
 
 extension PlanDecoder {

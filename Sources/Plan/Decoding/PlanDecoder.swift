@@ -1,3 +1,4 @@
+import KilnCore
 import YAML
 
 /// Turns a plan's node tree into an ``ImageBuildPlan``, reporting every

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+public import KilnCore
 import YAML
 
 /// Reads plan files into validated, normalized ``ImageBuildPlan``s.

@@ -2,6 +2,7 @@
 /// backslashes and control characters escaped, and anything past 100
 /// characters cut, so a huge or multi-line value from a plan never floods
 /// the terminal or breaks the `file:line:column: error: …` line format.
+import KilnCore
 func quoted(_ text: some StringProtocol) -> String {
     let limit = 100
     var out = "\""

@@ -1,4 +1,5 @@
 /// An absolute, normalized path inside the image, never `/` itself.
+import KilnCore
 public struct ImagePath: Hashable, Sendable, CustomStringConvertible {
     /// `/etc/app/config.yaml`.
     public let string: String

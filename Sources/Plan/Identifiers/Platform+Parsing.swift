@@ -1,3 +1,4 @@
+public import KilnCore
 extension Platform {
     /// Architectures as OCI names them (GOARCH values).
     public static let knownArchitectures = ["386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64", "ppc64le", "riscv64", "s390x"]

@@ -1,4 +1,5 @@
 /// Syntax of runtime-config values.
+import KilnCore
 public enum RuntimeSyntax {
     /// Normalizes an `expose` entry: `8080` → `8080/tcp`; protocols tcp, udp, sctp.
     public static func port(_ text: String) throws(SyntaxError) -> String {

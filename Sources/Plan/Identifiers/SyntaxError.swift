@@ -1,4 +1,5 @@
 /// Why a value from a plan is malformed; the decoder adds the place.
+import KilnCore
 public struct SyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong with the value, without its location: the decoder puts
     /// where it is in the plan (`layer "app": `) before it and attaches the

@@ -1,3 +1,4 @@
+public import KilnCore
 extension Timestamp {
     /// 9999-12-31T23:59:59Z, the last instant RFC 3339 can write.
     public static let latest = Timestamp(secondsSinceEpoch: 253_402_300_799)
@@ -56,18 +57,6 @@ extension Timestamp {
         self.init(secondsSinceEpoch: seconds)
     }
 
-    /// `YYYY-MM-DDTHH:MM:SSZ`, UTC, the form the image config carries.
-    public var rfc3339: String {
-        let days = Int(secondsSinceEpoch / 86_400)
-        let rest = Int(secondsSinceEpoch % 86_400)
-        let (year, month, day) = Timestamp.civil(fromDays: days)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(rest / 3600, 2)):\(pad(rest / 60 % 60, 2)):\(pad(rest % 60, 2))Z"
-    }
-
     private static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
@@ -84,17 +73,5 @@ extension Timestamp {
         let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
-    }
-
-    private static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

@@ -3,6 +3,7 @@
 /// Every default is filled and every host path is absolute and resolved, so
 /// two plans that mean the same thing compare equal. Built by
 /// ``PlanLoader``; an invalid plan never becomes an `ImageBuildPlan`.
+public import KilnCore
 public struct ImageBuildPlan: Hashable, Sendable {
     /// The plan file as the user named it, for messages.
     public var file: String
@@ -61,32 +62,6 @@ public enum BaseImage: Hashable, Sendable {
     case ociLayout(path: String, ref: String?)
     /// An OCI layout tarred into one file (absolute path), and the ref to pick.
     case ociArchive(path: String, ref: String?)
-}
-
-/// How layer tars are compressed into blobs.
-public enum Compression: String, Hashable, Sendable, CaseIterable {
-    /// zlib deflate in a gzip member, level 6 (`tar+gzip`).
-    case gzip
-    /// zstandard (`tar+zstd`).
-    case zstd
-    /// Uncompressed tar; the blob digest equals the diff_id.
-    case none
-}
-
-/// An instant with one-second resolution, as tar and the image config use.
-public struct Timestamp: Hashable, Sendable, Comparable {
-    /// Seconds since 1970-01-01T00:00:00Z; never negative.
-    public var secondsSinceEpoch: Int64
-
-    /// Creates a timestamp without checks; ``init(rfc3339:)`` is the validating
-    /// way in, and rejects instants before the epoch.
-    public init(secondsSinceEpoch: Int64) {
-        self.secondsSinceEpoch = secondsSinceEpoch
-    }
-
-    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
-        lhs.secondsSinceEpoch < rhs.secondsSinceEpoch
-    }
 }
 
 extension ImageBuildPlan {

@@ -2,6 +2,7 @@
 ///
 /// Equality and hashing ignore `location`: where the plan says something
 /// is not what it means, so reformatting a plan keeps it equal.
+import KilnCore
 public struct LayerSpec: Hashable, Sendable {
     /// Unique within the plan, `[a-z0-9][a-z0-9._-]*`.
     public var name: String

@@ -2,6 +2,7 @@
 ///
 /// nil / empty means "not set by the plan": the base image's value, if any,
 /// is inherited. `entrypoint` set without `cmd` clears an inherited `cmd`.
+import KilnCore
 public struct RuntimeConfig: Hashable, Sendable {
     /// Exec-form entrypoint, replacing the base's; nil inherits it. Set
     /// without `cmd`, it also clears the base's `cmd`.
@@ -42,25 +43,3 @@ public struct RuntimeConfig: Hashable, Sendable {
     }
 }
 
-/// An OCI platform: `os/architecture[/variant]`.
-public struct Platform: Hashable, Sendable, CustomStringConvertible {
-    /// `linux` for every platform parsed from a plan; other systems are rejected.
-    public var os: String
-    /// The GOARCH name (`amd64`, `arm64`, …), one of
-    /// ``knownArchitectures`` when parsed from a plan.
-    public var architecture: String
-    /// The CPU variant (`v7`, `v8`), or nil for none.
-    public var variant: String?
-
-    /// Memberwise, unchecked; ``init(parsing:)`` is the validating way in.
-    public init(os: String, architecture: String, variant: String? = nil) {
-        self.os = os
-        self.architecture = architecture
-        self.variant = variant
-    }
-
-    /// `os/architecture[/variant]`.
-    public var description: String {
-        [os, architecture, variant].compactMap { $0 }.joined(separator: "/")
-    }
-}

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
+import KilnCore
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Resolves host paths named in a plan and keeps them inside the context.
 ///

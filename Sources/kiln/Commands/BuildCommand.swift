@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kiln
+import KilnCore
 import OCI
 import Plan
 

@@ -1,5 +1,6 @@
 import Foundation
 import Kiln
+import KilnCore
 import Plan
 
 /// Renders a build on stderr: a live line per running layer on a terminal,

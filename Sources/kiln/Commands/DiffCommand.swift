@@ -1,9 +1,8 @@
 import ArgumentParser
 import Kiln
+import KilnCore
 import Plan
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

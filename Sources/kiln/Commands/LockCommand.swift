@@ -1,8 +1,9 @@
 import ArgumentParser
 import Debian
-import Foundation
 import Kiln
+import KilnCore
 import Plan
+import Foundation
 
 struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

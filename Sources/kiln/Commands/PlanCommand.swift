@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kiln
+import KilnCore
 import Plan
 
 struct PlanCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KilnCore
 import Plan
 
 struct SchemaCommand: ParsableCommand {

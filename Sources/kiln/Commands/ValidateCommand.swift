@@ -1,8 +1,7 @@
 import ArgumentParser
+import KilnCore
 import Plan
-#if canImport(Glibc)
 import Glibc
-#endif
 
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,3 +1,4 @@
+import KilnCore
 import YAML
 
 /// Converts a YAML node tree to JSON text the way an editor's YAML

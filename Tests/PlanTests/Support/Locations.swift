@@ -1,3 +1,4 @@
+import KilnCore
 import Foundation
 
 /// Where the files the tests read live.

@@ -1,0 +1,124 @@
+import Glibc
+public import KilnCore
+
+/// Writes a layer's entries as a compressed blob in one streaming pass:
+/// sorted entries → tar bytes → SHA-256 (diff_id) → compressor → SHA-256
+/// (digest) → blob file.
+///
+/// Memory is bounded by fixed buffers whatever the layer's size. The blob's
+/// bytes depend only on the entries, the timestamp and the compression, never
+/// on `workers.count`, so several layers may be written at once on one
+/// shared ``LayerWorkers``. On failure the partial blob file is deleted.
+public struct LayerWriter: Sendable {
+    /// How blobs are compressed.
+    public var compression: Compression
+    /// The mtime of every entry (the plan's `created`).
+    public var modificationTime: Timestamp
+    /// The build's compression threads.
+    public var workers: LayerWorkers
+
+    /// A writer for one build: every layer it writes shares `workers`.
+    public init(compression: Compression, modificationTime: Timestamp, workers: LayerWorkers) {
+        self.compression = compression
+        self.modificationTime = modificationTime
+        self.workers = workers
+    }
+
+    /// Writes `tree` in stream order (``LayerTree/sortedEntries()``) to a
+    /// new blob file at `path`.
+    /// - Parameters:
+    ///   - cancellation: once set (for instance because another layer
+    ///     failed), the write stops at its next block with
+    ///     ``LayerWriteError/cancelled``.
+    ///   - progress: called on the writing thread with the tar bytes written
+    ///     so far, about every MiB.
+    /// - Throws: ``LayerTreeError`` when the tree cannot be ordered,
+    ///   ``LayerWriteError`` for a source file that changed or vanished, a
+    ///   failed blob write (a full disk), a compression failure or
+    ///   cancellation.
+    public func write(
+        _ tree: LayerTree, to path: String,
+        cancellation: CancellationFlag? = nil, progress: (@Sendable (Int64) -> Void)? = nil
+    ) throws -> LayerBlob {
+        try write(entries: try tree.sortedEntries(), to: path, cancellation: cancellation, progress: progress)
+    }
+
+    /// Writes entries already in stream order (as ``LayerTree/sortedEntries()``
+    /// returns them) to a new blob file at `path`.
+    /// - Throws: ``LayerWriteError``.
+    public func write(
+        entries: [LayerEntry], to path: String,
+        cancellation: CancellationFlag? = nil, progress: (@Sendable (Int64) -> Void)? = nil
+    ) throws -> LayerBlob {
+        let blob = try BlobWriter(
+            path: path, compression: compression, workers: workers, cancellation: cancellation, progress: progress)
+        do {
+            let tar = TarWriter(sink: blob, modificationTime: modificationTime)
+            for entry in entries { try tar.append(entry) }
+            try tar.finish()
+            let digests = try blob.finish()
+            return LayerBlob(digests: digests, compression: compression, entryCount: tar.entryCount)
+        } catch {
+            blob.discard()
+            throw error
+        }
+    }
+
+    /// ``write(_:to:cancellation:progress:)`` on a thread of its own, so the
+    /// blocking reads and writes never hold a Swift concurrency thread.
+    /// Cancelling the calling task stops the write at its next block.
+    public func write(_ tree: LayerTree, to path: String, progress: (@Sendable (Int64) -> Void)? = nil) async throws -> LayerBlob {
+        let flag = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<LayerBlob, any Error>) in
+                startDetachedThread {
+                    continuation.resume(with: Result { try self.write(tree, to: path, cancellation: flag, progress: progress) })
+                }
+            }
+        } onCancel: {
+            flag.cancel()
+        }
+    }
+}
+
+/// A written layer blob: what the image config and manifest record.
+public struct LayerBlob: Hashable, Sendable {
+    /// SHA-256 of the uncompressed tar stream (`rootfs.diff_ids`).
+    public var diffID: ContentDigest
+    /// SHA-256 of the blob file (the manifest's layer digest).
+    public var digest: ContentDigest
+    /// Bytes in the blob file.
+    public var size: Int64
+    /// Bytes of the tar stream.
+    public var uncompressedSize: Int64
+    /// How the blob is compressed (for its media type).
+    public var compression: Compression
+    /// Entries in the tar stream (PAX headers not counted).
+    public var entryCount: Int
+
+    /// A blob's digests with what the build summary and media type need.
+    public init(digests: BlobDigests, compression: Compression, entryCount: Int) {
+        diffID = digests.diffID
+        digest = digests.digest
+        size = digests.size
+        uncompressedSize = digests.uncompressedSize
+        self.compression = compression
+        self.entryCount = entryCount
+    }
+}
+
+/// Runs `body` on a new detached pthread.
+func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    let status = pthread_create(&thread, nil, { context in
+        Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+        return nil
+    }, context)
+    precondition(status == 0, "cannot start a thread (pthread_create: \(status))")
+    pthread_detach(thread)
+}

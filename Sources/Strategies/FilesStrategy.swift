@@ -1,0 +1,121 @@
+import Archive
+import KilnCore
+public import Plan
+
+/// The `files` strategy (SPEC §1.1): declared content, no execution.
+///
+/// - `content`: a regular file holding the text, mode `mode` or 0644.
+/// - `directory: true`: an empty directory, mode `mode` or 0755.
+/// - `symlink`: a symlink whose target is stored verbatim (always 0777;
+///   `mode` does not apply to symlinks, whose permissions Linux ignores).
+/// - `source`: a host file or directory copied recursively with
+///   ``HostTreeOptions/ModePolicy/normalized`` modes (0755 if the
+///   owner-execute bit is set, else 0644; directories 0755). Symlinks inside
+///   are kept, a top-level symlink is followed, and hardlinks inside one
+///   source stay hardlinks. `mode` applies to the entry at `path` only: the
+///   file itself, or for a directory that directory entry and none of its
+///   contents. `owner` applies to every entry copied from the source.
+/// - `root` + `paths` arrive from the plan already expanded into `source`
+///   entries.
+///
+/// Every entry is owned by `owner` or 0:0. Two entries producing the same
+/// image path — directly or through a copied directory — are an error
+/// naming both places in the plan, as is an entry below a path that is not
+/// a directory.
+public struct FilesStrategy: Sendable {
+    /// The strategy holds no state; one value serves every files layer.
+    public init() {}
+
+    /// Builds the layer's tree; nothing is read from the host but metadata
+    /// (file contents are streamed later by ``LayerWriter``).
+    /// - Throws: ``FilesStrategyError``.
+    public func prepare(_ files: FilesLayer, context: StrategyContext) throws(FilesStrategyError) -> PreparedLayer {
+        let layer = context.layer.name
+        var tree = LayerTree()
+        var origins: [String: SourceLocation] = [:]
+
+        func add(_ entry: LayerEntry, from declared: FileEntry) throws(FilesStrategyError) {
+            if let first = origins[entry.path] {
+                throw .duplicatePath(layer: layer, path: entry.path, first: first, second: declared.location)
+            }
+            origins[entry.path] = declared.location
+            do {
+                try tree.insert(entry)
+            } catch {
+                throw .invalidPath(layer: layer, location: declared.location, path: entry.path)
+            }
+        }
+
+        for declared in files.entries {
+            let path = String(declared.path.drop { $0 == "/" })
+            guard LayerTree.isNormalized(path) else {
+                throw .invalidPath(layer: layer, location: declared.location, path: path)
+            }
+            let uid = declared.owner?.uid ?? 0
+            let gid = declared.owner?.gid ?? 0
+            switch declared.content {
+            case .content(let text):
+                let entry = LayerEntry(path: path, kind: .regular(.bytes(Array(text.utf8))), mode: declared.mode ?? 0o644, uid: uid, gid: gid)
+                try add(entry, from: declared)
+            case .directory:
+                try add(LayerEntry(path: path, kind: .directory, mode: declared.mode ?? 0o755, uid: uid, gid: gid), from: declared)
+            case .symlink(let target):
+                try add(LayerEntry(path: path, kind: .symlink(target: target), mode: 0o777, uid: uid, gid: gid), from: declared)
+            case .source(let host):
+                let options = HostTreeOptions(
+                    modes: .normalized, owner: declared.owner, followTopLevelSymlink: true, topLevelMode: declared.mode)
+                do {
+                    try HostTree.walk(host, at: path, options: options) { entry in try add(entry, from: declared) }
+                } catch let error as FilesStrategyError {
+                    throw error
+                } catch let error as HostTreeError {
+                    throw .source(layer: layer, location: declared.location, error)
+                } catch {
+                    preconditionFailure("HostTree.walk threw \(error), which is neither a HostTreeError nor from the body")
+                }
+            }
+        }
+
+        // Order the tree once now, so a path below a file or symlink is
+        // reported with both plan locations rather than at write time.
+        do {
+            _ = try tree.sortedEntries()
+        } catch {
+            switch error {
+            case .parentNotDirectory(let path, let parent):
+                throw .belowNonDirectory(layer: layer, path: path, location: origins[path]!, parent: parent, parentLocation: origins[parent]!)
+            case .danglingHardlink, .duplicatePath, .invalidPath:
+                // Hardlinks come only from one walk, paths were checked on
+                // insert: the tree cannot produce these here.
+                preconditionFailure("files layer \"\(layer)\": \(error)")
+            }
+        }
+        return PreparedLayer(tree: tree)
+    }
+}
+
+/// Why a `files` layer cannot be prepared; every message starts with the
+/// plan location (`file:line:column: error: layer "name": …`).
+public enum FilesStrategyError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Two entries produce the same image path (`first` declared earlier).
+    case duplicatePath(layer: String, path: String, first: SourceLocation, second: SourceLocation)
+    /// An entry sits below an entry that is not a directory.
+    case belowNonDirectory(layer: String, path: String, location: SourceLocation, parent: String, parentLocation: SourceLocation)
+    /// A source could not be read.
+    case source(layer: String, location: SourceLocation, HostTreeError)
+    /// An image path that is not absolute and normalized.
+    case invalidPath(layer: String, location: SourceLocation, path: String)
+
+    public var description: String {
+        switch self {
+        case .duplicatePath(let layer, let path, let first, let second):
+            "\(second): error: layer \"\(layer)\": /\(path) is produced twice, by this entry and by the entry at \(first)"
+        case .belowNonDirectory(let layer, let path, let location, let parent, let parentLocation):
+            "\(location): error: layer \"\(layer)\": /\(path) sits below /\(parent), which is not a directory (declared at \(parentLocation))"
+        case .source(let layer, let location, let error):
+            "\(location): error: layer \"\(layer)\": \(error)"
+        case .invalidPath(let layer, let location, let path):
+            "\(location): error: layer \"\(layer)\": invalid image path \"/\(path)\""
+        }
+    }
+}

@@ -1,0 +1,53 @@
+public import Archive
+import KilnCore
+public import Plan
+
+/// A layer's tree, ready to stream, with the temporary directories its file
+/// contents live in (removed once the blob is written).
+public struct PreparedLayer: Sendable {
+    /// What the layer holds.
+    public var tree: LayerTree
+    /// Directories created for this layer (build output, unpacked packages);
+    /// the pipeline removes them after writing the blob.
+    public var temporaryDirectories: [String]
+    /// Lines for the build summary, e.g. packages whose maintainer scripts
+    /// were not run.
+    public var notes: [String]
+
+    public init(tree: LayerTree, temporaryDirectories: [String] = [], notes: [String] = []) {
+        self.tree = tree
+        self.temporaryDirectories = temporaryDirectories
+        self.notes = notes
+    }
+}
+
+/// What a strategy may know about the build it runs in.
+public struct StrategyContext: Sendable {
+    /// The plan being built (for its directory, context, created, platform).
+    public var plan: ImageBuildPlan
+    /// The layer being prepared.
+    public var layer: LayerSpec
+    /// A private directory for this build's temporary files, on the same
+    /// file system as the output when possible. Strategies create their own
+    /// subdirectories in it.
+    public var scratchRoot: String
+    /// Where downloads and other content-addressed files may be cached.
+    public var cacheDirectory: String
+    /// Keep build scratch directories and say where they are.
+    public var keepScratch: Bool
+    /// Sink for human-readable lines (a build command's output, prefixed
+    /// with the layer name by the caller). Called from any thread.
+    public var log: @Sendable (String) -> Void
+
+    public init(
+        plan: ImageBuildPlan, layer: LayerSpec, scratchRoot: String, cacheDirectory: String,
+        keepScratch: Bool = false, log: @escaping @Sendable (String) -> Void
+    ) {
+        self.plan = plan
+        self.layer = layer
+        self.scratchRoot = scratchRoot
+        self.cacheDirectory = cacheDirectory
+        self.keepScratch = keepScratch
+        self.log = log
+    }
+}
