@@ -1,10 +1,11 @@
+import KilnCore
+
 /// The compressing half of a blob: takes the uncompressed stream in fixed
 /// blocks and writes the compressed bytes to a ``BlobOutput``.
 ///
 /// The producer fills ``inputBuffer()`` and calls ``submit(count:last:)``;
 /// a block that is not the last is always full, so where the stream is
 /// split never depends on how the bytes arrived.
-import KilnCore
 protocol BlockEncoder: AnyObject {
     /// The buffer to fill next (``blockSize`` bytes); valid until the next
     /// submit.

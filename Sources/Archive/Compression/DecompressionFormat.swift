@@ -1,5 +1,6 @@
-/// The compressed formats kiln reads: layer blobs, Debian data archives.
 import KilnCore
+
+/// The compressed formats kiln reads: layer blobs, Debian data archives.
 public enum DecompressionFormat: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// RFC 1952 gzip, one or more members.
     case gzip

@@ -1,3 +1,5 @@
+import KilnCore
+
 /// A streaming decompressor: reads compressed bytes from a source and yields
 /// the decompressed bytes, itself a ``ByteSource`` so a ``TarReader`` can sit
 /// on it.
@@ -8,7 +10,6 @@
 /// input that stops inside a member is ``DecompressionError/Reason/truncated``,
 /// bytes after the last member that do not start another are
 /// ``DecompressionError/Reason/trailingData``.
-import KilnCore
 public final class Decompressor: ByteSource {
     /// The format being decoded.
     public let format: DecompressionFormat

@@ -1,8 +1,9 @@
+import KilnCore
+
 /// The ustar header layout and the encoders the writer needs: octal fields
 /// written digit by digit, the prefix/name split, PAX records.
 ///
 /// Offsets and widths are POSIX.1-2001 `ustar`.
-import KilnCore
 enum TarHeaderEncoding {
     static let blockSize = 512
 

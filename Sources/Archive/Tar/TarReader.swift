@@ -1,3 +1,5 @@
+import KilnCore
+
 /// A streaming tar reader: ustar, PAX (`x` and `g`), GNU long names (`L`,
 /// `K`) and base-256 numbers, over any ``ByteSource``.
 ///
@@ -17,7 +19,6 @@
 ///     if member.kind == .regular { let bytes = try reader.readContent(limit: 1 << 20) }
 /// }
 /// ```
-import KilnCore
 public final class TarReader {
     private let source: any ByteSource
     private var buffer: [UInt8]

@@ -1,6 +1,7 @@
+import KilnCore
+
 /// A tar archive ``TarReader`` cannot read, with the byte offset (in the
 /// uncompressed stream) where the problem is.
-import KilnCore
 public enum TarReadError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The stream ends inside a header, an extended header or a member's content.
     case truncated(offset: Int64, inside: String)

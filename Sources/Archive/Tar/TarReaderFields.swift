@@ -1,5 +1,6 @@
-/// Decoding of the fields inside a 512-byte tar header and of PAX records.
 import KilnCore
+
+/// Decoding of the fields inside a 512-byte tar header and of PAX records.
 enum TarFields {
     static let blockSize = 512
 

@@ -1,6 +1,7 @@
+import KilnCore
+
 /// One member of a tar archive as ``TarReader`` reports it: the header with
 /// every PAX and GNU extension applied.
-import KilnCore
 public struct TarMember: Hashable, Sendable {
     /// The path as stored (after PAX `path` / GNU long-name), e.g. `./usr/bin/`
     /// or `etc/hosts`. ``normalizedPath()`` gives the form a layer uses.

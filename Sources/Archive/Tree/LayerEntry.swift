@@ -1,8 +1,9 @@
+import KilnCore
+
 /// One entry of a layer tree, before it becomes a tar header.
 ///
 /// Metadata is explicit (never read back from the disk at write time), so
 /// strategies decide modes and owners and the tar writer only serializes.
-import KilnCore
 public struct LayerEntry: Hashable, Sendable {
     /// Relative path inside the image, normalized: no leading `/`, no `.` or
     /// `..` components, no trailing `/`, never empty. `etc/ssl/certs`.

@@ -1,3 +1,5 @@
+import KilnCore
+
 /// The set of entries a layer will hold, keyed by path.
 ///
 /// Strategies insert what they produce; ``sortedEntries()`` gives the
@@ -5,7 +7,6 @@
 /// directory present (synthesized as 0755, 0:0 when not declared) before
 /// its children, each path once, and every hardlink pointing at an entry
 /// earlier in the stream.
-import KilnCore
 public struct LayerTree: Sendable {
     private var entries: [String: LayerEntry] = [:]
 

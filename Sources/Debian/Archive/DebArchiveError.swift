@@ -1,5 +1,6 @@
-/// Why a `.deb` cannot be unpacked into a layer.
 import KilnCore
+
+/// Why a `.deb` cannot be unpacked into a layer.
 public enum DebArchiveError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The file cannot be opened or read.
     case unreadable(path: String, message: String)

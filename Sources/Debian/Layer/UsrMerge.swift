@@ -1,6 +1,7 @@
+import KilnCore
+
 /// Debian's merged-/usr layout: `/bin`, `/sbin` and `/lib*` are symlinks
 /// into `/usr`, so packages' files there really live under `/usr`.
-import KilnCore
 enum UsrMerge {
     /// The top-level directories that are aliases of `/usr/<name>`.
     static let aliased = ["bin", "lib", "lib32", "lib64", "libo32", "libx32", "sbin"]

@@ -1,6 +1,7 @@
+import KilnCore
+
 /// The parts of a `Release` file kiln uses: which indexes exist, their
 /// SHA-256 and size, and how to fetch them.
-import KilnCore
 struct ReleaseFile: Sendable {
     /// One file listed under `SHA256:`.
     struct Entry: Hashable, Sendable {

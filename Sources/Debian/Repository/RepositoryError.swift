@@ -1,5 +1,6 @@
-/// Why a repository, an index or a package file cannot be used.
 import KilnCore
+
+/// Why a repository, an index or a package file cannot be used.
 public enum RepositoryError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The server answered with an HTTP status other than 200.
     case httpStatus(url: String, status: Int)

@@ -1,8 +1,9 @@
+import KilnCore
+
 /// One binary package an index offers: identity, relations, where to fetch it.
 ///
 /// Relation fields are kept as written and parsed when the resolver visits
 /// the package, so reading a 60 000-package index parses only what is used.
-import KilnCore
 public struct PackageRecord: Hashable, Sendable {
     /// `Package:`.
     public var name: String

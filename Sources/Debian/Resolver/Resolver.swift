@@ -1,3 +1,5 @@
+import KilnCore
+
 /// Picks the packages a layer installs from what the sources offer.
 ///
 /// The rule, chosen to be predictable rather than clever (no backtracking):
@@ -18,7 +20,6 @@
 ///
 /// Essential packages are not added implicitly; Conflicts and Breaks are
 /// not checked (nothing is configured, so nothing can break at install).
-import KilnCore
 public struct Resolver: Sendable {
     private var byName: [String: [PackageRecord]] = [:]
     private var providers: [String: [(record: PackageRecord, version: DebianVersion?)]] = [:]

@@ -1,6 +1,7 @@
+import KilnCore
+
 /// One repository to read indexes from: a plan's `{uri, suite, …}` source or
 /// one URI × suite of the build host's apt configuration.
-import KilnCore
 public struct AptSource: Hashable, Sendable {
     /// Base URI (`http://`, `https://`, `file://`), without a trailing `/`.
     public var uri: String

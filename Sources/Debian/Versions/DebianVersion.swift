@@ -1,9 +1,10 @@
+import KilnCore
+
 /// A Debian package version, `[epoch:]upstream[-revision]`, ordered as
 /// deb-version(7) and `dpkg --compare-versions` order them.
 ///
 /// Equality is by order, as dpkg sees it: `1.0`, `0:1.0` and `1.00` are the
 /// same version. The text as written is kept for output.
-import KilnCore
 public struct DebianVersion: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The version as written.
     public let text: String

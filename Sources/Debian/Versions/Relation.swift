@@ -1,9 +1,10 @@
+import KilnCore
+
 /// One package relation: a name, optionally a version constraint.
 ///
 /// `libc6 (>= 2.36)`, `python3:any`, `foo [amd64]`. An architecture
 /// qualifier (`:any`, `:native`, `:amd64`) is dropped: kiln installs one
 /// architecture (plus `all`), so every qualifier names the same packages.
-import KilnCore
 public struct Relation: Hashable, Sendable, CustomStringConvertible {
     /// The package (real or virtual) name.
     public var name: String

@@ -1,5 +1,6 @@
-/// How `kiln build` runs, beyond what the plan says.
 import KilnCore
+
+/// How `kiln build` runs, beyond what the plan says.
 public struct BuildOptions: Sendable {
     /// The OCI layout directory to create or replace, or nil when only
     /// `tarOutput` is wanted.

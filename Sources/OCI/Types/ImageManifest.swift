@@ -1,5 +1,6 @@
-/// An OCI image manifest: one config and the layers, bottom first.
 import KilnCore
+
+/// An OCI image manifest: one config and the layers, bottom first.
 public struct ImageManifest: Codable, Hashable, Sendable {
     /// Always 2.
     public var schemaVersion: Int

@@ -1,5 +1,6 @@
-/// "Did you mean …?" for a misspelled key or keyword.
 import KilnCore
+
+/// "Did you mean …?" for a misspelled key or keyword.
 enum KeySuggestion {
     /// The closest of `candidates` to `word`, if it is close enough that a
     /// person probably meant it: the same letters apart from case, `_` and

@@ -1,7 +1,8 @@
+import KilnCore
+
 /// One error found in a plan, at a place in its file.
 ///
 /// Printed as `plan.yaml:12:5: error: layer "app": unknown key "comand" (did you mean "command"?)`.
-import KilnCore
 public struct PlanError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Where the offending key or value starts.
     public var location: SourceLocation

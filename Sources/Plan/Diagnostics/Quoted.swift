@@ -1,8 +1,9 @@
+import KilnCore
+
 /// `text` in double quotes, ready for a one-line message: quotes,
 /// backslashes and control characters escaped, and anything past 100
 /// characters cut, so a huge or multi-line value from a plan never floods
 /// the terminal or breaks the `file:line:column: error: …` line format.
-import KilnCore
 func quoted(_ text: some StringProtocol) -> String {
     let limit = 100
     var out = "\""

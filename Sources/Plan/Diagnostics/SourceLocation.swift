@@ -1,5 +1,6 @@
-/// A position in a plan file, 1-based, as editors count.
 import KilnCore
+
+/// A position in a plan file, 1-based, as editors count.
 public struct SourceLocation: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The plan file as the user named it (relative paths stay relative).
     public var file: String

@@ -1,9 +1,10 @@
+import KilnCore
+
 /// The normalized plan as JSON (`kiln plan`): the plan format's own keys,
 /// every default filled, host paths absolute, and — when the encoder's
 /// `userInfo[ImageBuildPlan.inputDigestsKey]` holds a `[String: String]`
 /// from host path to digest — the content digest of every host input.
 /// Source locations are left out, so formatting never changes the output.
-import KilnCore
 extension ImageBuildPlan: Encodable {
     /// `userInfo` key for the `[host path: "sha256:…"]` map of input digests.
     public static let inputDigestsKey = CodingUserInfoKey(rawValue: "kiln.inputDigests")!

@@ -1,6 +1,7 @@
+import KilnCore
+
 /// File modes as chmod takes them: `"0755"`, `0755` and `755` all mean
 /// rwxr-xr-x; a fourth leading digit sets setuid/setgid/sticky.
-import KilnCore
 public enum FileMode {
     /// Parses octal digits (an optional `0o` prefix is accepted too).
     public static func parse(_ text: String) throws(SyntaxError) -> UInt32 {

@@ -1,5 +1,6 @@
-/// An absolute, normalized path inside the image, never `/` itself.
 import KilnCore
+
+/// An absolute, normalized path inside the image, never `/` itself.
 public struct ImagePath: Hashable, Sendable, CustomStringConvertible {
     /// `/etc/app/config.yaml`.
     public let string: String

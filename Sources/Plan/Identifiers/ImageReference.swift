@@ -1,6 +1,7 @@
+import KilnCore
+
 /// Syntax of image names and tags, as the OCI distribution spec and Docker
 /// reference grammar define them.
-import KilnCore
 public enum ImageReference {
     /// Checks a repository name: `[host[:port]/]component(/component)*`,
     /// components `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, at most 255 bytes.

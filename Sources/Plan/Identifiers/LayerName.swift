@@ -1,6 +1,7 @@
+import KilnCore
+
 /// Layer names: `[a-z0-9][a-z0-9._-]*`, at most 128 characters, so they are
 /// safe in file names, cache keys and history entries.
-import KilnCore
 public enum LayerName {
     /// Checks `name` against the layer-name rule.
     /// - Throws: ``SyntaxError`` stating the rule, and suggesting the lowercased

@@ -1,7 +1,8 @@
+import KilnCore
+
 /// The syntax of a `names:` entry of a packages layer: `name`,
 /// `name=version`, or `name (>= version)` (any of `<< <= = >= >>`), with an
 /// optional `:arch` qualifier on the name.
-import KilnCore
 public enum PackageAtom {
     /// Checks `atom`'s syntax only; whether the package or version exists is the
     /// resolver's question.

@@ -1,5 +1,6 @@
-/// Syntax of runtime-config values.
 import KilnCore
+
+/// Syntax of runtime-config values.
 public enum RuntimeSyntax {
     /// Normalizes an `expose` entry: `8080` → `8080/tcp`; protocols tcp, udp, sctp.
     public static func port(_ text: String) throws(SyntaxError) -> String {

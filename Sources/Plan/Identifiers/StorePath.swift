@@ -1,5 +1,6 @@
-/// Nix store path names: `<store_dir>/<32 nix-base32 characters>-<name>`.
 import KilnCore
+
+/// Nix store path names: `<store_dir>/<32 nix-base32 characters>-<name>`.
 public enum StorePath {
     /// Nix's base-32 alphabet (no e, o, u, t).
     public static let alphabet = Array("0123456789abcdfghijklmnpqrsvwxyz".utf8)

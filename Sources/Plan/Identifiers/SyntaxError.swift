@@ -1,5 +1,6 @@
-/// Why a value from a plan is malformed; the decoder adds the place.
 import KilnCore
+
+/// Why a value from a plan is malformed; the decoder adds the place.
 public struct SyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong with the value, without its location: the decoder puts
     /// where it is in the plan (`layer "app": `) before it and attaches the

@@ -1,9 +1,10 @@
+public import KilnCore
+
 /// A validated, normalized image build plan: what `kiln build` compiles.
 ///
 /// Every default is filled and every host path is absolute and resolved, so
 /// two plans that mean the same thing compare equal. Built by
 /// ``PlanLoader``; an invalid plan never becomes an `ImageBuildPlan`.
-public import KilnCore
 public struct ImageBuildPlan: Hashable, Sendable {
     /// The plan file as the user named it, for messages.
     public var file: String

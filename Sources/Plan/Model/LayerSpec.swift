@@ -1,8 +1,9 @@
+import KilnCore
+
 /// One layer of a plan: a name and the strategy that builds it.
 ///
 /// Equality and hashing ignore `location`: where the plan says something
 /// is not what it means, so reformatting a plan keeps it equal.
-import KilnCore
 public struct LayerSpec: Hashable, Sendable {
     /// Unique within the plan, `[a-z0-9][a-z0-9._-]*`.
     public var name: String

@@ -1,8 +1,9 @@
+import KilnCore
+
 /// The runtime part of the image config, as the plan declares it.
 ///
 /// nil / empty means "not set by the plan": the base image's value, if any,
 /// is inherited. `entrypoint` set without `cmd` clears an inherited `cmd`.
-import KilnCore
 public struct RuntimeConfig: Hashable, Sendable {
     /// Exec-form entrypoint, replacing the base's; nil inherits it. Set
     /// without `cmd`, it also clears the base's `cmd`.

@@ -1,7 +1,8 @@
-/// Why a `build` layer could not be produced. Every message starts with the
-/// layer's name.
 import Archive
 public import KilnCore
+
+/// Why a `build` layer could not be produced. Every message starts with the
+/// layer's name.
 public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The layer being built.
     public var layer: String

@@ -1,7 +1,8 @@
-/// Why a `derivation` layer could not be produced. Every message starts with
-/// the layer's name.
 import Archive
 import KilnCore
+
+/// Why a `derivation` layer could not be produced. Every message starts with
+/// the layer's name.
 public struct DerivationError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The layer being built.
     public var layer: String
