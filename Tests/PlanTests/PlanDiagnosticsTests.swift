@@ -101,6 +101,44 @@ import TestSupport
         #expect(decodeErrors(plan, in: directory.path) == expected)
     }
 
+    /// NUL cannot reach a process or a file name (exec and open stop at it),
+    /// so a plan value holding one is refused where it is written, instead
+    /// of running `echo a` for `echo a\0b` or keeping `K=a` in the process
+    /// but `K=a\u0000b` in the config. Only inline `content` may hold NUL.
+    @Test func nulAndControlCharactersAreRefusedWhereTheyAreWritten() {
+        let plan = """
+            kiln: 1
+            name: example.com/nul
+            env: { K: "a\\0b", "B\\x01AD": x }
+            labels: { l: "two\\nlines" }
+            layers:
+              - name: one
+                type: files
+                files:
+                  - { path: "/etc/a\\0b", content: x }
+                  - { path: /etc/link, symlink: "a\\0b" }
+                  - { path: /etc/esc, symlink: "a\\eb" }
+                  - { path: /etc/binary, content: "bin\\0ary" }
+                  - { path: "/etc/t\\tab", content: x }
+              - name: two
+                type: build
+                command: ["/bin/sh", "-c", "echo a\\0b > $KILN_OUT/x"]
+                inputs: ["sr\\x7fc"]
+
+            """
+        let nul = "contains a NUL character (\\0), which no path, argument, environment variable or image config can carry"
+        #expect(decodeErrors(plan, in: directory.path) == [
+            "plan.yaml:3:11: error: \"env\" \"K\" \(nul)",
+            "plan.yaml:3:19: error: \"env\" key \"B\\u{1}AD\" contains the control character \\u{1}; names and paths must be printable",
+            "plan.yaml:9:17: error: layer \"one\": files[0]: \"path\" \(nul)",
+            "plan.yaml:10:37: error: layer \"one\": file \"/etc/link\": \"symlink\" \(nul)",
+            "plan.yaml:11:36: error: layer \"one\": file \"/etc/esc\": \"symlink\" contains the control character \\u{1B}; names and paths must be printable",
+            "plan.yaml:13:17: error: layer \"one\": files[4]: path \"/etc/t\\tab\" contains the control character \\t; paths must be printable",
+            "plan.yaml:16:32: error: layer \"two\": \"command\"[2] \(nul)",
+            "plan.yaml:17:14: error: layer \"two\": input \"sr\\u{7F}c\" contains the control character \\u{7F}; paths must be printable",
+        ])
+    }
+
     @Test func hugeValuesAreCutInMessages() {
         let name = String(repeating: "a", count: 1_000_000)
         let key = String(repeating: "k", count: 200_000)

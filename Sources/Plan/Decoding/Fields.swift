@@ -65,17 +65,41 @@ struct Fields {
 /// Typed readings of scalar nodes, reporting what they expected.
 extension Diagnostics {
     /// A string: any non-null scalar, whatever its style, text kept exactly.
-    mutating func string(_ node: Node, _ what: String) -> String? {
-        if let scalar = node.scalar, !node.isNull, node.tag == nil || node.tag == .str || node.tag == .int || node.tag == .float {
-            return scalar.text
+    ///
+    /// NUL is refused unless `allowNUL` (inline file `content` only): no
+    /// path, process argument, environment entry or image config value can
+    /// carry it — exec stops at it, so `"a\0b"` would silently become `a`.
+    /// - Parameter plain: also refuse every other control character (C0 and
+    ///   DEL), for values that name things: symlink targets, map keys.
+    mutating func string(_ node: Node, _ what: String, allowNUL: Bool = false, plain: Bool = false) -> String? {
+        guard let scalar = node.scalar, !node.isNull, node.tag == nil || node.tag == .str || node.tag == .int || node.tag == .float else {
+            error(node.mark, "\(what) must be a string, not \(describe(node))")
+            return nil
         }
-        error(node.mark, "\(what) must be a string, not \(describe(node))")
+        if let message = Self.controlCharacterProblem(scalar.text, allowNUL: allowNUL, plain: plain) {
+            error(node.mark, "\(what) \(message)")
+            return nil
+        }
+        return scalar.text
+    }
+
+    /// Why `text` cannot be used, or nil: a NUL (unless `allowNUL`), or with
+    /// `plain` any control character.
+    static func controlCharacterProblem(_ text: String, allowNUL: Bool = false, plain: Bool = false) -> String? {
+        for scalar in text.unicodeScalars {
+            if scalar == "\0" && !allowNUL {
+                return "contains a NUL character (\\0), which no path, argument, environment variable or image config can carry"
+            }
+            if plain && (scalar.value < 0x20 || scalar.value == 0x7F) {
+                return "contains the control character \(escapedControl(scalar)); names and paths must be printable"
+            }
+        }
         return nil
     }
 
-    /// A non-empty string.
-    mutating func nonEmptyString(_ node: Node, _ what: String) -> String? {
-        guard let text = string(node, what) else { return nil }
+    /// A non-empty string; `plain` as for ``string(_:_:allowNUL:plain:)``.
+    mutating func nonEmptyString(_ node: Node, _ what: String, plain: Bool = false) -> String? {
+        guard let text = string(node, what, plain: plain) else { return nil }
         guard !text.isEmpty else {
             error(node.mark, "\(what) must not be empty")
             return nil
@@ -157,6 +181,11 @@ extension Diagnostics {
             let key = pair.key.scalar?.text ?? ""
             guard !key.isEmpty else {
                 error(pair.key.mark, "\(what) has an empty key")
+                ok = false
+                continue
+            }
+            if let message = Self.controlCharacterProblem(key, plain: true) {
+                error(pair.key.mark, "\(what) key \(quoted(key)) \(message)")
                 ok = false
                 continue
             }

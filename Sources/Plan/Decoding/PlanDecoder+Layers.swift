@@ -164,9 +164,9 @@ extension PlanDecoder {
             case "source":
                 content = checked(value, "\(entryPrefix)\"source\"", prefix: entryPrefix) { text throws(SyntaxError) in try .source(resolver.resolve(text, what: "source")) }
             case "content":
-                content = diagnostics.string(value, "\(entryPrefix)\"content\"").map(FileEntry.Content.content)
+                content = diagnostics.string(value, "\(entryPrefix)\"content\"", allowNUL: true).map(FileEntry.Content.content)
             case "symlink":
-                content = diagnostics.nonEmptyString(value, "\(entryPrefix)\"symlink\"").map(FileEntry.Content.symlink)
+                content = diagnostics.nonEmptyString(value, "\(entryPrefix)\"symlink\"", plain: true).map(FileEntry.Content.symlink)
             default:
                 if let flag = diagnostics.bool(value, "\(entryPrefix)\"directory\"") {
                     if flag { content = .directory } else {

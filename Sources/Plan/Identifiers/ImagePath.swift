@@ -12,7 +12,7 @@ public struct ImagePath: Hashable, Sendable, CustomStringConvertible {
         guard string.hasPrefix("/") else {
             throw SyntaxError("\(quoted(string)) must be an absolute path (start with /)")
         }
-        guard !string.utf8.contains(0) else { throw SyntaxError("\(quoted(string)) contains a NUL byte") }
+        try Self.refuseControlCharacters(string)
         let components = string.split(separator: "/", omittingEmptySubsequences: true)
         if components.contains("..") {
             throw SyntaxError("\(quoted(string)) must not contain \"..\"")
@@ -23,6 +23,16 @@ public struct ImagePath: Hashable, Sendable, CustomStringConvertible {
             throw SyntaxError("\(quoted(string)) is not normalized (did you mean \(quoted(normalized))?)")
         }
         self.string = string
+    }
+
+    /// Paths name files: a NUL cannot be in one at all, and other control
+    /// characters (newlines, escapes) only make a path that no one can read
+    /// or type, so both are refused.
+    static func refuseControlCharacters(_ string: String) throws(SyntaxError) {
+        if let scalar = string.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            let name = scalar == "\0" ? "a NUL character (\\0)" : "the control character \(escapedControl(scalar))"
+            throw SyntaxError("\(quoted(string)) contains \(name); paths must be printable")
+        }
     }
 
     /// The path relative to `/`, as a layer entry names it.
@@ -44,6 +54,7 @@ public struct RelativePath: Hashable, Sendable, CustomStringConvertible {
     ///   that names no path at all (empty, `.`).
     public init(validating string: String) throws(SyntaxError) {
         guard !string.hasPrefix("/") else { throw SyntaxError("\(quoted(string)) must be a relative path") }
+        try ImagePath.refuseControlCharacters(string)
         let components = string.split(separator: "/", omittingEmptySubsequences: true)
         guard !components.contains("..") else { throw SyntaxError("\(quoted(string)) must not contain \"..\"") }
         let normalized = components.filter { $0 != "." }.joined(separator: "/")

@@ -29,6 +29,7 @@ public struct HostPathResolver: Sendable {
     ///   (default: the plan's directory).
     public func resolve(_ raw: String, what: String, relativeTo base: String? = nil) throws(SyntaxError) -> String {
         guard !raw.isEmpty else { throw SyntaxError("\(what) must not be empty") }
+        do { try ImagePath.refuseControlCharacters(raw) } catch { throw SyntaxError("\(what) \(error.message)") }
         let joined = raw.hasPrefix("/") ? raw : (base ?? directory) + "/" + raw
         let lexical = HostPathResolver.normalize(joined)
         guard isInside(lexical) else {
