@@ -12,7 +12,7 @@ import TestSupport
         ]
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func writesALayoutWhoseBlobsMatchTheirNames() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -39,7 +39,7 @@ import TestSupport
         #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: Tools.available("oci-image-tool") && Tools.available("skopeo")))
+    @Test(.requires(.tools("oci-image-tool", "skopeo")))
     func passesOciImageToolAndSkopeo() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -55,7 +55,7 @@ import TestSupport
         #expect((json["Env"] as? [String]) == ["PATH=/usr/bin:/bin", "RUST_LOG=info"])
     }
 
-    @Test(.enabled(if: Tools.available("umoci")))
+    @Test(.requires(.tools("umoci")))
     func unpacksWithUmociToTheDeclaredTree() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -70,7 +70,7 @@ import TestSupport
         #expect(try String(contentsOfFile: directory + "/bundle/rootfs/etc/app/ü.txt", encoding: .utf8) == "unicode\n")
     }
 
-    @Test(.enabled(if: Tools.available("skopeo") && Tools.available("podman")))
+    @Test(.requires(.tools("skopeo", "podman")))
     func copiesWithSkopeoAndLoadsIntoPodman() throws {
         let temporaryDirectory = try TemporaryDirectory()
         let directory = temporaryDirectory.path
@@ -96,7 +96,7 @@ import TestSupport
 
     // MARK: Atomic replacement
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func replacesAnExistingLayoutAndLeavesNoDebris() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -112,7 +112,7 @@ import TestSupport
         #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func replacesByRenamingAsideWhereExchangeIsMissing() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -128,7 +128,7 @@ import TestSupport
         #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func aFailedBuildLeavesThePreviousOutputAndNoStaging() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -183,7 +183,7 @@ import TestSupport
         #expect(try Files.entries(directory + "/empty") == ["blobs", "index.json", "manifest.json", "oci-layout"])
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func refusesManifestsNamingUnstagedOrUnpairedLayers() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -202,7 +202,7 @@ import TestSupport
 
     // MARK: Base-image blobs
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func importsBaseBlobsByHardLinkAndVerifiesThem() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

@@ -1,6 +1,7 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 import YAML
 
 /// Random and mutated plans through the YAML parser and the plan decoder
@@ -49,7 +50,7 @@ import YAML
         #expect(accepted.count > Self.iterations / 20)
         // What kiln accepts, the schema must accept: an editor must never
         // underline a plan that builds.
-        if jsonschemaAvailable {
+        if try Requirement.jsonschema.isMet() {
             for (input, errors) in try SchemaValidator.validate(accepted) where !errors.isEmpty {
                 Issue.record("seed \(Self.seed) \(input): kiln accepts it, the schema says \(errors)")
             }

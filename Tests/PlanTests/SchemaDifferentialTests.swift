@@ -20,7 +20,7 @@ import YAML
         "/nix/store/0c4wpbvxxqkvbq0x3v6rhwsh3b6j2n8j-a", "https://example.com/debian", "./", "config/app.conf", "rootfs",
     ]
 
-    @Test(.enabled(if: jsonschemaAvailable)) func whatKilnAcceptsTheSchemaAccepts() throws {
+    @Test(.requires(.jsonschema)) func whatKilnAcceptsTheSchemaAccepts() throws {
         let directory = Locations.fixtures.appendingPathComponent("valid")
         let plans = try Locations.fixturePlans("valid").compactMap { name in
             try YAMLParser.parse(Array(Data(contentsOf: directory.appendingPathComponent(name))))
