@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Plan", "CZlib", "TestSupport"]),
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Layers", "Plan", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Layers", "Plan", "TestSupport"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Layers", "Plan", "TestSupport"]),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Layers", "Plan", "CZlib", "CZstd", "TestSupport"]),
     ]
 )
 
