@@ -14,46 +14,24 @@ struct GzipGoldenTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts/gzip-reference.py").path
 
-    /// SplitMix64: the same bytes on every machine and run.
-    struct Generator {
-        var state: UInt64
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
-        mutating func bytes(_ count: Int) -> [UInt8] {
-            var result: [UInt8] = []
-            result.reserveCapacity(count + 8)
-            while result.count < count {
-                withUnsafeBytes(of: next().littleEndian) { result.append(contentsOf: $0) }
+    /// Lines of words from a small vocabulary: compressible, with matches
+    /// that reach across 1 MiB cuts.
+    static func text(_ count: Int, _ generator: inout SplitMix64) -> [UInt8] {
+        let words = ["layer", "block", "deflate", "window", "dictionary", "stored", "kiln", "tar", "gzip",
+                     "digest", "plan", "image", "zlib", "sync", "flush", "header", "trailer", "entry"]
+        var result: [UInt8] = []
+        result.reserveCapacity(count + 200)
+        var line = 0
+        while result.count < count {
+            line += 1
+            result.append(contentsOf: Array(String(line).utf8))
+            for _ in 0..<(4 + generator.below(9)) {
+                result.append(0x20)
+                result.append(contentsOf: Array(words[generator.below(words.count)].utf8))
             }
-            return Array(result.prefix(count))
+            result.append(0x0A)
         }
-
-        /// Lines of words from a small vocabulary: compressible, with
-        /// matches that reach across 1 MiB cuts.
-        mutating func text(_ count: Int) -> [UInt8] {
-            let words = ["layer", "block", "deflate", "window", "dictionary", "stored", "kiln", "tar", "gzip",
-                         "digest", "plan", "image", "zlib", "sync", "flush", "header", "trailer", "entry"]
-            var result: [UInt8] = []
-            result.reserveCapacity(count + 200)
-            var line = 0
-            while result.count < count {
-                line += 1
-                result.append(contentsOf: Array(String(line).utf8))
-                for _ in 0..<(4 + Int(next() % 9)) {
-                    result.append(0x20)
-                    result.append(contentsOf: Array(words[Int(next() % UInt64(words.count))].utf8))
-                }
-                result.append(0x0A)
-            }
-            return Array(result.prefix(count))
-        }
+        return Array(result.prefix(count))
     }
 
     /// About 8.5 MiB of tar, in stream order: text over the first cuts;
@@ -61,12 +39,12 @@ struct GzipGoldenTests {
     /// chunk, whose byte histogram is as flat as noise but which repeats
     /// (deflated: the rule's second test); text again up to a short last block.
     static func writeTree(in scratch: TemporaryDirectory) throws {
-        var generator = Generator(state: 0x6B69_6C6E)
-        try scratch.write("tree/a-text.txt", bytes: generator.text(2_300_000))
+        var generator = SplitMix64(seed: 0x6B69_6C6E)
+        try scratch.write("tree/a-text.txt", bytes: text(2_300_000, &generator))
         try scratch.write("tree/b-noise.bin", bytes: generator.bytes(3_000_000))
         let chunk = generator.bytes(24 * 1024)
         try scratch.write("tree/c-copies.bin", bytes: Array([[UInt8]](repeating: chunk, count: 84).joined()))
-        try scratch.write("tree/d-text.txt", bytes: generator.text(1_200_000))
+        try scratch.write("tree/d-text.txt", bytes: text(1_200_000, &generator))
         for compression in ["none", "gzip"] {
             try scratch.write("plan-\(compression).yaml", """
                 kiln: 1

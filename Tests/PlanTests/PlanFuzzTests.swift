@@ -139,25 +139,3 @@ import YAML
         String(decoding: bytes, as: UTF8.self).debugDescription
     }
 }
-
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64):
-/// the same seed gives the same inputs on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `0..<bound` (bound > 0).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-
-    /// True one time in `odds`.
-    mutating func chance(_ odds: Int) -> Bool { below(odds) == 0 }
-}

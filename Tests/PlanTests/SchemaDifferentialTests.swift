@@ -1,6 +1,7 @@
 import Foundation
 import Plan
 import Testing
+import TestSupport
 import YAML
 
 /// kiln and the JSON Schema side by side on valid plans with one value
