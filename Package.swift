@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "StrategiesTests", dependencies: ["Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Archive", "KilnCore", "TestSupport"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
+        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "CZlib", "CZstd", "TestSupport"]),
     ]
 )
 

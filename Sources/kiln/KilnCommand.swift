@@ -9,7 +9,7 @@ struct KilnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Compile declarative image build plans into reproducible OCI image layouts.",
-        version: Kiln.version,
+        version: Kiln.versionDescription,
         subcommands: [BuildCommand.self, LockCommand.self, ValidateCommand.self, PlanCommand.self, DiffCommand.self, InspectCommand.self, SchemaCommand.self, CacheCommand.self]
     )
 

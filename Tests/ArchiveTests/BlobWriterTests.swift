@@ -53,7 +53,7 @@ import TestSupport
         #expect(ours == python)
     }
 
-    @Test(.enabled(if: Tools.available("gzip")))
+    @Test(.requires(.tools("gzip")))
     func gzipToolAcceptsAndRestoresTheStream() throws {
         let (digests, blob) = try EngineFixtures.blob(Self.input, compression: .gzip)
         _ = try Tools.output(["gzip", "-t"], stdin: blob)
@@ -66,7 +66,7 @@ import TestSupport
         #expect(blob.count < Self.input.count / 2)
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func pythonZlibRestoresTheStreamAndChecksTheTrailer() throws {
         let blob = try EngineFixtures.blob(Self.input, compression: .gzip).blob
         let digest = try Tools.output(["python3", "-c", """
@@ -113,7 +113,7 @@ import TestSupport
     /// is exercised.
     static let input = EngineFixtures.mixedBytes(count: 10_000_000, seed: 7)
 
-    @Test(.enabled(if: Tools.available("zstd")))
+    @Test(.requires(.tools("zstd")))
     func zstdToolAcceptsAndRestoresTheStream() throws {
         let (digests, blob) = try EngineFixtures.blob(Self.input, compression: .zstd)
         _ = try Tools.output(["zstd", "-q", "-t"], stdin: blob)
@@ -130,7 +130,7 @@ import TestSupport
         #expect(try EngineFixtures.blob(Self.input, compression: .zstd, workers: 8, chunk: 65_537).blob == reference)
     }
 
-    @Test(.enabled(if: Tools.available("zstd")))
+    @Test(.requires(.tools("zstd")))
     func smallStreamsRoundTrip() throws {
         for size in [0, 1, 1000, BlobWriter.blockSize, BlobWriter.blockSize + 1] {
             let bytes = EngineFixtures.mixedBytes(count: size, seed: 3)

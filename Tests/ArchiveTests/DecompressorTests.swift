@@ -21,7 +21,7 @@ import TestSupport
     /// The command-line compressor for each format.
     static let tools: [DecompressionFormat: String] = [.gzip: "gzip", .zstd: "zstd", .xz: "xz"]
 
-    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
+    @Test(.requires(.tools("gzip", "zstd", "xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
     func readsWhatTheCommandLineToolWrites(format: DecompressionFormat) throws {
         let compressed = try ReaderFixtures.compress(Self.sample, with: Self.tools[format]!)
         #expect(DecompressionFormat.detect(leadingBytes: compressed) == format)
@@ -32,7 +32,7 @@ import TestSupport
         #expect(try ReaderFixtures.drain(again, chunk: 7) == Self.sample)
     }
 
-    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
+    @Test(.requires(.tools("gzip", "zstd", "xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
     func readsConcatenatedMembersAsOneStream(format: DecompressionFormat) throws {
         let first = Array(Self.sample[..<1000])
         let second = Array(Self.sample[1000...])
@@ -43,13 +43,13 @@ import TestSupport
         #expect(try Decompressor.decompress(compressed, format: format) == Self.sample)
     }
 
-    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
+    @Test(.requires(.tools("gzip", "zstd", "xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
     func readsAnEmptyPayload(format: DecompressionFormat) throws {
         let compressed = try ReaderFixtures.compress([], with: Self.tools[format]!)
         #expect(try Decompressor.decompress(compressed, format: format) == [])
     }
 
-    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
+    @Test(.requires(.tools("gzip", "zstd", "xz")), arguments: [DecompressionFormat.gzip, .zstd, .xz])
     func detectsTheFormatFromTheFirstBytes(format: DecompressionFormat) throws {
         let compressed = try ReaderFixtures.compress(Self.sample, with: Self.tools[format]!)
         let source = try Decompressor(detectingFormatOf: MemoryByteSource(compressed))
@@ -67,7 +67,7 @@ import TestSupport
         #expect(try Decompressor.decompress(plain, format: .none) == plain)
     }
 
-    @Test(.enabled(if: Tools.available("gzip") && Tools.available("zstd") && Tools.available("xz")), arguments: [(DecompressionFormat.gzip, "member"), (.zstd, "frame"), (.xz, "stream")])
+    @Test(.requires(.tools("gzip", "zstd", "xz")), arguments: [(DecompressionFormat.gzip, "member"), (.zstd, "frame"), (.xz, "stream")])
     func reportsTruncatedInputWithItsLength(format: DecompressionFormat, unit: String) throws {
         let compressed = try ReaderFixtures.compress(Self.sample, with: Self.tools[format]!)
         let cut = Array(compressed[..<(compressed.count / 2)])
@@ -84,7 +84,7 @@ import TestSupport
         #expect(error.offset == 0)
     }
 
-    @Test(.enabled(if: Tools.available("gzip")))
+    @Test(.requires(.tools("gzip")))
     func reportsGzipTrailingGarbageAtItsOffset() throws {
         let compressed = try ReaderFixtures.compress(Array("hello\n".utf8), with: "gzip")
         let error = try #require(throws: DecompressionError.self) {
@@ -102,7 +102,7 @@ import TestSupport
         #expect(error.description == "gzip data is corrupt at compressed byte 4: unknown compression method")
     }
 
-    @Test(.enabled(if: Tools.available("gzip")))
+    @Test(.requires(.tools("gzip")))
     func reportsCorruptDeflateData() throws {
         var compressed = try ReaderFixtures.compress(Self.sample, with: "gzip")
         // Block type 3 is reserved: set both type bits of the first block header
@@ -128,7 +128,7 @@ import TestSupport
         #expect(error.description == "xz data is corrupt at compressed byte 12: not in the xz format")
     }
 
-    @Test(.enabled(if: Tools.available("xz")))
+    @Test(.requires(.tools("xz")))
     func reportsCorruptXzPayload() throws {
         var compressed = try ReaderFixtures.compress(Self.sample, with: "xz")
         for index in stride(from: 100, to: 200, by: 1) { compressed[index] ^= 0x5a }
@@ -136,14 +136,14 @@ import TestSupport
         #expect(error.reason == .corrupt("compressed data is corrupt"))
     }
 
-    @Test(.enabled(if: Tools.available("gzip")))
+    @Test(.requires(.tools("gzip")))
     func limitsInMemoryOutput() throws {
         let compressed = try ReaderFixtures.compress(Self.sample, with: "gzip")
         let error = try #require(throws: ByteSourceError.self) { try Decompressor.decompress(compressed, format: .gzip, limit: 1000) }
         #expect(error.description == "input is larger than the 1000 bytes expected")
     }
 
-    @Test(.enabled(if: Tools.available("zstd")))
+    @Test(.requires(.tools("zstd")))
     func streamsFromAFile() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

@@ -20,7 +20,7 @@ import TestSupport
         return tree
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func gzipLayerHasBothDigestsAndListsInOrder() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

@@ -8,7 +8,7 @@ import TestSupport
 @Suite struct TarReaderTests {
     // MARK: Archives from real writers, compared member by member with Python's tarfile
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("python3")), arguments: ["gnu", "posix"])
+    @Test(.requires(.tools("tar", "python3")), arguments: ["gnu", "posix"])
     func readsGNUTarArchives(format: String) throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -24,7 +24,7 @@ import TestSupport
         #expect(listing.contains { $0.hasPrefix("./bigowner|f|644|2097152|") })
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("python3")))
+    @Test(.requires(.tools("tar", "python3")))
     func readsGNUTarUstarArchives() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -37,7 +37,7 @@ import TestSupport
         #expect(listing.contains { $0.utf8.count > 150 && $0.hasPrefix("./d") })
     }
 
-    @Test(.enabled(if: Tools.available("python3")), arguments: ["PAX_FORMAT", "GNU_FORMAT", "USTAR_FORMAT"])
+    @Test(.requires(.tools("python3")), arguments: ["PAX_FORMAT", "GNU_FORMAT", "USTAR_FORMAT"])
     func readsPythonTarfileArchives(format: String) throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -57,7 +57,7 @@ import TestSupport
         #expect(listing.count > 5)
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func appliesGlobalPaxHeadersAndBase256Numbers() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -85,7 +85,7 @@ import TestSupport
         #expect(gnu.first?.hasPrefix("negative-mtime|f|644|10000000|0|70000|-1000|") == true)
     }
 
-    @Test(.enabled(if: Tools.available("dpkg-deb") && Tools.available("ar") && Tools.available("python3")), arguments: ["xz", "gzip", "zstd"])
+    @Test(.requires(.tools("dpkg-deb", "ar", "python3")), arguments: ["xz", "gzip", "zstd"])
     func readsDpkgDebDataArchives(compression: String) throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -106,7 +106,7 @@ import TestSupport
         #expect(listing.contains { $0.hasPrefix("./usr/bin/hi|l|777|0|0|0|") && $0.contains("|hello|") })
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func streamsContentInSmallPiecesAndSkipsUnreadContent() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -165,7 +165,7 @@ import TestSupport
         return try Files.bytes(directory + "/a.tar")
     }
 
-    @Test(.enabled(if: Tools.available("python3")), arguments: [
+    @Test(.requires(.tools("python3")), arguments: [
         (300, "tar archive is truncated: it ends at byte 300, inside the header at byte 0"),
         (1000, "tar archive is truncated: it ends at byte 1000, inside the content of a (header at byte 0)"),
         (1520, "tar archive is truncated: it ends at byte 1520, inside the content of a (header at byte 0)"),
@@ -179,13 +179,13 @@ import TestSupport
         #expect(error.description == message)
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func acceptsALoneZeroBlockAtTheEnd() throws {
         let archive = try Self.singleFileArchive()
         #expect(try ReaderFixtures.readAll(Array(archive[..<2048])) == ["a"])
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func reportsABadChecksum() throws {
         var archive = try Self.singleFileArchive()
         archive[0] = UInt8(ascii: "b")
@@ -197,7 +197,7 @@ import TestSupport
         #expect(error.description == "tar header at byte 0 is corrupt: checksum field \"\(stored)\" does not match the computed \(computed)")
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func reportsANonNumericField() throws {
         var archive = try Self.singleFileArchive()
         archive.replaceSubrange(124..<136, with: Array("00000001x00\0".utf8))
@@ -206,7 +206,7 @@ import TestSupport
         #expect(error.description == "tar header at byte 0 is corrupt: size field \"00000001x00\" is not a number")
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func reportsDataAfterALoneZeroBlock() throws {
         let archive = try Self.singleFileArchive()
         let doubled = Array(archive[..<1536]) + [UInt8](repeating: 0, count: 512) + Array(archive[..<1536]) + [UInt8](repeating: 0, count: 1024)
@@ -214,7 +214,7 @@ import TestSupport
         #expect(error.description == "tar archive has a zero block at byte 1536 followed by more headers")
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func reportsUnsupportedTypes() throws {
         var archive = try Self.singleFileArchive()
         archive[156] = UInt8(ascii: "V")
@@ -223,7 +223,7 @@ import TestSupport
         #expect(error.description == "tar member a at byte 0 has type 'V', which kiln does not support")
     }
 
-    @Test(.enabled(if: Tools.available("tar")), arguments: ["gnu", "posix"])
+    @Test(.requires(.tools("tar")), arguments: ["gnu", "posix"])
     func reportsSparseFiles(format: String) throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -237,7 +237,7 @@ import TestSupport
         #expect(error.description.hasPrefix("tar member "))
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func reportsMalformedPaxRecords() throws {
         let archive = try ReaderFixtures.paxArchive(records: "7 path=a\n")
         let error = try #require(throws: TarReadError.self) { try ReaderFixtures.readAll(archive) }
@@ -253,13 +253,13 @@ import TestSupport
         #expect(fourth.description == "tar header at byte 0: uid 4294967296 is out of range")
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func readsPaxPathOverrides() throws {
         let archive = try ReaderFixtures.paxArchive(records: "16 path=renamed\n")
         #expect(try ReaderFixtures.readAll(archive) == ["renamed"])
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func reportsAnExtendedHeaderWithoutMember() throws {
         let archive = try ReaderFixtures.paxArchive(records: "16 path=renamed\n")
         // Keep the extended header (header + one block of records), drop the member.
@@ -270,7 +270,7 @@ import TestSupport
         #expect(cut.description == "tar archive has an extended header at byte 0 with no member after it")
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func reportsNamesThatAreNotUTF8() throws {
         var archive = try Self.singleFileArchive()
         archive[0] = 0xff
@@ -279,7 +279,7 @@ import TestSupport
         #expect(error.description == "tar header at byte 0: name is not valid UTF-8")
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func limitsInMemoryContent() throws {
         let reader = TarReader(source: MemoryByteSource(try Self.singleFileArchive()))
         _ = try reader.next()
@@ -287,7 +287,7 @@ import TestSupport
         #expect(error.description == "tar member a holds 1000 bytes, more than the 999 expected")
     }
 
-    @Test(.enabled(if: Tools.available("python3") && Tools.available("gzip")))
+    @Test(.requires(.tools("python3", "gzip")))
     func reportsCorruptCompressionUnderneath() throws {
         let compressed = try ReaderFixtures.compress(try Self.singleFileArchive(), with: "gzip")
         // Damage the CRC in the trailer: the tar itself is intact, so only

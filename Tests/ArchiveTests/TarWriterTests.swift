@@ -133,7 +133,7 @@ import TestSupport
         LayerEntry(path: String(repeating: "d", count: 120) + "/" + String(repeating: "f", count: 100), kind: .regular(.bytes([1])), mode: 0o644),
     ]
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func headersEqualPythonTarfileUstarEncoding() throws {
         let bytes = try Self.archive(Self.ustarEntries)
         let temporaryDirectory = try TemporaryDirectory()
@@ -158,7 +158,7 @@ import TestSupport
         #expect(bytes == (try Files.bytes(directory + "/theirs.tar")))
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func pythonTarfileReadsEveryField() throws {
         let longPath = String(repeating: "p", count: 200) + "/file"
         let longTarget = String(repeating: "t", count: 300)
@@ -204,7 +204,7 @@ import TestSupport
 
     // MARK: GNU tar
 
-    @Test(.enabled(if: Tools.available("tar")))
+    @Test(.requires(.tools("tar")))
     func gnuTarListsInByteOrderWithoutTrailingSlashes() throws {
         var tree = LayerTree()
         for path in ["a/x", "a-b", "a.c", "b"] {
@@ -217,7 +217,7 @@ import TestSupport
         #expect(lines == lines.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
-    @Test(.enabled(if: Tools.available("tar")))
+    @Test(.requires(.tools("tar")))
     func gnuTarVerboseListingShowsModesOwnersAndTargets() throws {
         let bytes = try Self.archive(Self.ustarEntries)
         let listing = String(decoding: try Tools.output(["env", "TZ=UTC", "tar", "--numeric-owner", "-tvf", "-"], stdin: bytes), as: UTF8.self)
@@ -234,7 +234,7 @@ import TestSupport
         #expect(listing == expected)
     }
 
-    @Test(.enabled(if: Tools.available("tar")))
+    @Test(.requires(.tools("tar")))
     func gnuTarExtractsExactlyWhatWasWritten() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

@@ -8,7 +8,7 @@ import TestSupport
 
 /// Packages dpkg-deb refuses to build, made byte by byte with Python's
 /// tarfile and a hand-written ar container, to check what unpacking rejects.
-@Suite(.enabled(if: Tools.available("python3")))
+@Suite(.requires(.tools("python3")))
 struct DebArchiveTests {
     /// Writes a `.deb` whose data.tar holds `members` (Python tuples
     /// `(name, type, linkname)`, type being a tarfile constant name).

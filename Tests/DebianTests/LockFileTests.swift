@@ -76,7 +76,7 @@ import TestSupport
         bumped.version = "2"
         #expect(digest != LockedLayer(inputs: inputs, packages: [bumped]).packagesDigest)
         // Derived independently: the canonical list hashed by sha256sum.
-        if Tools.available("sha256sum") {
+        if try Requirement.tools("sha256sum").isMet() {
             let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-digest")
             defer { temporaryDirectory.remove() }
             let directory = temporaryDirectory.path
@@ -121,7 +121,7 @@ import TestSupport
         #expect(digest == moved)
         // Derived independently: the canonical document hashed by sha256sum.
         let document = #"{"architecture":"amd64","exclude":["c"],"names":["a","b (>= 1)"],"resolve":"transitive","sources":[{"dir":"debs"},"system"]}"#
-        if Tools.available("sha256sum") {
+        if try Requirement.tools("sha256sum").isMet() {
             let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-digest")
             defer { temporaryDirectory.remove() }
             let directory = temporaryDirectory.path

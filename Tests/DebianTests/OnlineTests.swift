@@ -8,7 +8,7 @@ import TestSupport
 @testable import Debian
 
 /// Against the build host's real apt sources; opt in with KILN_ONLINE_TESTS=1.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["KILN_ONLINE_TESTS"] == "1"))
+@Suite(.requires(.online))
 struct OnlineTests {
     @Test func caCertificatesAndTzdataFromSystemSources() async throws {
         let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-online")

@@ -9,7 +9,7 @@ import TestSupport
 
 /// End to end over the fixture repository: resolve, fetch, verify, unpack,
 /// checked against dpkg-deb's own view of the packages.
-@Suite(.enabled(if: RepositoryFixture.available))
+@Suite(.requires(RepositoryFixture.tools))
 struct PackagesStrategyTests {
     /// Scratch and cache directories for one test.
     final class Workspace {

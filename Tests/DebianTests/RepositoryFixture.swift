@@ -11,8 +11,8 @@ import TestSupport
 /// run with the real tools (dpkg-deb, dpkg-scanpackages, gpg, xz, gzip,
 /// sha256sum) and shared by the integration tests, which only read it.
 final class RepositoryFixture: Sendable {
-    /// Tools the fixture needs; tests using it are skipped without them.
-    static let available = Tools.available("dpkg-deb", "dpkg-scanpackages", "gpg", "gpg-agent", "gpgconf", "gpgv", "xz", "gzip", "zstd", "sha256sum", "python3")
+    /// Tools the fixture needs; tests using it require them.
+    static let tools = Requirement.tools("dpkg-deb", "dpkg-scanpackages", "gpg", "gpg-agent", "gpgconf", "gpgv", "xz", "gzip", "zstd", "sha256sum", "python3")
 
     /// Built on first use; a failure is reported by every test that uses it.
     private static let result: Result<RepositoryFixture, TestSupportError> = {

@@ -87,7 +87,7 @@ import TestSupport
 
     /// A loopback port nothing listens on: every attempt is refused, and
     /// the error says how often it was tried.
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func connectionRefusedAfterRetries() async throws {
         let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-fetch")
         defer { temporaryDirectory.remove() }
@@ -103,7 +103,7 @@ import TestSupport
 
     /// A server that answers 503 to everything: retried, then reported with
     /// the status.
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func serverErrorsAreRetriedThenReported() async throws {
         let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-fetch")
         defer { temporaryDirectory.remove() }

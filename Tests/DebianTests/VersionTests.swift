@@ -43,7 +43,7 @@ import TestSupport
 
     /// Every pair above, asked of dpkg itself: the table is only as good as
     /// its agreement with the reference implementation.
-    @Test(.enabled(if: Tools.available("dpkg")))
+    @Test(.requires(.tools("dpkg")))
     func agreesWithDpkg() throws {
         for (lower, higher) in Self.pairs {
             try Tools.run(["dpkg", "--compare-versions", lower, "lt", higher])

@@ -7,7 +7,7 @@ import TestSupport
 /// binary: the base's layers are reused as they are, its config inherited
 /// and overridden, its history kept; a base that cannot be used is an error
 /// that leaves the output alone.
-@Suite(.enabled(if: Tools.available("python3", "sha256sum")))
+@Suite(.requires(.tools("python3", "sha256sum")))
 struct BuildBaseImageTests {
     let scratch: TemporaryDirectory
     let base: BuiltLayout
@@ -108,7 +108,7 @@ struct BuildBaseImageTests {
         }
     }
 
-    @Test(.enabled(if: Peers.available))
+    @Test(.requires(Peers.tools, .root))
     func theDerivedImageUnpacksToTheUnionOfBothTrees() throws {
         let derived = try buildDerived("oci-archive:../a/layout.tar:a1", output: "unpacked")
         let rootfs = try Peers.check(derived, name: "example.com/e2e/derived", tag: "b1", in: scratch.path)

@@ -6,7 +6,7 @@ import TestSupport
 /// Every example in `examples/` built by the real `kiln build` and checked
 /// by the peers the SPEC names; the files example's unpacked root file
 /// system must be exactly the tree its plan declares, written out by hand.
-@Suite(.enabled(if: Peers.available))
+@Suite(.requires(Peers.tools, .root))
 struct BuildExampleTests {
     let scratch: TemporaryDirectory
 
@@ -62,7 +62,7 @@ struct BuildExampleTests {
             StopSignal: "SIGTERM"))
     }
 
-    @Test(.enabled(if: Tools.available("cc")))
+    @Test(.requires(.tools("cc")))
     func buildExampleCompilesAProgramThatRunsFromTheImage() throws {
         let layout = try Build.layout([Build.examples + "/build/build.yaml", "-o", "out"], in: scratch.path)
         try checkDigests(layout)
@@ -88,7 +88,7 @@ struct BuildExampleTests {
         }
     }()
 
-    @Test(.enabled(if: Tools.available("cc")))
+    @Test(.requires(.tools("cc")))
     func derivationExampleHoldsTheClosureAndNothingElse() throws {
         _ = try Self.derivationStore.get()
         let layout = try Build.layout([Build.examples + "/derivation/derivation.yaml", "-o", "out"], in: scratch.path)
@@ -118,7 +118,7 @@ struct BuildExampleTests {
     /// (CI sets it: its machines reach the archive). The example is locked
     /// afresh in a copy, so the test does not depend on the committed lock's
     /// `.deb`s still being in the archive's pool.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["KILN_ONLINE_TESTS"] == "1"))
+    @Test(.requires(.online))
     func packagesExampleLocksThenBuildsLockedTwiceToTheSameBytes() throws {
         let copy = try scratch.directory("example")
         try FileManager.default.copyItem(atPath: Build.examples + "/packages/packages.yaml", toPath: copy + "/packages.yaml")

@@ -161,7 +161,7 @@ import TestSupport
         return try Tools.execute(Tools.asNobody([KilnBinary.path, "build"] + arguments), in: scratch.path, environment: environment)
     }
 
-    @Test(.enabled(if: getuid() == 0 && Tools.available("setpriv")))
+    @Test(.requires(.root, .tools("setpriv")))
     func aReadOnlyOutputParentIsAnError() throws {
         try scratch.directory("readonly", mode: 0o755)
         let result = try buildAsNobody(["good/plan.yaml", "-o", "readonly/out"])
@@ -175,7 +175,7 @@ import TestSupport
         #expect(try Build.temporaryLeftovers(tmpdir) == [])
     }
 
-    @Test(.enabled(if: getuid() == 0 && Tools.available("setpriv")))
+    @Test(.requires(.root, .tools("setpriv")))
     func anUnreadableSourceDirectoryIsAnErrorAtItsPlanEntry() throws {
         try scratch.write("locked/plan.yaml", """
             kiln: 1
@@ -215,7 +215,7 @@ import TestSupport
         }
     }
 
-    @Test(.enabled(if: getuid() == 0 && Tools.available("mount", "umount", "head")))
+    @Test(.requires(.root, .tools("mount", "umount", "head")))
     func aFullDiskLeavesThePreviousOutputAndNoPartialFiles() throws {
         let disk = try TinyFileSystem(at: try scratch.directory("disk"))
         try scratch.write("big/plan.yaml", """

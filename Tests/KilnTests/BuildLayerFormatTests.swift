@@ -7,7 +7,7 @@ import TestSupport
 /// Python's tarfile and a raw walk over the 512-byte headers: order,
 /// parents, owners, mtimes, PAX only where ustar cannot hold a value,
 /// hardlinks, the gzip header, and canonical JSON.
-@Suite(.enabled(if: Tools.available("tar", "python3", "sha256sum")))
+@Suite(.requires(.tools("tar", "python3", "sha256sum")))
 struct BuildLayerFormatTests {
     let scratch: TemporaryDirectory
 
@@ -189,7 +189,7 @@ struct BuildLayerFormatTests {
         #expect(layout.config.history?.map(\.created) == [stamp])
     }
 
-    @Test(.enabled(if: Tools.available("zstd")), arguments: [
+    @Test(.requires(.tools("zstd")), arguments: [
         ("zstd", "application/vnd.oci.image.layer.v1.tar+zstd", "28b52ffd"),
         ("none", "application/vnd.oci.image.layer.v1.tar", "6d6f7464"),
     ])

@@ -6,7 +6,7 @@ import TestSupport
 /// SPEC §1.2 and §3 on what the real binary writes: the config, the
 /// manifest, `index.json` and Docker's `manifest.json` byte for byte, and
 /// the `--tar` archive as podman, skopeo and GNU tar read it.
-@Suite(.enabled(if: Tools.available("python3", "sha256sum", "tar")))
+@Suite(.requires(.tools("python3", "sha256sum", "tar")))
 struct BuildOutputTests {
     let scratch: TemporaryDirectory
 
@@ -111,7 +111,7 @@ struct BuildOutputTests {
 
     // MARK: --tar
 
-    @Test(.enabled(if: Tools.available("skopeo")))
+    @Test(.requires(.tools("skopeo")))
     func theArchiveIsTheLayoutTarredSortedWithOneMtime() throws {
         let layout = try Build.layout(["plan/plan.yaml", "-o", "out", "--tar", "out.tar"], in: scratch.path)
         let archive = scratch.path("out.tar")
@@ -141,7 +141,7 @@ struct BuildOutputTests {
         #expect(inspected.Layers == layout.manifest.layers.map(\.digest))
     }
 
-    @Test(.enabled(if: Tools.available("podman")))
+    @Test(.requires(.tools("podman")))
     func podmanLoadsTheArchiveUnderItsName() throws {
         let layout = try Build.layout(["plan/plan.yaml", "-o", "out", "--tar", "out.tar"], in: scratch.path)
         // podman refuses a run root path over 50 characters: a short one.

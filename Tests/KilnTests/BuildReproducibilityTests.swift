@@ -7,7 +7,7 @@ import TestSupport
 /// give a byte-identical layout whatever the checkout's path, the umask,
 /// the files' mtimes and creation order, the number of jobs, and the
 /// environment — for files, build and derivation layers alike.
-@Suite(.enabled(if: Tools.available("tar", "touch")))
+@Suite(.requires(.tools("tar", "touch")))
 struct BuildReproducibilityTests {
     /// What differs between the reference build and the other one.
     enum Variant: String, CaseIterable, CustomTestStringConvertible {

@@ -345,9 +345,10 @@ enum Tree {
 // MARK: - Peers
 
 enum Peers {
-    /// oci-image-tool, skopeo and umoci are all installed, and umoci can
-    /// keep owners (it needs root for that; CI runs as root).
-    static let available = Tools.available("oci-image-tool", "skopeo", "umoci", "python3", "sha256sum") && getuid() == 0
+    /// oci-image-tool, skopeo and umoci (and what checking their output
+    /// takes); tests using them also require ``Requirement/root``, so umoci
+    /// can keep owners (CI runs as root).
+    static let tools = Requirement.tools("oci-image-tool", "skopeo", "umoci", "python3", "sha256sum")
 
     /// What skopeo reports of an image.
     struct SkopeoImage: Decodable {

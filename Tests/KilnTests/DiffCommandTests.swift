@@ -5,7 +5,7 @@ import TestSupport
 
 /// `kiln diff` as a user and a CI job run it: the diff on stdout, errors on
 /// stderr, and the exit status 0 (same), 1 (different), 2 (errors).
-@Suite(.enabled(if: KilnBinary.exists))
+@Suite(.requires(.kilnBinary))
 struct DiffCommandTests {
     let scratch: TemporaryDirectory
 
@@ -87,7 +87,7 @@ struct DiffCommandTests {
         #expect(result.stderr.split(separator: "\n").first.map(String.init) == message)
     }
 
-    @Test(.enabled(if: Tools.available("git")))
+    @Test(.requires(.tools("git")))
     func gitAgainstHeadFromInsideTheRepository() throws {
         let git = ["-C", scratch.path, "-c", "user.name=kiln", "-c", "user.email=kiln@example.com"]
         try Tools.run(["git"] + git + ["init", "-q"])

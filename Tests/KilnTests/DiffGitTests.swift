@@ -7,7 +7,7 @@ import TestSupport
 
 /// `kiln diff --git REV PLAN`: the plan and its inputs as committed at REV
 /// against the working copy, in a repository made for each test.
-@Suite(.enabled(if: Tools.available("git") && Tools.available("sha256sum")))
+@Suite(.requires(.tools("git", "sha256sum")))
 struct DiffGitTests {
     let scratch: TemporaryDirectory
     let repository: String

@@ -10,7 +10,7 @@ import TestSupport
 
 /// `kiln diff OUT_A OUT_B` on built layouts: kiln's own (built in
 /// process), a tar of one, umoci's, and hand-made broken ones.
-@Suite(.enabled(if: Tools.available("sha256sum") && Tools.available("python3") && Tools.available("tar")))
+@Suite(.requires(.tools("sha256sum", "python3", "tar")))
 struct DiffLayoutTests {
     let scratch: TemporaryDirectory
 
@@ -235,7 +235,7 @@ struct DiffLayoutTests {
         #expect(try result.render(.text).contains("  ~ tool (layer 2): \(DiffFixtures.short(try facts(gzip).layers[1].digest)) → \(DiffFixtures.short(try facts(zstd).layers[1].digest)), same files (recompressed)\n"))
     }
 
-    @Test(.enabled(if: Tools.available("umoci")))
+    @Test(.requires(.tools("umoci")))
     func umociLayoutsMatchedByPosition() throws {
         try scratch.write("a.txt", "from umoci\n")
         try scratch.write("b.txt", "more\n")
@@ -266,7 +266,7 @@ struct DiffLayoutTests {
         #expect(again.layers[1].files.map(\.change) == [.added, .removed])
     }
 
-    @Test(.enabled(if: Tools.available("umoci")))
+    @Test(.requires(.tools("umoci")))
     func aKilnLayoutThatUmociAddedALayerTo() async throws {
         let layout = try await build(Self.oldPlan, as: "kiln")
         try Tools.run(["cp", "-a", layout, path("changed")])

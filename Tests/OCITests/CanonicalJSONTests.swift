@@ -20,7 +20,7 @@ import TestSupport
             """], stdin: Array(json.utf8))
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func sortsKeysByUTF8BytesAsPythonDoes() throws {
         let object: [String: String] = [
             "b": "x", "a": "a/b", "Z": "\u{7f}\u{2028}<>&", "é": "1", "e\u{301}x": "2", "\u{FFFF}": "3",

@@ -5,7 +5,7 @@ import OCI
 import Testing
 import TestSupport
 
-@Suite(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+@Suite(.requires(.tools("tar", "gzip")))
 struct LayoutReaderTests {
     /// A layout with two layers under ref `1.0`, in a fresh directory.
     struct Fixture {
@@ -203,7 +203,7 @@ struct LayoutReaderTests {
 
     // MARK: Layouts and archives from other tools
 
-    @Test(.enabled(if: Tools.available("umoci")))
+    @Test(.requires(.tools("umoci")))
     func readsALayoutUmociWrote() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -225,7 +225,7 @@ struct LayoutReaderTests {
         #expect(image.layers[0].diffID.hex == String(diffID.prefix(64)))
     }
 
-    @Test(.enabled(if: Tools.available("skopeo")))
+    @Test(.requires(.tools("skopeo")))
     func readsWhatSkopeoCopiesToALayoutAndAnArchive() throws {
         let fixture = try Self.fixture()
         defer { fixture.temporary.remove() }
@@ -245,7 +245,7 @@ struct LayoutReaderTests {
         #expect(wrongRef.description == "\(directory)/image.tar has no image named \"1.0\" (refs: archived)")
     }
 
-    @Test(.enabled(if: Tools.available("python3")))
+    @Test(.requires(.tools("python3")))
     func refusesArchivesThatAreNotPlainLayouts() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

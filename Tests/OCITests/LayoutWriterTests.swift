@@ -13,7 +13,7 @@ import TestSupport
         ]
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func writesALayoutWhoseBlobsMatchTheirNames() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -40,7 +40,7 @@ import TestSupport
         #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: Tools.available("oci-image-tool") && Tools.available("skopeo")))
+    @Test(.requires(.tools("oci-image-tool", "skopeo")))
     func passesOciImageToolAndSkopeo() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -56,7 +56,7 @@ import TestSupport
         #expect((json["Env"] as? [String]) == ["PATH=/usr/bin:/bin", "RUST_LOG=info"])
     }
 
-    @Test(.enabled(if: Tools.available("umoci")))
+    @Test(.requires(.tools("umoci")))
     func unpacksWithUmociToTheDeclaredTree() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -71,7 +71,7 @@ import TestSupport
         #expect(try String(contentsOfFile: directory + "/bundle/rootfs/etc/app/ü.txt", encoding: .utf8) == "unicode\n")
     }
 
-    @Test(.enabled(if: Tools.available("skopeo") && Tools.available("podman")))
+    @Test(.requires(.tools("skopeo", "podman")))
     func copiesWithSkopeoAndLoadsIntoPodman() throws {
         let temporaryDirectory = try TemporaryDirectory()
         let directory = temporaryDirectory.path
@@ -97,7 +97,7 @@ import TestSupport
 
     // MARK: Atomic replacement
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func replacesAnExistingLayoutAndLeavesNoDebris() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -113,7 +113,7 @@ import TestSupport
         #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func replacesByRenamingAsideWhereExchangeIsMissing() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -129,7 +129,7 @@ import TestSupport
         #expect(try Files.entries(directory).filter { $0.hasPrefix(".") } == [])
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func aFailedBuildLeavesThePreviousOutputAndNoStaging() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -184,7 +184,7 @@ import TestSupport
         #expect(try Files.entries(directory + "/empty") == ["blobs", "index.json", "manifest.json", "oci-layout"])
     }
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func refusesManifestsNamingUnstagedOrUnpairedLayers() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
@@ -203,7 +203,7 @@ import TestSupport
 
     // MARK: Base-image blobs
 
-    @Test(.enabled(if: Tools.available("tar") && Tools.available("gzip")))
+    @Test(.requires(.tools("tar", "gzip")))
     func importsBaseBlobsByHardLinkAndVerifiesThem() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

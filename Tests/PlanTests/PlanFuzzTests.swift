@@ -1,8 +1,9 @@
 import Foundation
 import KilnCore
 import Plan
-import YAML
 import Testing
+import TestSupport
+import YAML
 
 /// Random and mutated plans through the YAML parser and the plan decoder
 /// in process: every input must end in a value or a thrown error, never a
@@ -50,7 +51,7 @@ import Testing
         #expect(accepted.count > Self.iterations / 20)
         // What kiln accepts, the schema must accept: an editor must never
         // underline a plan that builds.
-        if jsonschemaAvailable {
+        if try Requirement.jsonschema.isMet() {
             for (input, errors) in try SchemaValidator.validate(accepted) where !errors.isEmpty {
                 Issue.record("seed \(Self.seed) \(input): kiln accepts it, the schema says \(errors)")
             }
@@ -138,26 +139,4 @@ import Testing
     static func show(_ bytes: [UInt8]) -> String {
         String(decoding: bytes, as: UTF8.self).debugDescription
     }
-}
-
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64):
-/// the same seed gives the same inputs on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `0..<bound` (bound > 0).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-
-    /// True one time in `odds`.
-    mutating func chance(_ odds: Int) -> Bool { below(odds) == 0 }
 }

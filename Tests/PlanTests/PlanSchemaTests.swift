@@ -48,12 +48,12 @@ import TestSupport
         #expect(root["$id"] != nil && root["title"] != nil)
     }
 
-    @Test(.enabled(if: jsonschemaAvailable)) func schemaIsAValidDraft202012Schema() throws {
+    @Test(.requires(.jsonschema)) func schemaIsAValidDraft202012Schema() throws {
         let results = try SchemaValidator.validate([:])
         #expect(results.isEmpty)
     }
 
-    @Test(.enabled(if: jsonschemaAvailable)) func examplesAndValidFixturesValidate() throws {
+    @Test(.requires(.jsonschema)) func examplesAndValidFixturesValidate() throws {
         var documents: [String: [UInt8]] = [:]
         for example in Locations.examplePlans {
             documents["examples/" + example.lastPathComponent] = try Array(Data(contentsOf: example))
@@ -67,7 +67,7 @@ import TestSupport
         }
     }
 
-    @Test(.enabled(if: jsonschemaAvailable)) func structurallyInvalidFixturesAreRejected() throws {
+    @Test(.requires(.jsonschema)) func structurallyInvalidFixturesAreRejected() throws {
         let plans = try Self.invalidFixtures(marked: "reject")
         #expect(plans.count >= 40)
         let results = try SchemaValidator.validate(plans.mapValues(Self.json))
@@ -76,7 +76,7 @@ import TestSupport
         }
     }
 
-    @Test(.enabled(if: jsonschemaAvailable)) func semanticallyInvalidFixturesAreAccepted() throws {
+    @Test(.requires(.jsonschema)) func semanticallyInvalidFixturesAreAccepted() throws {
         let plans = try Self.invalidFixtures(marked: "accept")
         #expect(plans.count >= 5)
         for (name, errors) in try SchemaValidator.validate(plans.mapValues(Self.json)).sorted(by: { $0.key < $1.key }) {
@@ -182,8 +182,7 @@ enum SchemaValidator {
     }
 }
 
-/// Whether `python3` can import `jsonschema` (CI installs it from PyPI).
-let jsonschemaAvailable: Bool = {
-    guard Tools.available("python3") else { return false }
-    return (try? Tools.execute(["python3", "-c", "import jsonschema"]).status) == 0
-}()
+extension Requirement {
+    /// `python3` can import `jsonschema` (CI installs it from PyPI).
+    static let jsonschema = Requirement.pythonModule("jsonschema")
+}

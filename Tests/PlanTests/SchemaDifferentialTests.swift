@@ -1,8 +1,9 @@
 import Foundation
 import KilnCore
 import Plan
-import YAML
 import Testing
+import TestSupport
+import YAML
 
 /// kiln and the JSON Schema side by side on valid plans with one value
 /// swapped for a tricky scalar (`1.10`, `0755`, `~`, `"true"`, `-1`, …)
@@ -21,7 +22,7 @@ import Testing
         "/nix/store/0c4wpbvxxqkvbq0x3v6rhwsh3b6j2n8j-a", "https://example.com/debian", "./", "config/app.conf", "rootfs",
     ]
 
-    @Test(.enabled(if: jsonschemaAvailable)) func whatKilnAcceptsTheSchemaAccepts() throws {
+    @Test(.requires(.jsonschema)) func whatKilnAcceptsTheSchemaAccepts() throws {
         let directory = Locations.fixtures.appendingPathComponent("valid")
         let plans = try Locations.fixturePlans("valid").compactMap { name in
             try YAMLParser.parse(Array(Data(contentsOf: directory.appendingPathComponent(name))))

@@ -86,7 +86,16 @@ func fileText(_ path: String) -> String? {
     try? String(contentsOfFile: path, encoding: .utf8)
 }
 
-let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defaultSearchPath, relativeTo: "/") != nil
+extension Requirement {
+    /// `name` (or an absolute path) where build layers look for programs,
+    /// ``BuildStrategy/defaultSearchPath``, rather than on the tests' `PATH`.
+    static func onBuildSearchPath(_ name: String) -> Requirement {
+        Requirement(name) {
+            ChildProcess.locate(name, searchPath: BuildStrategy.defaultSearchPath, relativeTo: "/") != nil
+                ? nil : "peer tool '\(name)' not found on kiln's build search path \(BuildStrategy.defaultSearchPath)"
+        }
+    }
+}
 
 @Suite struct BuildStrategyRunTests {
     @Test func copiesInputsIntoAPrivateScratchAndLeavesTheCheckoutAlone() async throws {
@@ -410,11 +419,9 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
 }
 
 @Suite struct BuildStrategyPeerTests {
-    static let tarAvailable = ChildProcess.locate("tar", searchPath: BuildStrategy.defaultSearchPath, relativeTo: "/") != nil
-
     /// The layer as GNU tar lists and extracts it, whatever kiln's umask
     /// and the command's own mtimes.
-    @Test(.enabled(if: tarAvailable)) func gnuTarReadsTheLayerAsTheCommandWroteIt() async throws {
+    @Test(.requires(.onBuildSearchPath("tar"))) func gnuTarReadsTheLayerAsTheCommandWroteIt() async throws {
         let fixture = try BuildFixture()
         try fixture.write("src/greeting", "hello\n")
         let script = """
@@ -466,7 +473,7 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
             == "layer \"app\": sandbox: isolated needs bwrap, which is not in PATH \"/nonexistent\" (install the bubblewrap package)")
     }
 
-    @Test(.enabled(if: bwrapAvailable)) func onlyTheScratchIsWritable() async throws {
+    @Test(.requires(.onBuildSearchPath("bwrap"))) func onlyTheScratchIsWritable() async throws {
         let fixture = try BuildFixture()
         try fixture.write("in/file", "input\n")
         // Outside /tmp, which the sandbox replaces (and the fixture lives in).
@@ -489,7 +496,7 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
         #expect(fixture.log.texts.last == "host-writable")
     }
 
-    @Test(.enabled(if: bwrapAvailable)) func environmentIsTheSameInsideAtFixedPaths() async throws {
+    @Test(.requires(.onBuildSearchPath("bwrap"))) func environmentIsTheSameInsideAtFixedPaths() async throws {
         let fixture = try BuildFixture()
         // (The shell adds PWD itself; kiln does not set it.)
         let scratch = try await fixture.run(build(.shell("env -u PWD; pwd"), sandbox: .isolated))
@@ -505,7 +512,7 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
         #expect(!scratch.root.hasPrefix("/tmp/kiln/"))
     }
 
-    @Test(.enabled(if: bwrapAvailable && FileManager.default.isExecutableFile(atPath: "/bin/bash")))
+    @Test(.requires(.onBuildSearchPath("bwrap"), .onBuildSearchPath("/bin/bash")))
     func networkIsUnreachable() async throws {
         let listener = try LoopbackListener()
         let fixture = try BuildFixture()
@@ -528,7 +535,7 @@ let bwrapAvailable = ChildProcess.locate("bwrap", searchPath: BuildStrategy.defa
         #expect(fixture.log.texts.filter { $0 == "connected" }.count == 1)
     }
 
-    @Test(.enabled(if: bwrapAvailable)) func timeoutKillsTheSandbox() async throws {
+    @Test(.requires(.onBuildSearchPath("bwrap"))) func timeoutKillsTheSandbox() async throws {
         let fixture = try BuildFixture()
         let expected = BuildError(layer: "app", reason: .commandFailed(termination: .timedOut(seconds: 1), lastLines: [], keptScratch: nil))
         await #expect(throws: expected) {

@@ -195,7 +195,7 @@ import TestSupport
         #expect(blobs[0] == blobs[1])
     }
 
-    @Test(.enabled(if: Tools.available("tar")))
+    @Test(.requires(.tools("tar")))
     func gnuTarExtractsTheDeclaredTree() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

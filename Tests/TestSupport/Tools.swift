@@ -45,12 +45,6 @@ public enum Tools {
         return nil
     }
 
-    /// Whether every named tool is on `PATH`: the condition of
-    /// `.enabled(if:)` for tests that need them (CI installs them all).
-    public static func available(_ names: String...) -> Bool {
-        names.allSatisfy { path($0) != nil }
-    }
-
     /// Runs `arguments` (the first a path, or a name looked up in `PATH`)
     /// to completion. Output goes through files, so a chatty child never
     /// blocks on a full pipe.

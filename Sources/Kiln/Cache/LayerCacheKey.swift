@@ -22,7 +22,11 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
     ///     (``InputDigester``); every input the layer reads must be present.
     ///   - packages: for a packages layer, a digest of its resolved packages
     ///     (names, versions, SHA-256s in install order).
-    public init(layer: LayerSpec, plan: ImageBuildPlan, inputDigests: [String: String], packages: ContentDigest? = nil) throws {
+    ///   - compressor: the compressor's identity; by default
+    ///     ``LayerFormat/compressor(_:)`` for the plan's compression, which
+    ///     names the zlib or libzstd version (tests pass another).
+    public init(layer: LayerSpec, plan: ImageBuildPlan, inputDigests: [String: String], packages: ContentDigest? = nil,
+                compressor: String? = nil) throws {
         // Host paths relative to the context: a checkout at another path
         // (a CI workspace) has the same keys; the content digests carry
         // everything the layer's bytes depend on.
@@ -34,7 +38,7 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
         }
         var description: [String: JSONValue] = [
             "format": .integer(Int64(LayerFormat.version)),
-            "compressor": .string(LayerFormat.compressor(plan.compression)),
+            "compressor": .string(compressor ?? LayerFormat.compressor(plan.compression)),
             "mtime": .integer(plan.created.secondsSinceEpoch),
             "platform": .string(plan.platform.description),
             "layer": strategy,

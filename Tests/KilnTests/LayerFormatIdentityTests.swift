@@ -1,0 +1,39 @@
+import CZlib
+import CZstd
+import Kiln
+import Archive
+import KilnCore
+import Plan
+import Testing
+import TestSupport
+
+/// The zlib and libzstd that write a layer's bytes are part of its format:
+/// another version may write other bytes, so it gives another cache key,
+/// and `kiln --version` says which ones the binary runs with.
+@Suite struct LayerFormatIdentityTests {
+    /// The versions as the C libraries report them in this process, which
+    /// loads the same shared libraries as the kiln binary.
+    static let zlib = "zlib " + String(cString: zlibVersion())
+    static let zstd = "zstd " + String(cString: ZSTD_versionString())
+
+    @Test(.requires(.kilnBinary))
+    func versionNamesTheLayerFormatAndBothLibraries() throws {
+        let result = try Tools.kiln(["--version"])
+        #expect(result.succeeded)
+        #expect(result.stdout == "kiln \(Kiln.version) (layer format \(LayerFormat.version); \(Self.zlib), \(Self.zstd))\n")
+    }
+
+    @Test(arguments: [(Compression.gzip, zlib), (.zstd, zstd)])
+    func theCacheKeyChangesWithTheCompressionLibrary(compression: Compression, library: String) throws {
+        let fixture = try CacheFixture()
+        var plan = try fixture.plan()
+        plan.compression = compression
+        let identity = LayerFormat.compressor(compression)
+        #expect(identity.hasSuffix(", " + library))
+        let key = try LayerCacheKey(layer: plan.layers[0], plan: plan, inputDigests: [:])
+        #expect(try LayerCacheKey(layer: plan.layers[0], plan: plan, inputDigests: [:], compressor: identity) == key)
+        let otherLibrary = String(identity.dropLast(library.count)) + library.prefix { $0 != " " } + " 0.0.0-other"
+        #expect(otherLibrary != identity)
+        #expect(try LayerCacheKey(layer: plan.layers[0], plan: plan, inputDigests: [:], compressor: otherLibrary) != key)
+    }
+}
