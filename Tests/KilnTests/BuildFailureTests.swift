@@ -103,6 +103,21 @@ import TestSupport
         #expect(try Build.files(scratch.path("home")) == ["notes.txt": Array("precious\n".utf8)])
     }
 
+    /// A layout is replaced whole, so files someone put beside one would go
+    /// with it: kiln names them and leaves everything as it was.
+    @Test func aLayoutHoldingOtherFilesIsLeftAlone() throws {
+        _ = try previous("out")
+        try scratch.write("out/important.txt", "precious\n")
+        try scratch.write("out/sub/data", "mine\n")
+        try scratch.write("out/blobs/sha256/notes/x", "nested\n")
+        let before = try Build.files(scratch.path("out"))
+        let result = try Build.run(["good/plan.yaml", "-o", "out"], in: scratch.path, environment: environment)
+        try expectFailure(result, endsWith: [
+            "kiln: error: output: output \(scratch.path("out")) is an OCI image layout but also holds \"blobs/sha256/notes\", \"important.txt\", \"sub\"; kiln replaces the whole directory, so move them out of it or choose another output",
+        ], beside: scratch.path)
+        #expect(try Build.files(scratch.path("out")) == before)
+    }
+
     @Test func lockedWithoutALockFileIsAnError() throws {
         try Self.writePackagesPlan(in: scratch)
         let before = try previous("out")

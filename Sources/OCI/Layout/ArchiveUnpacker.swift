@@ -52,7 +52,7 @@ struct ArchiveUnpacker {
             switch try BlobFiles.kind(at: path) {
             case .directory: continue
             case .missing: try BlobFiles.makeDirectory(path)
-            case .symlink, .other:
+            case .symlink, .regular, .other:
                 throw LayoutError.archive(path: archive, detail: "\(relative) crosses \(path), which is not a directory")
             }
         }

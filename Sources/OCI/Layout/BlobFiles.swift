@@ -10,7 +10,9 @@ enum BlobFiles {
     static let chunkSize = 1 << 20
 
     /// What kind of thing is at `path`, without following a final symlink.
-    enum Kind { case missing, directory, symlink, other }
+    /// What is at a path, without following a symlink; `other` is anything
+    /// else (a FIFO, a socket, a device).
+    enum Kind { case missing, directory, symlink, regular, other }
 
     static func kind(at path: String) throws(LayoutError) -> Kind {
         var status = stat()
@@ -21,6 +23,7 @@ enum BlobFiles {
         switch status.st_mode & S_IFMT {
         case S_IFDIR: return .directory
         case S_IFLNK: return .symlink
+        case S_IFREG: return .regular
         default: return .other
         }
     }

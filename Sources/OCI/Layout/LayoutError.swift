@@ -11,6 +11,9 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     case outputIsSymlink(path: String)
     /// The output directory holds something other than an image layout.
     case outputNotLayout(path: String)
+    /// The output is a layout, but holds files no layout holds (listed,
+    /// relative to it); replacing it would delete them.
+    case outputHoldsOtherFiles(path: String, files: [String])
     /// The output's parent directory does not exist.
     case outputParentMissing(path: String, parent: String)
     /// A manifest names a layer whose blob was never put in the staging directory.
@@ -64,6 +67,10 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
             "output \(path) is a symbolic link; name the directory it points to"
         case .outputNotLayout(let path):
             "output \(path) is a directory that is not an OCI image layout; kiln only replaces a layout or an empty directory"
+        case .outputHoldsOtherFiles(let path, let files):
+            "output \(path) is an OCI image layout but also holds \(files.prefix(5).map { "\"\($0)\"" }.joined(separator: ", "))"
+                + (files.count > 5 ? " and \(files.count - 5) more" : "")
+                + "; kiln replaces the whole directory, so move them out of it or choose another output"
         case .outputParentMissing(let path, let parent):
             "cannot write \(path): directory \(parent) does not exist"
         case .blobNotStaged(let digest):

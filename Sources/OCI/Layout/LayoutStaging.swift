@@ -231,12 +231,46 @@ public final class LayoutStaging: @unchecked Sendable {
         switch try BlobFiles.kind(at: output) {
         case .missing: return
         case .symlink: throw .outputIsSymlink(path: output)
-        case .other: throw .outputNotDirectory(path: output)
+        case .regular, .other: throw .outputNotDirectory(path: output)
         case .directory:
-            if BlobFiles.exists(output + "/oci-layout") { return }
+            if BlobFiles.exists(output + "/oci-layout") {
+                let strangers = strangerFiles(in: output)
+                guard strangers.isEmpty else { throw .outputHoldsOtherFiles(path: output, files: strangers) }
+                return
+            }
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? ["?"]
             guard contents.isEmpty else { throw .outputNotLayout(path: output) }
         }
+    }
+
+    /// What in the layout `directory` no layout (kiln's or another tool's)
+    /// holds, relative to it, sorted: the output is replaced whole, so a
+    /// file put beside a layout would be deleted with it. A layout holds
+    /// `oci-layout`, `index.json`, Docker's `manifest.json`, and
+    /// `blobs/<algorithm>/<encoded>` regular files.
+    static func strangerFiles(in directory: String) -> [String] {
+        let layoutFiles: Set<String> = ["oci-layout", "index.json", "manifest.json"]
+        let fileManager = FileManager.default
+        var strangers: [String] = []
+        for name in (try? fileManager.contentsOfDirectory(atPath: directory)) ?? [] {
+            if layoutFiles.contains(name), (try? BlobFiles.kind(at: directory + "/" + name)) == .regular { continue }
+            guard name == "blobs", (try? BlobFiles.kind(at: directory + "/blobs")) == .directory else {
+                strangers.append(name)
+                continue
+            }
+            for algorithm in (try? fileManager.contentsOfDirectory(atPath: directory + "/blobs")) ?? [] {
+                let folder = "blobs/" + algorithm
+                guard (try? BlobFiles.kind(at: directory + "/" + folder)) == .directory else {
+                    strangers.append(folder)
+                    continue
+                }
+                for blob in (try? fileManager.contentsOfDirectory(atPath: directory + "/" + folder)) ?? []
+                where (try? BlobFiles.kind(at: directory + "/" + folder + "/" + blob)) != .regular {
+                    strangers.append(folder + "/" + blob)
+                }
+            }
+        }
+        return strangers.sorted()
     }
 
     private static func absolute(_ path: String) -> String {
