@@ -112,7 +112,7 @@ public struct PackagesStrategy: Sendable {
                 group.addTask { (index, try await client.records(from: source)) }
             }
             for (index, path) in directories {
-                group.addTask { (index, try LocalDirectory(path: path).records()) }
+                group.addTask { (index, try LocalDirectory(path: path, context: plan.context).records()) }
             }
             var results: [Int: [PackageRecord]] = [:]
             for try await (index, records) in group { results[index] = records }

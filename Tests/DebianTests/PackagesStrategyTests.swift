@@ -390,6 +390,27 @@ struct PackagesStrategyTests {
         #expect(PackagesStrategy.fetchURL(locked.packages[0].url, plan: plan) == "file://\(fixture.root)/debs/base-conf_1_all.deb")
     }
 
+    /// A `.deb` in a `dir:` source that is a symlink must stay inside the
+    /// context, like every host input: one pointing outside is refused by
+    /// name (resolving, and so `kiln lock`, fail alike); one inside is read.
+    @Test func directorySourceSymlinksMustStayInsideTheContext() async throws {
+        let fixture = try RepositoryFixture.shared()
+        let workspace = try Workspace()
+        let context = workspace.root + "/checkout"
+        try FileManager.default.createDirectory(atPath: context + "/debs", withIntermediateDirectories: true)
+        let outside = fixture.root + "/debs/libfoo_2.0_amd64.deb"
+        try FileManager.default.createSymbolicLink(atPath: context + "/debs/libfoo.deb", withDestinationPath: outside)
+        let packages = layer(["libfoo"], sources: [.directory(context + "/debs")], resolve: .none)
+        let error = await #expect(throws: RepositoryError.self) { try await run(packages, directory: context, workspace: workspace) }
+        #expect(error?.description == "\(context)/debs/libfoo.deb: resolves through a symlink to \(outside), outside the context \(context) (use --context DIR to widen it)")
+
+        try FileManager.default.removeItem(atPath: context + "/debs/libfoo.deb")
+        try FileManager.default.copyItem(atPath: outside, toPath: context + "/libfoo_2.0_amd64.deb")
+        try FileManager.default.createSymbolicLink(atPath: context + "/debs/libfoo.deb", withDestinationPath: "../libfoo_2.0_amd64.deb")
+        let (locked, _) = try await run(packages, directory: context, workspace: workspace)
+        #expect(locked.packages.map(\.name) == ["libfoo"])
+    }
+
     @Test func httpRepositoryWithAcquireByHash() async throws {
         let fixture = try RepositoryFixture.shared()
         let server = try HTTPServer(directory: fixture.root + "/repo")

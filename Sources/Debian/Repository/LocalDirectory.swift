@@ -1,11 +1,16 @@
 import KilnCore
 internal import Foundation
+import Glibc
+import Plan
 
 /// A `{ dir: path }` source: every `*.deb` directly in a directory, indexed
 /// by reading its control file and hashing it, as dpkg-scanpackages would.
 struct LocalDirectory: Sendable {
     /// Absolute directory path.
     let path: String
+    /// The plan's context: a `.deb` that is a symlink must resolve inside it,
+    /// like every other host input (SPEC §1).
+    let context: String
 
     /// One record per `.deb`, in file-name order.
     /// - Throws: ``RepositoryError`` when the directory cannot be listed,
@@ -20,6 +25,7 @@ struct LocalDirectory: Sendable {
         var records: [PackageRecord] = []
         for name in names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) where name.hasSuffix(".deb") {
             let file = (path as NSString).appendingPathComponent(name)
+            try checkInsideContext(file)
             let control = try DebFile(path: file).readControl()
             let stanzas: [Deb822Stanza]
             do {
@@ -37,6 +43,21 @@ struct LocalDirectory: Sendable {
                 baseURI: URL(fileURLWithPath: path).absoluteString.trimmingTrailingSlash, origin: path))
         }
         return records
+    }
+
+    /// A `.deb` that is a symlink (an intermediate directory cannot be: the
+    /// directory itself was resolved inside the context) must point inside
+    /// the context, or it would bring a file from outside into the image.
+    private func checkInsideContext(_ file: String) throws {
+        var status = stat()
+        guard lstat(file, &status) == 0, status.st_mode & S_IFMT == S_IFLNK else { return }
+        let resolver = HostPathResolver(directory: path, context: context)
+        guard let real = HostPathResolver.realPath(file) else {
+            throw RepositoryError.io(path: file, message: "is a symlink to nothing (dangling)")
+        }
+        guard resolver.isInside(real) else {
+            throw RepositoryError.io(path: file, message: "resolves through a symlink to \(real), outside the context \(context) (use --context DIR to widen it)")
+        }
     }
 }
 
