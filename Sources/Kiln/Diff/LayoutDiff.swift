@@ -20,8 +20,9 @@ public struct LayoutSnapshot: Sendable {
 
     /// Opens the layout at `path`: a directory, or an `oci-archive` tar
     /// unpacked into `scratch` (an empty directory) first. The layout must
-    /// hold one image. Layer blobs are not hashed here: a diff reads only
-    /// the layers whose digests differ, and checks their diff_ids instead.
+    /// hold one image. Every layer blob is hashed against its descriptor:
+    /// the diff skips layers whose digests agree, so a tampered blob under
+    /// the same digest would otherwise pass as "no differences".
     /// - Throws: ``LayoutError``, ``DiffError/severalImages(layout:count:refs:)``.
     public static func open(_ path: String, scratch: String) throws -> LayoutSnapshot {
         var isDirectory: ObjCBool = false
@@ -32,7 +33,7 @@ public struct LayoutSnapshot: Sendable {
             reader = try LayoutReader(directory: path)
         }
         do {
-            return LayoutSnapshot(label: path, image: try reader.image(ref: nil, platform: nil, verifyLayers: false))
+            return LayoutSnapshot(label: path, image: try reader.image(ref: nil, platform: nil))
         } catch .ambiguousImage(_, let count, let refs) {
             throw DiffError.severalImages(layout: path, count: count, refs: refs)
         }

@@ -30,7 +30,9 @@ public struct LayoutSummary: Codable, Hashable, Sendable {
             reader = try LayoutReader.unpackArchive(path, into: scratch)
         }
         var images: [ImageSummary] = []
-        for entry in try reader.index().manifests {
+        let index = try reader.index()
+        guard !index.manifests.isEmpty else { throw LayoutError.noManifest(layout: path) }
+        for entry in index.manifests {
             images += try summaries(of: entry, in: reader, annotations: entry.annotations ?? [:])
         }
         return LayoutSummary(layout: path, images: images)
@@ -44,10 +46,16 @@ public struct LayoutSummary: Codable, Hashable, Sendable {
         guard MediaType.isManifest(descriptor.mediaType) else { return [] }
         let manifest: ImageManifest = try reader.readJSONBlob(descriptor, what: "image manifest")
         let config: ImageConfig = try reader.readJSONBlob(manifest.config, what: "image config")
+        // Every blob the summary describes is checked (size and digest), so
+        // inspect never vouches for a layout that would not load.
+        guard manifest.layers.count == config.rootfs.diffIDs.count else {
+            throw LayoutError.layerCountMismatch(what: "image \(descriptor.digest)", layers: manifest.layers.count, diffIDs: config.rootfs.diffIDs.count)
+        }
+        for layer in manifest.layers { try reader.verifyBlob(layer) }
         let history = (config.history ?? []).filter { $0.emptyLayer != true }
         let layers = manifest.layers.enumerated().map { index, layer in
             LayerSummary(
-                digest: layer.digest, diffID: index < config.rootfs.diffIDs.count ? config.rootfs.diffIDs[index] : nil,
+                digest: layer.digest, diffID: config.rootfs.diffIDs[index],
                 size: layer.size, mediaType: layer.mediaType,
                 createdBy: index < history.count ? history[index].createdBy : nil)
         }

@@ -40,6 +40,9 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     case ambiguousImage(layout: String, count: Int, refs: [String])
     /// A descriptor's blob is not in `blobs/`.
     case blobMissing(path: String, digest: ContentDigest)
+    /// A blob path holds something other than a regular file (a symlink is
+    /// never followed: it could point anywhere on the host).
+    case blobNotRegular(path: String, kind: String)
     /// A blob's bytes hash to another digest than its descriptor says.
     case digestMismatch(path: String, expected: ContentDigest, actual: ContentDigest)
     /// A blob's length differs from its descriptor's size.
@@ -95,6 +98,8 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(layout) holds \(count) images; name one as oci:\(layout):REF" + LayoutError.list(refs, empty: "none of them has a ref name")
         case .blobMissing(let path, let digest):
             "blob \(digest) is missing: \(path) does not exist"
+        case .blobNotRegular(let path, let kind):
+            "blob \(path) is \(kind), not a regular file; kiln does not follow links out of a layout"
         case .digestMismatch(let path, let expected, let actual):
             "blob \(path) does not match its digest: expected \(expected), found \(actual)"
         case .sizeMismatch(let path, let expected, let actual):

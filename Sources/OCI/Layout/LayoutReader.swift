@@ -153,8 +153,8 @@ public struct LayoutReader: Sendable {
             }
             if verifyLayers {
                 try verifyBlob(descriptor)
-            } else if !BlobFiles.exists(blobPath(descriptor.digest)) {
-                throw .blobMissing(path: display(blobRelative(descriptor.digest)), digest: descriptor.digest)
+            } else {
+                _ = try regularBlob(descriptor)
             }
             layers.append(LayoutLayer(descriptor: descriptor, diffID: diffID, path: blobPath(descriptor.digest), compression: compression))
         }
@@ -165,19 +165,31 @@ public struct LayoutReader: Sendable {
 
     /// Hashes a blob and compares it with its descriptor.
     public func verifyBlob(_ descriptor: Descriptor) throws(LayoutError) {
-        let path = blobPath(descriptor.digest)
-        guard BlobFiles.exists(path) else { throw .blobMissing(path: display(blobRelative(descriptor.digest)), digest: descriptor.digest) }
+        let path = try regularBlob(descriptor)
         let found = try BlobFiles.digest(ofFileAt: path)
         try check(descriptor, found: found)
     }
 
     /// Reads, verifies and decodes a JSON blob.
     public func readJSONBlob<Document: Decodable>(_ descriptor: Descriptor, what: String) throws(LayoutError) -> Document {
-        let path = blobPath(descriptor.digest)
-        guard BlobFiles.exists(path) else { throw .blobMissing(path: display(blobRelative(descriptor.digest)), digest: descriptor.digest) }
+        let path = try regularBlob(descriptor)
         let bytes = try BlobFiles.readSmall(path, limit: LayoutReader.documentLimit)
         try check(descriptor, found: (BlobDigest.sha256(bytes), Int64(bytes.count)))
         return try decode(bytes, path: display(blobRelative(descriptor.digest)), what: what)
+    }
+
+    /// The blob file of `descriptor`, which must be a regular file: a
+    /// symlink in a layout someone handed us could point at any host file.
+    private func regularBlob(_ descriptor: Descriptor) throws(LayoutError) -> String {
+        let path = blobPath(descriptor.digest)
+        let shown = display(blobRelative(descriptor.digest))
+        switch try BlobFiles.kind(at: path) {
+        case .regular: return path
+        case .missing: throw .blobMissing(path: shown, digest: descriptor.digest)
+        case .symlink: throw .blobNotRegular(path: shown, kind: "a symbolic link")
+        case .directory: throw .blobNotRegular(path: shown, kind: "a directory")
+        case .other: throw .blobNotRegular(path: shown, kind: "a special file")
+        }
     }
 
     private func check(_ descriptor: Descriptor, found: (digest: ContentDigest, size: Int64)) throws(LayoutError) {
