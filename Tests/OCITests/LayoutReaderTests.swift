@@ -285,4 +285,48 @@ struct LayoutReaderTests {
         let cut = try #require(throws: LayoutError.self) { try LayoutReader.unpackArchive(directory + "/cut.tar", into: directory + "/cut.d") }
         #expect(cut.description == "cannot unpack \(directory)/cut.tar: tar archive is truncated: it ends at byte 700, inside the content of oci-layout (header at byte 0)")
     }
+
+    /// An archive is read for what its index reaches: a small `.tar.gz`
+    /// whose unreferenced member expands to 64 MiB costs no disk, and a
+    /// referenced blob of another size than its descriptor is refused.
+    @Test(.requires(.tools("python3")))
+    func unpacksOnlyWhatTheIndexReaches() throws {
+        let fixture = try Self.fixture()
+        defer { fixture.temporary.remove() }
+        let directory = fixture.directory
+        let layer = fixture.written.manifest
+        try Tools.run(["python3", "-c", """
+            import io, os, sys, tarfile
+            layout, out = sys.argv[1], sys.argv[2]
+            class Zeros(io.RawIOBase):
+                def __init__(self, n): self.left = n
+                def readable(self): return True
+                def readinto(self, b):
+                    n = min(len(b), self.left); b[:n] = bytes(n); self.left -= n; return n
+            with tarfile.open(out + "/bomb.tar.gz", "w:gz") as t:
+                t.add(layout, arcname=".")
+                info = tarfile.TarInfo("blobs/sha256/" + "0" * 64); info.size = 64 << 20
+                t.addfile(info, io.BufferedReader(Zeros(info.size)))
+            # The same layout with the manifest blob cut short by one byte.
+            manifest = "blobs/sha256/" + sys.argv[3]
+            with tarfile.open(out + "/short.tar", "w") as t:
+                for root, dirs, files in os.walk(layout):
+                    for name in files:
+                        path = os.path.join(root, name); rel = os.path.relpath(path, layout)
+                        data = open(path, "rb").read()
+                        if rel == manifest: data = data[:-1]
+                        info = tarfile.TarInfo(rel); info.size = len(data); t.addfile(info, io.BytesIO(data))
+            """, fixture.layout, directory, layer.digest.hex])
+        #expect(try Files.bytes(directory + "/bomb.tar.gz").count < 1 << 20)
+        try FileManager.default.createDirectory(atPath: directory + "/bomb.d", withIntermediateDirectories: false)
+        let reader = try LayoutReader.unpackArchive(directory + "/bomb.tar.gz", into: directory + "/bomb.d")
+        let image = try reader.image(ref: "1.0", platform: nil)
+        #expect(image.layers.map(\.diffID) == fixture.layers.map(\.diffID))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/bomb.d/blobs/sha256/" + String(repeating: "0", count: 64)))
+
+        try FileManager.default.createDirectory(atPath: directory + "/short.d", withIntermediateDirectories: false)
+        let short = try #require(throws: LayoutError.self) { try LayoutReader.unpackArchive(directory + "/short.tar", into: directory + "/short.d") }
+        #expect(short.description == "cannot unpack \(directory)/short.tar: member blobs/sha256/\(layer.digest.hex) is \(layer.size - 1) bytes, but its descriptor says \(layer.size)")
+    }
+
 }
