@@ -496,6 +496,19 @@ extension Requirement {
         #expect(fixture.log.texts.last == "host-writable")
     }
 
+    /// What docs/build-and-derivation-layers.md says of the sandbox's
+    /// network: its own loopback and no other interface or route.
+    @Test(.requires(.onBuildSearchPath("bwrap"))) func isolatedNetworkIsOnlyItsOwnLoopback() async throws {
+        let fixture = try BuildFixture()
+        let script = """
+            tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '
+            echo "routes $(tail -n +2 /proc/net/route | wc -l)"
+            """
+        let scratch = try await fixture.run(build(.shell(script), sandbox: .isolated))
+        scratch.remove()
+        #expect(fixture.log.texts == ["lo", "routes 0"])
+    }
+
     @Test(.requires(.onBuildSearchPath("bwrap"))) func environmentIsTheSameInsideAtFixedPaths() async throws {
         let fixture = try BuildFixture()
         // (The shell adds PWD itself; kiln does not set it.)
