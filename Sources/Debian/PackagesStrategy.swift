@@ -10,26 +10,36 @@ public import Strategies
 ///
 /// The pipeline calls it in two steps so a layer's cache key can cover
 /// exactly the `.deb`s it installs:
-/// 1. ``resolve(_:context:)`` (or a fresh ``LockedLayer`` from the plan's
+/// 1. ``resolve(context:)`` (or a fresh ``LockedLayer`` from the plan's
 ///    lock file, see ``LockFile/layer(_:plan:)``) gives the pinned packages;
-/// 2. ``prepare(_:context:lock:)`` fetches them (cache first), checks each
-///    against its SHA-256 and size, and unpacks them into a layer tree.
+/// 2. ``prepare(_:)``, with that resolution as ``lock``, fetches them
+///    (cache first), checks each against its SHA-256 and size, and unpacks
+///    them into a layer tree whose provenance maps every path to the
+///    package that shipped it.
 ///
-/// `kiln lock` calls ``lock(plan:scratchRoot:cacheDirectory:log:)`` and
-/// writes the result with ``LockFile/write(to:)``.
-public struct PackagesStrategy: Sendable {
+/// `kiln lock` calls ``lock(plan:aptRoot:scratchRoot:cacheDirectory:log:)``
+/// and writes the result with ``LockFile/write(to:)``.
+public struct PackagesStrategy: LayerPreparing {
+    /// The plan's layer.
+    public var layer: PackagesLayer
+    /// The layer's fresh locked resolution, or nil to resolve while
+    /// preparing.
+    public var lock: LockedLayer?
     /// The root `etc/apt` is read under for `sources: system` (`/`; a
     /// fixture tree in tests).
     public var aptRoot: String
     /// `.deb`s fetched at the same time.
     public var parallelDownloads: Int
 
-    /// Creates the strategy.
+    /// The strategy for one packages layer.
     /// - Parameters:
+    ///   - lock: the layer's fresh locked resolution, if the lock file has one.
     ///   - aptRoot: the directory holding `etc/apt` for `sources: system`.
     ///   - parallelDownloads: concurrent `.deb` fetches; values below 1 count
     ///     as 1.
-    public init(aptRoot: String = "/", parallelDownloads: Int = 4) {
+    public init(_ layer: PackagesLayer, lock: LockedLayer? = nil, aptRoot: String = "/", parallelDownloads: Int = 4) {
+        self.layer = layer
+        self.lock = lock
         self.aptRoot = aptRoot
         self.parallelDownloads = max(1, parallelDownloads)
     }
@@ -81,7 +91,7 @@ public struct PackagesStrategy: Sendable {
     /// - Throws: ``SourcesError``, ``RepositoryError``, ``IndexError``,
     ///   ``ResolutionError``, ``UnsupportedPlatform``, ``DebArchiveError``
     ///   (a `dir:` package that cannot be read).
-    public func resolve(_ layer: PackagesLayer, context: StrategyContext) async throws -> LockedLayer {
+    public func resolve(context: StrategyContext) async throws -> LockedLayer {
         let plan = context.plan
         let architecture = try DebianArchitecture.name(for: plan.platform)
         let work = try makeDirectory(in: context.scratchRoot, prefix: "packages-index-\(context.layer.name)")
@@ -131,16 +141,17 @@ public struct PackagesStrategy: Sendable {
     }
 
     /// Resolves every packages layer of `plan`: the content of its lock file.
-    /// - Throws: what ``resolve(_:context:)`` throws, for the first layer
+    /// - Parameter aptRoot: the directory holding `etc/apt` for `sources: system`.
+    /// - Throws: what ``resolve(context:)`` throws, for the first layer
     ///   that fails.
-    public func lock(
-        plan: ImageBuildPlan, scratchRoot: String, cacheDirectory: String, log: @escaping @Sendable (String) -> Void
+    public static func lock(
+        plan: ImageBuildPlan, aptRoot: String = "/", scratchRoot: String, cacheDirectory: String, log: @escaping @Sendable (String) -> Void
     ) async throws -> LockFile {
         var lock = LockFile()
         for spec in plan.layers {
             guard case .packages(let layer) = spec.strategy else { continue }
             let context = StrategyContext(plan: plan, layer: spec, scratchRoot: scratchRoot, cacheDirectory: cacheDirectory, log: log)
-            lock.layers[spec.name] = try await resolve(layer, context: context)
+            lock.layers[spec.name] = try await PackagesStrategy(layer, aptRoot: aptRoot).resolve(context: context)
         }
         return lock
     }
@@ -162,20 +173,20 @@ public struct PackagesStrategy: Sendable {
 
     /// Fetches, verifies and unpacks the layer's packages.
     ///
-    /// - Parameter lock: the layer's fresh locked resolution, or nil to
-    ///   resolve now. With a lock no index is read: only the pinned `.deb`s,
-    ///   from the cache or their URL, each checked against its SHA-256 and size.
+    /// With a ``lock`` no index is read: only the pinned `.deb`s, from the
+    /// cache or their URL, each checked against its SHA-256 and size;
+    /// without one the layer is resolved first.
     /// - Returns: the tree (files in a scratch directory the pipeline removes
-    ///   after writing the blob) and a note naming the packages whose
-    ///   maintainer scripts were not run.
-    /// - Throws: what ``resolve(_:context:)`` throws, ``RepositoryError`` for a
+    ///   after writing the blob), a note naming the packages whose
+    ///   maintainer scripts were not run, and the provenance.
+    /// - Throws: what ``resolve(context:)`` throws, ``RepositoryError`` for a
     ///   package that cannot be fetched or does not match, ``DebArchiveError``.
-    public func prepare(_ layer: PackagesLayer, context: StrategyContext, lock: LockedLayer?) async throws -> PreparedLayer {
+    public func prepare(_ context: StrategyContext) async throws -> PreparedLayer {
         let locked: LockedLayer
         if let lock {
             locked = lock
         } else {
-            locked = try await resolve(layer, context: context)
+            locked = try await resolve(context: context)
         }
         let plan = context.plan
         let fetcher = Fetcher(cacheDirectory: context.cacheDirectory, log: context.log)
@@ -184,7 +195,8 @@ public struct PackagesStrategy: Sendable {
         do {
             var assembler = LayerAssembler(scratch: unpacked)
             for (package, file) in zip(locked.packages, files) {
-                try assembler.add(package: package.name, version: package.version, architecture: package.architecture, debPath: file)
+                try assembler.add(
+                    package: package.name, version: package.version, architecture: package.architecture, sha256: package.sha256, debPath: file)
             }
             try assembler.finish(addUsrMergeLinks: plan.base == .scratch)
             var notes: [String] = []
@@ -192,7 +204,7 @@ public struct PackagesStrategy: Sendable {
                 let list = assembler.skippedScripts.map { "\($0.package) (\($0.scripts.joined(separator: ", ")))" }
                 notes.append("maintainer scripts not run: " + list.joined(separator: ", "))
             }
-            return PreparedLayer(tree: assembler.tree, temporaryDirectories: [unpacked], notes: notes)
+            return PreparedLayer(tree: assembler.tree, temporaryDirectories: [unpacked], notes: notes, provenance: assembler.provenance)
         } catch {
             if !context.keepScratch { try? FileManager.default.removeItem(atPath: unpacked) }
             throw error

@@ -22,17 +22,26 @@ public import Plan
 /// image path — directly or through a copied directory — are an error
 /// naming both places in the plan, as is an entry below a path that is not
 /// a directory.
-public struct FilesStrategy: Sendable {
-    /// The strategy holds no state; one value serves every files layer.
-    public init() {}
+///
+/// Each entry is one origin of the layer's provenance, recorded for its
+/// path and everything copied below it.
+public struct FilesStrategy: LayerPreparing {
+    /// The plan's layer.
+    public var files: FilesLayer
+
+    /// The strategy for one files layer.
+    public init(_ files: FilesLayer) {
+        self.files = files
+    }
 
     /// Builds the layer's tree; nothing is read from the host but metadata
     /// (file contents are streamed later by ``LayerWriter``).
     /// - Throws: ``FilesStrategyError``.
-    public func prepare(_ files: FilesLayer, context: StrategyContext) throws(FilesStrategyError) -> PreparedLayer {
+    public func prepare(_ context: StrategyContext) throws(FilesStrategyError) -> PreparedLayer {
         let layer = context.layer.name
         var tree = LayerTree()
         var origins: [String: SourceLocation] = [:]
+        var provenance = Provenance()
 
         func add(_ entry: LayerEntry, from declared: FileEntry) throws(FilesStrategyError) {
             if let first = origins[entry.path] {
@@ -53,6 +62,7 @@ public struct FilesStrategy: Sendable {
             }
             let uid = declared.owner?.uid ?? 0
             let gid = declared.owner?.gid ?? 0
+            provenance.assignTree(path, to: provenance.add(.filesEntry(Self.origin(of: declared, context: context))))
             switch declared.content {
             case .content(let text):
                 let entry = LayerEntry(path: path, kind: .regular(.bytes(Array(text.utf8))), mode: declared.mode ?? 0o644, uid: uid, gid: gid)
@@ -90,7 +100,22 @@ public struct FilesStrategy: Sendable {
                 preconditionFailure("files layer \"\(layer)\": \(error)")
             }
         }
-        return PreparedLayer(tree: tree)
+        return PreparedLayer(tree: tree, provenance: provenance)
+    }
+
+    /// What the provenance says of a declared entry; a source's host path
+    /// relative to the context, as the cache key has it.
+    static func origin(of declared: FileEntry, context: StrategyContext) -> Provenance.FilesEntry {
+        switch declared.content {
+        case .source(let host):
+            Provenance.FilesEntry(path: declared.path, kind: .source, source: Provenance.hostPath(host, relativeTo: context.plan.context))
+        case .content:
+            Provenance.FilesEntry(path: declared.path, kind: .content)
+        case .symlink:
+            Provenance.FilesEntry(path: declared.path, kind: .symlink)
+        case .directory:
+            Provenance.FilesEntry(path: declared.path, kind: .directory)
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 public import Archive
-import KilnCore
+public import KilnCore
 public import Plan
 
 /// A layer's tree, ready to stream, with the temporary directories its file
@@ -13,11 +13,16 @@ public struct PreparedLayer: Sendable {
     /// Lines for the build summary, e.g. packages whose maintainer scripts
     /// were not run.
     public var notes: [String]
+    /// Where each path of ``tree`` came from (kept with the blob in the
+    /// cache, reported with the layer).
+    public var provenance: Provenance
 
-    public init(tree: LayerTree, temporaryDirectories: [String] = [], notes: [String] = []) {
+    /// A prepared layer; `provenance` is empty unless given.
+    public init(tree: LayerTree, temporaryDirectories: [String] = [], notes: [String] = [], provenance: Provenance = Provenance()) {
         self.tree = tree
         self.temporaryDirectories = temporaryDirectories
         self.notes = notes
+        self.provenance = provenance
     }
 }
 
@@ -38,16 +43,22 @@ public struct StrategyContext: Sendable {
     /// Sink for human-readable lines (a build command's output, prefixed
     /// with the layer name by the caller). Called from any thread.
     public var log: @Sendable (String) -> Void
+    /// Content digests of host inputs by absolute path, as far as the
+    /// caller has them (the build pipeline digests a build layer's inputs):
+    /// a build layer's provenance names them.
+    public var inputDigests: [String: ContentDigest]
 
+    /// A context; `inputDigests` is empty unless given.
     public init(
         plan: ImageBuildPlan, layer: LayerSpec, scratchRoot: String, cacheDirectory: String,
-        keepScratch: Bool = false, log: @escaping @Sendable (String) -> Void
+        keepScratch: Bool = false, inputDigests: [String: ContentDigest] = [:], log: @escaping @Sendable (String) -> Void
     ) {
         self.plan = plan
         self.layer = layer
         self.scratchRoot = scratchRoot
         self.cacheDirectory = cacheDirectory
         self.keepScratch = keepScratch
+        self.inputDigests = inputDigests
         self.log = log
     }
 }

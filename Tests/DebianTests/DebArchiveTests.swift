@@ -49,7 +49,7 @@ struct DebArchiveTests {
         try Self.craft(deb, members: members)
         var assembler = LayerAssembler(scratch: directory)
         #expect(sourceLocation: sourceLocation) {
-            try assembler.add(package: "evil", version: "1", architecture: "all", debPath: deb)
+            try assembler.add(package: "evil", version: "1", architecture: "all", sha256: "", debPath: deb)
         } throws: { error in
             (error as? DebArchiveError)?.description == message
         }
@@ -81,7 +81,7 @@ struct DebArchiveTests {
         let deb = directory + "/ok.deb"
         try Self.craft(deb, members: "[('./bin/a', 'REGTYPE', '', b'abc'), ('./usr/bin/b', 'LNKTYPE', './bin/a', b'')]")
         var assembler = LayerAssembler(scratch: directory)
-        try assembler.add(package: "evil", version: "1", architecture: "all", debPath: deb)
+        try assembler.add(package: "evil", version: "1", architecture: "all", sha256: "", debPath: deb)
         #expect(assembler.tree["usr/bin/b"]?.kind == .hardlink(target: "usr/bin/a"))
         guard case .regular(.bytes(let md5sums)) = assembler.tree["var/lib/dpkg/status.d/evil.md5sums"]?.kind else {
             Issue.record("no md5sums")
@@ -100,7 +100,7 @@ struct DebArchiveTests {
         try Self.craft(deb, members: "[]")
         var assembler = LayerAssembler(scratch: directory)
         #expect {
-            try assembler.add(package: "evil", version: "2", architecture: "all", debPath: deb)
+            try assembler.add(package: "evil", version: "2", architecture: "all", sha256: "", debPath: deb)
         } throws: {
             ($0 as? DebArchiveError)?.description == "\(deb): the file is evil 1 (all), the index says evil 2 (all)"
         }

@@ -20,9 +20,9 @@ struct OnlineTests {
         let context = StrategyContext(plan: plan, layer: spec, scratchRoot: root + "/scratch", cacheDirectory: root + "/cache", log: { lines.append($0) })
         let clock = ContinuousClock()
         let start = clock.now
-        let locked = try await PackagesStrategy().resolve(layer, context: context)
+        let locked = try await PackagesStrategy(layer).resolve(context: context)
         let resolved = clock.now
-        let prepared = try await PackagesStrategy().prepare(layer, context: context, lock: locked)
+        let prepared = try await PackagesStrategy(layer, lock: locked).prepare(context)
         let done = clock.now
         print("online: resolve \(resolved - start), fetch+unpack \(done - resolved); packages: \(locked.packages.map { "\($0.name)=\($0.version)" })")
         #expect(locked.packages.contains { $0.name == "ca-certificates" })
@@ -42,7 +42,7 @@ struct OnlineTests {
         }
         #expect(prepared.notes.first?.hasPrefix("maintainer scripts not run: ") == true)
         // A second, locked run comes from the cache and reads no index.
-        let again = try await PackagesStrategy().prepare(layer, context: context, lock: locked)
+        let again = try await PackagesStrategy(layer, lock: locked).prepare(context)
         #expect(try again.tree.sortedEntries().map(\.path) == prepared.tree.sortedEntries().map(\.path))
         for directory in prepared.temporaryDirectories + again.temporaryDirectories { try? FileManager.default.removeItem(atPath: directory) }
     }

@@ -33,14 +33,13 @@ struct PackagesStrategyTests {
         // so file:// URLs stay absolute in the lock.
         let (plan, spec) = RepositoryFixture.plan(directory: directory ?? workspace.root, layer: layer)
         let context = workspace.context(plan: plan, layer: spec)
-        let strategy = PackagesStrategy()
         let locked: LockedLayer
         if let lock {
             locked = lock
         } else {
-            locked = try await strategy.resolve(layer, context: context)
+            locked = try await PackagesStrategy(layer).resolve(context: context)
         }
-        return (locked, try await strategy.prepare(layer, context: context, lock: locked))
+        return (locked, try await PackagesStrategy(layer, lock: locked).prepare(context))
     }
 
     /// What dpkg-deb lists for a package, in layer form with /usr merged.
@@ -166,7 +165,7 @@ struct PackagesStrategyTests {
         try Files.write("# deb http://unreachable.invalid/debian x main\n", to: aptRoot + "/etc/apt/sources.list")
         let packages = layer(["mta-b"], sources: [.system])
         let (plan, spec) = RepositoryFixture.plan(directory: workspace.root, layer: packages)
-        let locked = try await PackagesStrategy(aptRoot: aptRoot).resolve(packages, context: workspace.context(plan: plan, layer: spec))
+        let locked = try await PackagesStrategy(packages, aptRoot: aptRoot).resolve(context: workspace.context(plan: plan, layer: spec))
         #expect(locked.packages.map(\.url) == [fixture.uri + "/pool/mta-b_1_amd64.deb"])
     }
 
@@ -186,7 +185,7 @@ struct PackagesStrategyTests {
         let workspace = try Workspace()
         let packages = layer(["mta-b"], sources: [fixture.source()])
         let (plan, spec) = RepositoryFixture.plan(directory: fixture.root, layer: packages, base: .ociLayout(path: "/base", ref: nil))
-        let prepared = try await PackagesStrategy().prepare(packages, context: workspace.context(plan: plan, layer: spec), lock: nil)
+        let prepared = try await PackagesStrategy(packages).prepare(workspace.context(plan: plan, layer: spec))
         #expect(prepared.tree["sbin"] == nil)
         #expect(prepared.tree["usr/sbin/sendmail"] != nil)
         #expect(prepared.notes.isEmpty)
@@ -420,16 +419,16 @@ struct PackagesStrategyTests {
         let packages = layer(["app"], sources: [fixture.source(uri: server.url, suite: "hashed")])
         let (plan, spec) = RepositoryFixture.plan(directory: fixture.root, layer: packages)
         let context = workspace.context(plan: plan, layer: spec, log: { lines.append($0) })
-        let locked = try await PackagesStrategy().resolve(packages, context: context)
+        let locked = try await PackagesStrategy(packages).resolve(context: context)
         #expect(locked.packages.map(\.name) == ["base-conf", "libfoo", "mta-b", "app"])
         #expect(locked.packages.allSatisfy { $0.url.hasPrefix(server.url + "/pool") })
-        let prepared = try await PackagesStrategy().prepare(packages, context: context, lock: locked)
+        let prepared = try await PackagesStrategy(packages, lock: locked).prepare(context)
         #expect(prepared.tree["usr/bin/app"] != nil)
         let fetched = lines.all.filter { $0.hasPrefix("fetched ") }
         #expect(fetched.contains { $0.hasPrefix("fetched \(server.url)/dists/hashed/main/binary-amd64/by-hash/SHA256/") })
         #expect(fetched.contains { $0.hasPrefix("fetched \(server.url)/pool/app_1.0-1_amd64.deb (") })
         await #expect {
-            try await PackagesStrategy().resolve(self.layer(["app"], sources: [fixture.source(uri: server.url, suite: "nosuch")]), context: context)
+            try await PackagesStrategy(self.layer(["app"], sources: [fixture.source(uri: server.url, suite: "nosuch")])).resolve(context: context)
         } throws: { ($0 as? RepositoryError)?.description == "GET \(server.url)/dists/nosuch/InRelease: HTTP 404" }
     }
 }
@@ -484,5 +483,45 @@ final class HTTPServer {
     func stop() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+    }
+}
+
+@Suite(.requires(RepositoryFixture.tools))
+struct PackagesProvenanceTests {
+    @Test func everyPathMapsToThePackageThatShipsItWithItsVersionAndDebDigest() async throws {
+        let fixture = try RepositoryFixture.shared()
+        let workspace = try PackagesStrategyTests.Workspace()
+        let suite = PackagesStrategyTests()
+        let (locked, prepared) = try await suite.run(suite.layer(["app", "ca-certificates"], sources: [fixture.source()]), workspace: workspace)
+        let provenance = prepared.provenance
+        // The first package (in install order) listing a path ships it; the
+        // .deb digest is sha256sum's, not the lock's.
+        var shipper: [String: Provenance.Origin] = [:]
+        for package in locked.packages {
+            let deb = fixture.deb(package.url.replacingOccurrences(of: fixture.uri + "/", with: ""))
+            let origin = Provenance.Origin.package(Provenance.Package(
+                name: package.name, version: package.version, architecture: package.architecture,
+                sha256: String(try Tools.run(["sha256sum", deb]).prefix(64))))
+            for listed in try suite.dpkgListing(deb) where shipper[listed.path] == nil { shipper[listed.path] = origin }
+            #expect(provenance.origin(of: "var/lib/dpkg/status.d/" + package.name)
+                == .generated(Provenance.Generated(reason: "dpkg status", package: package.name)))
+        }
+        #expect(shipper.count > 20)
+        for (path, origin) in shipper {
+            #expect(provenance.origin(of: path) == origin, "\(path)")
+        }
+        guard case .package(let app) = provenance.origin(of: "/usr/bin/app") else {
+            Issue.record("/usr/bin/app has no package")
+            return
+        }
+        #expect(app.name == "app" && app.version == "1.0-1" && app.architecture == "amd64")
+        #expect(provenance.origin(of: "etc/ssl/certs/ca-certificates.crt")
+            == .generated(Provenance.Generated(reason: "update-ca-certificates", package: "ca-certificates")))
+        #expect(provenance.origin(of: "bin") == .generated(Provenance.Generated(reason: "usr-merge")))
+        // Every regular file of the layer is accounted for.
+        for entry in try prepared.tree.sortedEntries() {
+            if case .regular = entry.kind { #expect(provenance.origin(of: entry.path) != nil, "\(entry.path)") }
+        }
+        #expect(provenance.trees.isEmpty)
     }
 }

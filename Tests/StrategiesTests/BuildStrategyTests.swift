@@ -358,8 +358,8 @@ extension Requirement {
             ln usr/bin/tool usr/bin/tool-again
             chown 1000:1000 etc/private/key 2>/dev/null || true
             """
-        let prepared = try await BuildStrategy.prepare(build(.shell(script)), context: fixture.strategyContext(),
-                                                       toolSearchPath: BuildStrategy.defaultSearchPath)
+        let prepared = try await BuildStrategy(build(.shell(script)), toolSearchPath: BuildStrategy.defaultSearchPath)
+            .prepare(fixture.strategyContext())
         #expect(try describe(prepared.tree) == [
             "etc 755 0:0 dir",
             "etc/private 700 0:0 dir",
@@ -386,8 +386,8 @@ extension Requirement {
         try fixture.write("src/b.txt", "beta\n")
         let layer = build(.shell("mkdir -p \"$KILN_OUT/share\" && for f in src/*; do sort \"$f\" > \"$KILN_OUT/share/${f#src/}\"; done"),
                           inputs: [fixture.input("src")])
-        let first = try await BuildStrategy.prepare(layer, context: fixture.strategyContext(), toolSearchPath: "")
-        let second = try await BuildStrategy.prepare(layer, context: fixture.strategyContext(), toolSearchPath: "")
+        let first = try await BuildStrategy(layer, toolSearchPath: "").prepare(fixture.strategyContext())
+        let second = try await BuildStrategy(layer, toolSearchPath: "").prepare(fixture.strategyContext())
         defer { (first.temporaryDirectories + second.temporaryDirectories).forEach(TreeRemoval.remove) }
         #expect(try describe(first.tree) == describe(second.tree))
         #expect(try describe(first.tree).count == 3)
@@ -397,8 +397,8 @@ extension Requirement {
         let fixture = try BuildFixture()
         let error = BuildError(layer: "app", reason: .unsupportedOutput(path: "run/fifo", kind: "a FIFO"))
         await #expect(throws: error) {
-            _ = try await BuildStrategy.prepare(build(.shell("mkdir \"$KILN_OUT/run\" && mkfifo \"$KILN_OUT/run/fifo\"")),
-                                                context: fixture.strategyContext(), toolSearchPath: "")
+            _ = try await BuildStrategy(build(.shell("mkdir \"$KILN_OUT/run\" && mkfifo \"$KILN_OUT/run/fifo\"")), toolSearchPath: "")
+                .prepare(fixture.strategyContext())
         }
         #expect(error.description
             == "layer \"app\": $KILN_OUT/run/fifo is a FIFO; a layer may hold only files, directories, symlinks and hardlinks")
@@ -407,8 +407,8 @@ extension Requirement {
 
     @Test func keptScratchIsNotTemporaryAndTheLogSaysWhere() async throws {
         let fixture = try BuildFixture()
-        let prepared = try await BuildStrategy.prepare(build(.shell("echo hi > \"$KILN_OUT/f\"")),
-                                                       context: fixture.strategyContext(keepScratch: true), toolSearchPath: "")
+        let prepared = try await BuildStrategy(build(.shell("echo hi > \"$KILN_OUT/f\"")), toolSearchPath: "")
+            .prepare(fixture.strategyContext(keepScratch: true))
         let entries = fixture.scratchEntries
         try #require(entries.count == 1)
         let kept = fixture.scratchRoot + "/" + entries[0]
@@ -431,8 +431,8 @@ extension Requirement {
             ln -s ../greeting "$KILN_OUT/opt/app/bin/greeting"
             touch -d 2001-02-03 "$KILN_OUT/opt/app/greeting"
             """
-        let prepared = try await BuildStrategy.prepare(build(.shell(script), inputs: [fixture.input("src")]),
-                                                       context: fixture.strategyContext(), toolSearchPath: "")
+        let prepared = try await BuildStrategy(build(.shell(script), inputs: [fixture.input("src")]), toolSearchPath: "")
+            .prepare(fixture.strategyContext())
         defer { prepared.temporaryDirectories.forEach(TreeRemoval.remove) }
         let blob = fixture.directory.path + "/layer.tar"
         let writer = LayerWriter(compression: .none, modificationTime: BuildFixture.created, workers: LayerWorkers(count: 1))

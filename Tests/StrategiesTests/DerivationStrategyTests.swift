@@ -68,7 +68,7 @@ struct FakeStore {
         let fixture = try! BuildFixture()
         var context = fixture.strategyContext(layer: "nix")
         context.layer.strategy = .derivation(layer)
-        return try await DerivationStrategy.prepare(layer, context: context)
+        return try await DerivationStrategy(layer).prepare(context)
     }
 
     /// Image path of a store path (or a file in one).

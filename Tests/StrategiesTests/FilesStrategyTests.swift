@@ -16,7 +16,7 @@ import TestSupport
         let spec = try #require(plan.layers.first { $0.name == layer })
         guard case .files(let files) = spec.strategy else { throw TestSupportError("not a files layer") }
         let context = StrategyContext(plan: plan, layer: spec, scratchRoot: directory, cacheDirectory: directory) { _ in }
-        return try FilesStrategy().prepare(files, context: context)
+        return try FilesStrategy(files).prepare(context)
     }
 
     @Test func declaredEntriesGetTheirDefaultsModesAndOwners() throws {

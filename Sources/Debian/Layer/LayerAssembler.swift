@@ -9,10 +9,18 @@ internal import Glibc
 /// scratch directory, metadata from the tar headers, `/usr` merged, the
 /// dpkg status files scanners read, and what skipped maintainer scripts
 /// would have produced where an image is unusable without it.
+///
+/// Every path it puts in the tree is recorded in ``provenance``: the
+/// package whose data archive shipped it (the first one in install order
+/// when several ship it identically), or what kiln generated and for which
+/// package.
 struct LayerAssembler {
     /// Where file contents are written (one file per entry, numbered).
     let scratch: String
     private(set) var tree = LayerTree()
+    private(set) var provenance = Provenance()
+    /// Package name → its origin in ``provenance``.
+    private var packageOrigins: [String: Provenance.OriginID] = [:]
     /// Image path → who shipped it and what it was, for conflict checks.
     private var owners: [String: (package: String, fingerprint: Fingerprint?)] = [:]
     /// Image path → scratch file, for regular files.
@@ -38,19 +46,22 @@ struct LayerAssembler {
     /// - Parameters:
     ///   - name: the package name (for status files and messages).
     ///   - debPath: the verified `.deb`.
+    ///   - sha256: its lowercase hex SHA-256 (for the provenance).
     ///   - expected: name, version and architecture the index promised.
     /// - Throws: ``DebArchiveError``.
-    mutating func add(package name: String, version: String, architecture: String, debPath: String) throws(DebArchiveError) {
+    mutating func add(package name: String, version: String, architecture: String, sha256: String, debPath: String) throws(DebArchiveError) {
         let deb = try DebFile(path: debPath)
         let control = try deb.readControl()
         try check(control.control, name: name, version: version, architecture: architecture, path: debPath)
         if !control.scripts.isEmpty { skippedScripts.append((name, control.scripts)) }
         installed.append(name)
+        packageOrigins[name] = provenance.add(.package(Provenance.Package(name: name, version: version, architecture: architecture, sha256: sha256)))
         let md5sums = try unpackData(of: deb, package: name)
         var status = control.control
         if status.last != UInt8(ascii: "\n") { status.append(UInt8(ascii: "\n")) }
-        try insert(LayerEntry(path: "var/lib/dpkg/status.d/" + name, kind: .regular(.bytes(status)), mode: 0o644), package: name, fingerprint: nil)
-        try insert(LayerEntry(path: "var/lib/dpkg/status.d/" + name + ".md5sums", kind: .regular(.bytes(md5sums)), mode: 0o644), package: name, fingerprint: nil)
+        let generated = provenance.add(.generated(Provenance.Generated(reason: "dpkg status", package: name)))
+        try insert(LayerEntry(path: "var/lib/dpkg/status.d/" + name, kind: .regular(.bytes(status)), mode: 0o644), package: name, fingerprint: nil, origin: generated)
+        try insert(LayerEntry(path: "var/lib/dpkg/status.d/" + name + ".md5sums", kind: .regular(.bytes(md5sums)), mode: 0o644), package: name, fingerprint: nil, origin: generated)
     }
 
     /// The `.deb` must be the package the index named; a mismatch means the
@@ -142,11 +153,16 @@ struct LayerAssembler {
     }
 
     /// Inserts an entry unless an identical one is there.
-    /// - Parameter fingerprint: what makes two packages' entries the same;
-    ///   nil for generated files, which never match another entry.
+    /// - Parameters:
+    ///   - fingerprint: what makes two packages' entries the same; nil for
+    ///     generated files, which never match another entry.
+    ///   - origin: the provenance of a generated entry; `package`'s own
+    ///     origin when nil.
     /// - Returns: false when an identical entry already held the path.
     @discardableResult
-    private mutating func insert(_ entry: LayerEntry, package: String, fingerprint: Fingerprint?) throws(DebArchiveError) -> Bool {
+    private mutating func insert(
+        _ entry: LayerEntry, package: String, fingerprint: Fingerprint?, origin: Provenance.OriginID? = nil
+    ) throws(DebArchiveError) -> Bool {
         if let existing = owners[entry.path] {
             if let fingerprint, existing.fingerprint == fingerprint { return false }
             guard existing.package == package else {
@@ -161,6 +177,8 @@ struct LayerAssembler {
         } catch {
             throw .unsafePath(package: package, path: entry.path)
         }
+        // A package's own entries are inserted only after add() recorded it.
+        provenance.assign(entry.path, to: origin ?? packageOrigins[package]!)
         return true
     }
 
@@ -205,8 +223,11 @@ struct LayerAssembler {
     mutating func finish(addUsrMergeLinks: Bool) throws(DebArchiveError) {
         if installed.contains("ca-certificates") { try writeCertificateBundle() }
         if addUsrMergeLinks {
+            var origin: Provenance.OriginID?
             for top in UsrMerge.aliased where mergedTops.contains(top) || tree["usr/" + top] != nil {
-                try insert(LayerEntry(path: top, kind: .symlink(target: "usr/" + top), mode: 0o777), package: "kiln", fingerprint: .symlink("usr/" + top))
+                let id = origin ?? provenance.add(.generated(Provenance.Generated(reason: "usr-merge")))
+                origin = id
+                try insert(LayerEntry(path: top, kind: .symlink(target: "usr/" + top), mode: 0o777), package: "kiln", fingerprint: .symlink("usr/" + top), origin: id)
             }
         }
     }
@@ -232,8 +253,9 @@ struct LayerAssembler {
         guard FileManager.default.createFile(atPath: path, contents: Data(bundle)) else {
             throw .unreadable(path: path, message: "cannot write the certificate bundle")
         }
+        let origin = provenance.add(.generated(Provenance.Generated(reason: "update-ca-certificates", package: "ca-certificates")))
         try insert(
             LayerEntry(path: "etc/ssl/certs/ca-certificates.crt", kind: .regular(.file(path: path, size: Int64(bundle.count))), mode: 0o644),
-            package: "ca-certificates", fingerprint: nil)
+            package: "ca-certificates", fingerprint: nil, origin: origin)
     }
 }

@@ -1,7 +1,7 @@
 import Archive
 public import KilnCore
 public import Plan
-import Strategies
+public import Strategies
 
 /// What building one layer produced, for the summary and `--json`.
 public struct LayerReport: Codable, Hashable, Sendable {
@@ -27,7 +27,12 @@ public struct LayerReport: Codable, Hashable, Sendable {
     public var cached: Bool
     /// Lines worth telling (e.g. maintainer scripts not run).
     public var notes: [String]
+    /// Where each path of the layer came from, whether built or cached
+    /// (empty for base layers). Not part of `--json`, whose shape it would
+    /// change; the SBOM reads it from here.
+    public var provenance = Provenance()
 
+    // `provenance` is left out: see its comment.
     enum CodingKeys: String, CodingKey {
         case name, strategy, entries, cached, notes, seconds, digest
         case uncompressedSize = "uncompressed_size"
@@ -37,7 +42,8 @@ public struct LayerReport: Codable, Hashable, Sendable {
 
     /// Memberwise.
     public init(name: String, strategy: String, entries: Int, uncompressedSize: Int64, compressedSize: Int64,
-                diffID: ContentDigest, digest: ContentDigest, seconds: Double, cached: Bool, notes: [String]) {
+                diffID: ContentDigest, digest: ContentDigest, seconds: Double, cached: Bool, notes: [String],
+                provenance: Provenance = Provenance()) {
         self.name = name
         self.strategy = strategy
         self.entries = entries
@@ -48,6 +54,7 @@ public struct LayerReport: Codable, Hashable, Sendable {
         self.seconds = seconds
         self.cached = cached
         self.notes = notes
+        self.provenance = provenance
     }
 }
 

@@ -149,23 +149,26 @@ public struct ImageBuilder: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         observer.layerStarted(index, layer: layer)
-        let made: (blob: LayerBlob, notes: [String], cached: Bool)
+        let made: (blob: LayerBlob, notes: [String], provenance: Provenance, cached: Bool)
         if let cache, cache.buildsWhileHashing(layer) {
             made = try await buildWhileHashing(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, cache: cache)
         } else {
             let key = await cache?.key(for: layer, lock: lock)
             if let cache, let key, let hit = cache.reuse(layer, key: key, into: staging) {
-                made = (hit.blob, hit.notes, true)
+                made = (hit.blob, hit.notes, hit.provenance, true)
             } else {
-                let (blob, notes) = try await writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock)
-                if let cache, let key { cache.store(layer, key: key, blob: blob, notes: notes, stagedAt: staging.blobPath(blob.digest)) }
-                made = (blob, notes, false)
+                let (blob, notes, provenance) = try await writeLayer(
+                    index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: cache?.digester)
+                if let cache, let key {
+                    cache.store(layer, key: key, blob: blob, notes: notes, provenance: provenance, stagedAt: staging.blobPath(blob.digest))
+                }
+                made = (blob, notes, provenance, false)
             }
         }
         let report = LayerReport(
             name: layer.name, strategy: layer.strategy.typeName, entries: made.blob.entryCount,
             uncompressedSize: made.blob.uncompressedSize, compressedSize: made.blob.size, diffID: made.blob.diffID, digest: made.blob.digest,
-            seconds: started.duration(to: clock.now).seconds, cached: made.cached, notes: made.notes)
+            seconds: started.duration(to: clock.now).seconds, cached: made.cached, notes: made.notes, provenance: made.provenance)
         observer.layerFinished(index, report: report)
         return BuiltLayer(
             report: report,
@@ -179,26 +182,30 @@ public struct ImageBuilder: Sendable {
     /// blob used; a build that finished first staged the same bytes.
     private func buildWhileHashing(
         _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?, cache: BuildCache
-    ) async throws -> (blob: LayerBlob, notes: [String], cached: Bool) {
-        async let built = writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock)
+    ) async throws -> (blob: LayerBlob, notes: [String], provenance: Provenance, cached: Bool) {
+        async let built = writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: cache.digester)
         let key = await cache.key(for: layer, lock: lock)
         if let key, let hit = cache.reuse(layer, key: key, into: staging) {
-            return (hit.blob, hit.notes, true)
+            return (hit.blob, hit.notes, hit.provenance, true)
         }
-        let (blob, notes) = try await built
-        if let key { cache.store(layer, key: key, blob: blob, notes: notes, stagedAt: staging.blobPath(blob.digest)) }
-        return (blob, notes, false)
+        let (blob, notes, provenance) = try await built
+        if let key { cache.store(layer, key: key, blob: blob, notes: notes, provenance: provenance, stagedAt: staging.blobPath(blob.digest)) }
+        return (blob, notes, provenance, false)
     }
 
     /// Runs the layer's strategy and writes its blob into the staging layout.
+    /// - Parameter digester: the cache's, which already digested the
+    ///   layer's inputs for its key; nil to digest what the provenance needs.
     private func writeLayer(
-        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?
-    ) async throws -> (LayerBlob, [String]) {
+        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?,
+        digester: InputDigester?
+    ) async throws -> (LayerBlob, [String], Provenance) {
         let observer = self.observer
         let layerScratch = scratch + "/layer-\(index)-" + layer.name
         let context = StrategyContext(
             plan: plan, layer: layer, scratchRoot: layerScratch, cacheDirectory: options.cacheDirectory,
-            keepScratch: options.keepScratch, log: { line in observer.layerOutput(index, layer: layer, line: line) })
+            keepScratch: options.keepScratch, inputDigests: ProvenanceInputs.digests(of: layer, digester: digester),
+            log: { line in observer.layerOutput(index, layer: layer, line: line) })
         do {
             try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
             let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context, lock: lock)
@@ -210,7 +217,7 @@ public struct ImageBuilder: Sendable {
             let blobPath = staging.temporaryBlobPath()
             let blob = try await writer.write(prepared.tree, to: blobPath) { bytes in observer.layerProgress(index, bytes: bytes) }
             try staging.commitBlob(at: blobPath, digest: blob.digest)
-            return (blob, prepared.notes)
+            return (blob, prepared.notes, prepared.provenance)
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as ImageBuildError {

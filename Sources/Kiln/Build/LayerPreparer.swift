@@ -10,17 +10,18 @@ struct LayerPreparer: Sendable {
     var aptRoot: String
     var jobs: Int
 
-    func prepare(_ layer: LayerSpec, context: StrategyContext, lock: LockedLayer?) async throws -> PreparedLayer {
+    /// The strategy value for `layer`; `lock` is its fresh locked
+    /// resolution when it is a packages layer pinned by the lock file.
+    func strategy(for layer: LayerSpec, lock: LockedLayer?) -> any LayerPreparing {
         switch layer.strategy {
-        case .files(let files):
-            return try FilesStrategy().prepare(files, context: context)
-        case .build(let build):
-            return try await BuildStrategy.prepare(build, context: context)
-        case .derivation(let derivation):
-            return try await DerivationStrategy.prepare(derivation, context: context)
-        case .packages(let packages):
-            return try await PackagesStrategy(aptRoot: aptRoot, parallelDownloads: max(4, jobs))
-                .prepare(packages, context: context, lock: lock)
+        case .files(let files): FilesStrategy(files)
+        case .build(let build): BuildStrategy(build)
+        case .derivation(let derivation): DerivationStrategy(derivation)
+        case .packages(let packages): PackagesStrategy(packages, lock: lock, aptRoot: aptRoot, parallelDownloads: max(4, jobs))
         }
+    }
+
+    func prepare(_ layer: LayerSpec, context: StrategyContext, lock: LockedLayer?) async throws -> PreparedLayer {
+        try await strategy(for: layer, lock: lock).prepare(context)
     }
 }

@@ -93,7 +93,7 @@ final class BuildCache: Sendable {
     /// The cached layer for `key`, its blob linked (or copied) into
     /// `staging` and its digest verified; nil on a miss. A corrupt entry is
     /// dropped with a note, and the layer is built again.
-    func reuse(_ layer: LayerSpec, key: ContentDigest, into staging: LayoutStaging) -> (blob: LayerBlob, notes: [String])? {
+    func reuse(_ layer: LayerSpec, key: ContentDigest, into staging: LayoutStaging) -> (blob: LayerBlob, notes: [String], provenance: Provenance)? {
         let entry: LayerCacheEntry
         switch store.lookup(key, compression: plan.compression.rawValue) {
         case .miss:
@@ -113,15 +113,15 @@ final class BuildCache: Sendable {
         }
         store.markUsed(key)
         let digests = BlobDigests(diffID: entry.diffID, digest: entry.digest, size: entry.size, uncompressedSize: entry.uncompressedSize)
-        return (LayerBlob(digests: digests, compression: plan.compression, entryCount: entry.entries), entry.notes)
+        return (LayerBlob(digests: digests, compression: plan.compression, entryCount: entry.entries), entry.notes, entry.provenance)
     }
 
     /// Stores a freshly written layer; a failure is only noted.
-    func store(_ layer: LayerSpec, key: ContentDigest, blob: LayerBlob, notes: [String], stagedAt path: String) {
+    func store(_ layer: LayerSpec, key: ContentDigest, blob: LayerBlob, notes: [String], provenance: Provenance, stagedAt path: String) {
         let entry = LayerCacheEntry(
             key: key, format: LayerFormat.version, compression: plan.compression.rawValue, layer: layer.name,
             strategy: layer.strategy.typeName, digest: blob.digest, diffID: blob.diffID, size: blob.size,
-            uncompressedSize: blob.uncompressedSize, entries: blob.entryCount, notes: notes)
+            uncompressedSize: blob.uncompressedSize, entries: blob.entryCount, notes: notes, provenance: provenance)
         do {
             try store.store(entry, blobFile: path)
         } catch {

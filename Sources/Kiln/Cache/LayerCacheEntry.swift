@@ -1,6 +1,6 @@
 import Archive
 public import KilnCore
-import Strategies
+public import Strategies
 
 /// What the cache records about a layer blob: everything `kiln build`
 /// reports and writes for the layer, so a hit needs nothing but the blob.
@@ -8,6 +8,12 @@ import Strategies
 /// Stored as canonical JSON at `layers/entries/<key hex>.json`; the entry
 /// file's mtime is the layer's last use.
 public struct LayerCacheEntry: Codable, Hashable, Sendable {
+    /// The version of this record's shape, part of every cache key
+    /// (``LayerCacheKey``): entries of another shape are filed under keys
+    /// that never come up, so they are never read (and are pruned as any
+    /// unused entry). 2 added ``provenance``.
+    public static let version = 2
+
     /// The cache key the entry is filed under (checked on read).
     public var key: ContentDigest
     /// ``LayerFormat/version`` when the blob was written.
@@ -31,16 +37,18 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
     public var entries: Int
     /// The layer's notes when it was built, shown again on reuse.
     public var notes: [String]
+    /// Where each path of the layer came from, reported again on reuse.
+    public var provenance: Provenance
 
     enum CodingKeys: String, CodingKey {
-        case key, format, compression, layer, strategy, digest, size, entries, notes
+        case key, format, compression, layer, strategy, digest, size, entries, notes, provenance
         case diffID = "diff_id"
         case uncompressedSize = "uncompressed_size"
     }
 
     /// An entry with every field given.
     public init(key: ContentDigest, format: Int, compression: String, layer: String, strategy: String, digest: ContentDigest, diffID: ContentDigest,
-                size: Int64, uncompressedSize: Int64, entries: Int, notes: [String]) {
+                size: Int64, uncompressedSize: Int64, entries: Int, notes: [String], provenance: Provenance) {
         self.key = key
         self.format = format
         self.compression = compression
@@ -52,5 +60,6 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
         self.uncompressedSize = uncompressedSize
         self.entries = entries
         self.notes = notes
+        self.provenance = provenance
     }
 }

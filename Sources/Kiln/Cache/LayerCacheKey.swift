@@ -11,8 +11,9 @@ import Strategies
 /// changes nothing in its tar; host paths relative to the context, so a
 /// checkout elsewhere shares the keys), the content digests of its host inputs,
 /// the timestamp every entry carries, the compressor and its settings, and
-/// kiln's layer-format version; for packages layers also the resolved
-/// package set and whether the base provides the root (usr-merge links).
+/// kiln's layer-format version and the cache entry's version; for packages
+/// layers also the resolved package set and whether the base provides the
+/// root (usr-merge links).
 public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
     /// SHA-256 of the canonical JSON description.
     public let digest: ContentDigest
@@ -38,6 +39,8 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
         }
         var description: [String: JSONValue] = [
             "format": .integer(Int64(LayerFormat.version)),
+            // An entry of another shape is never looked up (see LayerCacheEntry.version).
+            "entry": .integer(Int64(LayerCacheEntry.version)),
             "compressor": .string(compressor ?? LayerFormat.compressor(plan.compression)),
             "mtime": .integer(plan.created.secondsSinceEpoch),
             "platform": .string(plan.platform.description),

@@ -21,7 +21,27 @@ public import Plan
 ///
 /// `sandbox: isolated` adds bubblewrap: no network, the host read-only,
 /// fresh `/proc`, `/dev` and `/tmp`, only the scratch writable.
-public enum BuildStrategy {
+///
+/// The provenance records the command's argv and its inputs with their
+/// content digests (from the context), for the whole output tree.
+public struct BuildStrategy: LayerPreparing {
+    /// The plan's layer.
+    public var build: BuildLayer
+    /// Where `bwrap` is looked up: kiln's own `PATH` (tests change it).
+    var toolSearchPath: String
+
+    /// The strategy for one build layer.
+    public init(_ build: BuildLayer) {
+        self.build = build
+        toolSearchPath = ProcessInfo.processInfo.environment["PATH"] ?? Self.defaultSearchPath
+    }
+
+    /// The strategy for one build layer, `bwrap` looked up in `toolSearchPath`.
+    init(_ build: BuildLayer, toolSearchPath: String) {
+        self.build = build
+        self.toolSearchPath = toolSearchPath
+    }
+
     /// The command's `PATH` unless the layer's `env:` sets one.
     public static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -43,27 +63,37 @@ public enum BuildStrategy {
     /// `context.keepScratch`, in which case the scratch stays and the log
     /// says where.
     /// - Throws: ``BuildError``.
-    public static func prepare(_ layer: BuildLayer, context: StrategyContext) async throws(BuildError) -> PreparedLayer {
-        let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? defaultSearchPath
-        return try await prepare(layer, context: context, toolSearchPath: searchPath)
-    }
-
-    /// ``prepare(_:context:)`` with the `PATH` `bwrap` is looked up in.
-    static func prepare(_ layer: BuildLayer, context: StrategyContext, toolSearchPath: String) async throws(BuildError) -> PreparedLayer {
-        let scratch = try await run(layer, context: context, toolSearchPath: toolSearchPath)
+    public func prepare(_ context: StrategyContext) async throws(BuildError) -> PreparedLayer {
+        let scratch = try await Self.run(build, context: context, toolSearchPath: toolSearchPath)
         let tree: LayerTree
         do {
-            tree = try outputTree(scratch, layer: context.layer.name)
+            tree = try Self.outputTree(scratch, layer: context.layer.name)
         } catch {
-            discard(scratch, context: context)
+            Self.discard(scratch, context: context)
             throw error
         }
+        var provenance = Provenance()
+        provenance.assignTree("", to: provenance.add(.build(Self.origin(of: build, context: context))))
         if context.keepScratch {
             context.log("scratch directory kept at \(scratch.root)")
-            return PreparedLayer(tree: tree)
+            return PreparedLayer(tree: tree, provenance: provenance)
         }
         scratch.removeAllButOutput()
-        return PreparedLayer(tree: tree, temporaryDirectories: [scratch.root])
+        return PreparedLayer(tree: tree, temporaryDirectories: [scratch.root], provenance: provenance)
+    }
+
+    /// The command as run and the inputs, relative to the context, with
+    /// the digests the context has for them.
+    static func origin(of layer: BuildLayer, context: StrategyContext) -> Provenance.Build {
+        let command: [String]
+        switch layer.command {
+        case .shell(let script): command = ["/bin/sh", "-c", script]
+        case .argv(let argv): command = argv
+        }
+        let inputs = layer.inputs.map { input in
+            Provenance.Build.Input(path: input.relativePath.isEmpty ? "." : input.relativePath, digest: context.inputDigests[input.hostPath])
+        }
+        return Provenance.Build(command: command, inputs: inputs)
     }
 
     /// `$KILN_OUT` as the layer's root: modes as the command left them,

@@ -18,12 +18,27 @@ public import Plan
 /// `nix-store --optimise` leaves, not part of a store path's content (its
 /// NAR has none), so the layer is the same whether or not the store was
 /// optimised.
-public enum DerivationStrategy {
+///
+/// Each store path of the closure is one origin of the provenance, for
+/// everything below it.
+public struct DerivationStrategy: LayerPreparing {
+    /// The plan's layer.
+    public var derivation: DerivationLayer
+
+    /// The strategy for one derivation layer.
+    public init(_ derivation: DerivationLayer) {
+        self.derivation = derivation
+    }
+
     /// Builds the tree of a derivation layer.
     /// - Throws: ``DerivationError`` for a store path that is outside the
     ///   store, badly named or missing, for special files, and for files
     ///   that cannot be read.
-    public static func prepare(_ layer: DerivationLayer, context: StrategyContext) async throws(DerivationError) -> PreparedLayer {
+    public func prepare(_ context: StrategyContext) async throws(DerivationError) -> PreparedLayer {
+        try Self.prepare(derivation, context: context)
+    }
+
+    private static func prepare(_ layer: DerivationLayer, context: StrategyContext) throws(DerivationError) -> PreparedLayer {
         let name = context.layer.name
         let root = try validate(layer, layer: name)
         let scanner = StoreReferenceScanner(storeDir: root.directory)
@@ -42,7 +57,11 @@ public enum DerivationStrategy {
             }
         }
         var tree = LayerTree()
+        var provenance = Provenance()
         for storeName in contents.keys.sorted() {
+            // The same path the entries were walked at (see the loop above).
+            let storePath = root.directory + "/" + storeName
+            provenance.assignTree(String(storePath.dropFirst()), to: provenance.add(.storePath(Provenance.StorePath(path: storePath))))
             for entry in contents[storeName]! {
                 // Store paths are distinct directories of one store: their
                 // entries never collide.
@@ -50,7 +69,7 @@ public enum DerivationStrategy {
             }
         }
         let note = contents.count == 1 ? "1 store path" : "\(contents.count) store paths"
-        return PreparedLayer(tree: tree, notes: [note])
+        return PreparedLayer(tree: tree, notes: [note], provenance: provenance)
     }
 
     /// The entries of one store path at its own absolute path, modes kept,

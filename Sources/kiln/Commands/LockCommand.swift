@@ -39,7 +39,7 @@ struct LockCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            let lock = try await PackagesStrategy().lock(
+            let lock = try await PackagesStrategy.lock(
                 plan: loaded, scratchRoot: scratch,
                 cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
                 log: { line in Terminal.line(line) })
