@@ -24,22 +24,6 @@ final class ChildProcessRun {
         var descriptors: [Int32]
         /// `poll`'s timeout: -1 for none.
         var milliseconds: Int32
-        /// When to kill the child's group without waiting for the run to
-        /// be resumed: on the timeout, and as soon as the child exits or the
-        /// run is cancelled. ``PollThread`` does it, so a cooperative pool
-        /// busy elsewhere cannot delay it.
-        var kill: GroupKill
-    }
-
-    /// A process group to kill from the waiting thread. Safe while the run
-    /// is suspended in a wait: only the run reaps the child, so the group's
-    /// id cannot have been reused.
-    struct GroupKill: Sendable {
-        var group: pid_t
-        /// Descriptors whose readiness means now (the exit and wake descriptors).
-        var onReady: [Int32]
-        /// The timeout's instant, if any.
-        var at: ContinuousClock.Instant?
     }
 
     /// What a finished run reports.
@@ -78,6 +62,8 @@ final class ChildProcessRun {
     private static let exitSlot = -1
     private static let wakeSlot = -2
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    /// Where the group's kills are watched for, until the child is reaped.
+    private var watch: (thread: PollThread, identifier: UInt64)?
 
     /// Spawns the child.
     /// - Parameter wake: a pipe whose signal kills the group (cancellation);
@@ -103,8 +89,25 @@ final class ChildProcessRun {
     }
 
     deinit {
+        unwatch()
         if exitDescriptor >= 0 { close(exitDescriptor) }
         buffer.deallocate()
+    }
+
+    /// Has `thread` kill the group the moment the child exits, the run is
+    /// cancelled or the timeout passes, even while this run's task waits
+    /// for a turn on a busy cooperative pool.
+    func watch(on thread: PollThread) {
+        let descriptors = [exitDescriptor, wake?.readEnd ?? -1].filter { $0 >= 0 }
+        watch = (thread, thread.watch(group: pid, descriptors: descriptors, deadline: deadline))
+    }
+
+    /// Ends the watch; after this the watching thread never kills the
+    /// group, so the child may be reaped (and its pid reused).
+    private func unwatch() {
+        guard let watch else { return }
+        watch.thread.unwatch(watch.identifier)
+        self.watch = nil
     }
 
     /// What to wait for next, or nil when the run is over (the child has
@@ -134,9 +137,7 @@ final class ChildProcessRun {
             default: readers[slot].descriptor
             }
         }
-        let urgent = zip(waitingOn, descriptors).filter { $0.0 < 0 }.map(\.1)
-        return Wait(descriptors: descriptors, milliseconds: milliseconds,
-                    kill: GroupKill(group: pid, onReady: urgent, at: deadline))
+        return Wait(descriptors: descriptors, milliseconds: milliseconds)
     }
 
     /// Takes the `revents` of the descriptors the last ``nextWait()`` named,
@@ -165,6 +166,7 @@ final class ChildProcessRun {
 
     /// Ends a run whose waiting failed: kills the group and reaps it.
     func abandon(_ error: ChildProcessError) throws(ChildProcessError) -> Never {
+        unwatch()
         kill(-pid, SIGKILL)
         _ = ChildProcessRun.reap(pid)
         throw error
@@ -173,6 +175,7 @@ final class ChildProcessRun {
     /// Reaps the child once ``nextWait()`` returned nil.
     /// - Throws: `.cancelled` when the wake pipe was signalled.
     func finish() throws(ChildProcessError) -> Finished {
+        unwatch()
         for index in readers.indices {
             readers[index].finish { line in
                 tail.append(line.text)

@@ -178,6 +178,7 @@ public struct ChildProcess: Sendable {
     private func streamLines(wake: WakePipe, onLine: @escaping @Sendable (Line) -> Void) async throws(ChildProcessError) -> Outcome {
         let watcher = try PollThread.shared.get()
         let run = try ChildProcessRun(process: self, wake: wake, output: .lines(onLine))
+        run.watch(on: watcher)
         while let wait = run.nextWait() {
             switch await watcher.wait(wait) {
             case .success(let events): run.handle(events)

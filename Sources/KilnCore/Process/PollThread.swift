@@ -9,6 +9,11 @@ internal import Synchronization
 /// reads its pipes on its own task. So any number of concurrent children
 /// cost one thread, started on first use, never a thread per child, and
 /// the cooperative pool is never blocked in a system call.
+///
+/// It also kills a run's process group the moment the child exits, the run
+/// is cancelled or its timeout passes (a *watch*): a resumed run may wait
+/// for a turn on a busy pool, and a background process must not go on
+/// writing meanwhile.
 final class PollThread: Sendable {
     /// The process-wide instance, or why it could not start.
     static let shared = Result { () throws(ChildProcessError) -> PollThread in try PollThread() }
@@ -16,12 +21,19 @@ final class PollThread: Sendable {
     private struct Waiter {
         var descriptors: [Int32]
         var deadline: ContinuousClock.Instant?
-        var kill: ChildProcessRun.GroupKill
         var continuation: CheckedContinuation<Result<[Int16], ChildProcessError>, Never>
+    }
+
+    private struct Watch {
+        var group: pid_t
+        /// Readable when the group must die: the child's pidfd, the run's wake pipe.
+        var descriptors: [Int32]
+        var deadline: ContinuousClock.Instant?
     }
 
     private struct State {
         var waiters: [UInt64: Waiter] = [:]
+        var watches: [UInt64: Watch] = [:]
         var nextIdentifier: UInt64 = 0
     }
 
@@ -47,9 +59,28 @@ final class PollThread: Sendable {
         pthread_detach(thread)
     }
 
+    /// Kills `group` with SIGKILL once one of `descriptors` is readable or
+    /// `deadline` has passed, unless ``unwatch(_:)`` comes first.
+    /// - Returns: the watch's identifier for ``unwatch(_:)``.
+    func watch(group: pid_t, descriptors: [Int32], deadline: ContinuousClock.Instant?) -> UInt64 {
+        let identifier = state.withLock { state in
+            state.nextIdentifier += 1
+            state.watches[state.nextIdentifier] = Watch(group: group, descriptors: descriptors, deadline: deadline)
+            return state.nextIdentifier
+        }
+        wake.signal()
+        return identifier
+    }
+
+    /// Ends a watch. Once this returns the group is never killed by this
+    /// thread (kills happen under the same lock), so its child may be
+    /// reaped and its descriptors closed.
+    func unwatch(_ identifier: UInt64) {
+        state.withLock { _ = $0.watches.removeValue(forKey: identifier) }
+    }
+
     /// Suspends until one of the wait's descriptors is readable (or hung
-    /// up) or its time has passed, killing the child's group on the way
-    /// when the wait says so.
+    /// up) or its time has passed.
     /// - Returns: each descriptor's `revents`, in order; all zero on a timeout.
     func wait(_ wait: ChildProcessRun.Wait) async -> Result<[Int16], ChildProcessError> {
         let deadline = wait.milliseconds < 0 ? nil : clock.now + .milliseconds(wait.milliseconds)
@@ -57,7 +88,7 @@ final class PollThread: Sendable {
             state.withLock { state in
                 state.nextIdentifier += 1
                 state.waiters[state.nextIdentifier] = Waiter(
-                    descriptors: wait.descriptors, deadline: deadline, kill: wait.kill, continuation: continuation)
+                    descriptors: wait.descriptors, deadline: deadline, continuation: continuation)
             }
             wake.signal()
         }
@@ -65,14 +96,15 @@ final class PollThread: Sendable {
 
     private func loop() {
         while true {
-            let waiting = state.withLock { state in
-                state.waiters.map { (identifier: $0.key, descriptors: $0.value.descriptors, deadline: $0.value.deadline, kill: $0.value.kill) }
+            let (waiting, watching) = state.withLock { state in
+                (state.waiters.map { (identifier: $0.key, descriptors: $0.value.descriptors, deadline: $0.value.deadline) },
+                 state.watches.map { (identifier: $0.key, descriptors: $0.value.descriptors, deadline: $0.value.deadline) })
             }
             var descriptors = [pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
-            for waiter in waiting {
-                descriptors += waiter.descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            for entry in waiting + watching {
+                descriptors += entry.descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             }
-            let nearest = waiting.compactMap(\.deadline).min()
+            let nearest = (waiting + watching).compactMap(\.deadline).min()
             let timeout = nearest.map { PollThread.milliseconds(from: clock.now, to: $0) } ?? -1
             if poll(&descriptors, nfds_t(descriptors.count), timeout) < 0 {
                 if errno == EINTR { continue }
@@ -89,15 +121,32 @@ final class PollThread: Sendable {
             for waiter in waiting {
                 let events = descriptors[next..<next + waiter.descriptors.count].map(\.revents)
                 next += waiter.descriptors.count
-                let urgent = zip(waiter.descriptors, events).contains { waiter.kill.onReady.contains($0.0) && $0.1 != 0 }
-                if urgent || waiter.kill.at.map({ now >= $0 }) == true {
-                    kill(-waiter.kill.group, SIGKILL)
-                }
                 if events.contains(where: { $0 != 0 }) || waiter.deadline.map({ now >= $0 }) == true {
                     ready.append((waiter.identifier, .success(events)))
                 }
             }
+            var due: [UInt64] = []
+            for watch in watching {
+                let events = descriptors[next..<next + watch.descriptors.count]
+                next += watch.descriptors.count
+                if events.contains(where: { $0.revents != 0 }) || watch.deadline.map({ now >= $0 }) == true {
+                    due.append(watch.identifier)
+                }
+            }
+            if !due.isEmpty { killGroups(due) }
             resume(ready)
+        }
+    }
+
+    /// Kills the groups of these watches and ends them: one kill is all a
+    /// group needs.
+    private func killGroups(_ identifiers: [UInt64]) {
+        state.withLock { state in
+            for identifier in identifiers {
+                // Under the lock: a watch unwatched meanwhile is gone, and
+                // its child may already be reaped.
+                if let watch = state.watches.removeValue(forKey: identifier) { kill(-watch.group, SIGKILL) }
+            }
         }
     }
 
