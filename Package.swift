@@ -3,7 +3,8 @@
 //
 // Data flow, one module per concern (docs/architecture.md draws it):
 //   KilnCore: the shared vocabulary (ContentDigest, Timestamp, Compression,
-//     Platform, canonical JSON, child processes) that every module may use.
+//     Platform, canonical JSON, child processes) that every module may use,
+//     over CSystem (the glibc calls Swift's Glibc module leaves out).
 //   CYAML → YAML (node tree with marks) → Plan (ImageBuildPlan, validation)
 //   CZlib, CZstd, CLZMA → Archive (tar, codecs, the streaming layer writer)
 //   Strategies (files, build, derivation) over Plan and Archive
@@ -31,13 +32,16 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+        // glibc calls declared only under _GNU_SOURCE, and the wait-status
+        // macros: a C target, because the define must precede the headers.
+        .target(name: "CSystem"),
 
-        .target(name: "KilnCore"),
+        .target(name: "KilnCore", dependencies: ["CSystem"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML", "KilnCore"]),
-        .target(name: "Archive", dependencies: ["KilnCore", "CZlib", "CZstd", "CLZMA", crypto]),
+        .target(name: "Archive", dependencies: ["KilnCore", "CSystem", "CZlib", "CZstd", "CLZMA", crypto]),
         .target(name: "Strategies", dependencies: ["KilnCore", "Plan", "Archive"]),
-        .target(name: "OCI", dependencies: ["KilnCore", "Archive", crypto]),
+        .target(name: "OCI", dependencies: ["KilnCore", "CSystem", "Archive", crypto]),
         .target(name: "Debian", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "CLZMA", "CZlib", "CZstd", crypto]),
         .target(name: "Kiln", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
@@ -61,8 +65,9 @@ let package = Package(
     ]
 )
 
-// Uniform compiler settings for every Swift target.
-for target in package.targets where target.type != .system {
+// Uniform compiler settings for every Swift target (not the C ones).
+let cTargets: Set = ["CSystem"]
+for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
         .enableUpcomingFeature("InternalImportsByDefault"),

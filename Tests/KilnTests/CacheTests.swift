@@ -255,16 +255,14 @@ struct CacheFixture: Sendable {
     @Test func twoProcessesBuildingAtOnceWithOneCacheBothSucceedWithTheSameBytes() async throws {
         let fixture = try CacheFixture()
         let kiln = KilnBinary.path
-        let runs = (0..<2).map { index -> Process in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: kiln)
-            process.arguments = ["build", fixture.path("plan.yaml"), "-o", fixture.path("race\(index)"), "--cache-dir", fixture.cache]
-            process.standardError = FileHandle.nullDevice
-            return process
+        let runs = (0..<2).map { index in
+            ChildProcess(executable: kiln, arguments: [kiln, "build", fixture.path("plan.yaml"), "-o", fixture.path("race\(index)"),
+                                                       "--cache-dir", fixture.cache],
+                         environment: ProcessInfo.processInfo.environment)
         }
-        for process in runs { try process.run() }
-        for process in runs { process.waitUntilExit() }
-        #expect(runs.map(\.terminationStatus) == [0, 0])
+        async let first = runs[0].run { _ in }
+        async let second = runs[1].run { _ in }
+        #expect(try await [first.termination, second.termination] == [.exited(0), .exited(0)])
         let indexes = try (0..<2).map { try Data(contentsOf: URL(fileURLWithPath: fixture.path("race\($0)/index.json"))) }
         #expect(indexes[0] == indexes[1])
         let after = try await fixture.build("after")

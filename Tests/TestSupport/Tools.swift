@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 
 /// How a finished process ended and what it printed.
 public struct ProcessResult: Sendable {
@@ -46,8 +47,8 @@ public enum Tools {
     }
 
     /// Runs `arguments` (the first a path, or a name looked up in `PATH`)
-    /// to completion. Output goes through files, so a chatty child never
-    /// blocks on a full pipe.
+    /// to completion through ``ChildProcess/capture()``, which reads both
+    /// pipes as the child writes, so a chatty child never blocks.
     /// - Parameters:
     ///   - directory: the working directory (default: the test's).
     ///   - environment: the child's whole environment (default: the test
@@ -60,30 +61,26 @@ public enum Tools {
         guard let executable = first.contains("/") ? first : path(first) else {
             throw TestSupportError("\(first) is not on PATH")
         }
-        let files = try TemporaryDirectory(prefix: "kiln-tests-run")
-        defer { files.remove() }
-        let input = try files.write("in", bytes: stdin)
-        let output = try files.write("out", bytes: [])
-        let errors = try files.write("err", bytes: [])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(arguments.dropFirst())
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        if let environment { process.environment = environment }
-        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        // argv[0] is the path, as Foundation's Process gave it.
+        let child = ChildProcess(
+            executable: executable, arguments: [executable] + arguments.dropFirst(),
+            environment: environment ?? ProcessInfo.processInfo.environment,
+            workingDirectory: directory, standardInput: .bytes(stdin))
+        let captured: ChildProcess.Captured
         do {
-            try process.run()
+            captured = try child.capture()
         } catch {
             throw TestSupportError("cannot run \(executable): \(error)")
         }
-        process.waitUntilExit()
-        let signaled = process.terminationReason == .uncaughtSignal
-        return ProcessResult(
-            status: process.terminationStatus, signal: signaled ? process.terminationStatus : nil,
-            output: Array(try Data(contentsOf: URL(fileURLWithPath: output))),
-            errorOutput: Array(try Data(contentsOf: URL(fileURLWithPath: errors))))
+        let status: Int32
+        var signal: Int32?
+        switch captured.termination {
+        case .exited(let code): status = code
+        case .signaled(let number): status = number; signal = number
+        case .timedOut: status = SIGKILL; signal = SIGKILL  // no timeout is set
+        }
+        return ProcessResult(status: status, signal: signal,
+                             output: captured.standardOutput, errorOutput: captured.standardError)
     }
 
     /// ``execute(_:in:environment:stdin:)`` for a program that must succeed.

@@ -1,5 +1,6 @@
 import KilnCore
 import Glibc
+internal import CSystem
 
 /// A destination for a stream of bytes: a layer pipeline, a file, memory.
 ///
@@ -74,19 +75,13 @@ public final class FileByteSink: ByteSink {
     }
 
     /// Asks the kernel to start writing `count` bytes from `offset` to the
-    /// disk, without waiting (Linux `sync_file_range`; elsewhere nothing).
-    /// Blobs are fsynced before a layout is published: writing back while
-    /// the layer is still being produced leaves that fsync little to wait for.
+    /// disk, without waiting (Linux `sync_file_range`). Blobs are fsynced
+    /// before a layout is published: writing back while the layer is still
+    /// being produced leaves that fsync little to wait for. Only a hint, so
+    /// a file system that refuses it changes nothing.
     public func startWriteback(offset: Int64, count: Int64) {
-        _ = FileByteSink.syncFileRange?(descriptor, offset, count, 2 /* SYNC_FILE_RANGE_WRITE */)
+        _ = csystem_start_writeback(descriptor, offset, count)
     }
-
-    /// glibc's `sync_file_range`, which Swift's Glibc module does not
-    /// export (it is declared only under `_GNU_SOURCE`).
-    private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
-        guard let symbol = dlsym(nil, "sync_file_range") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
-    }()
 
     /// Closes the descriptor now, reporting what a delayed write error
     /// (NFS, some full disks) only reveals at close.

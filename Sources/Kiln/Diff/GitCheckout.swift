@@ -1,5 +1,4 @@
 import Foundation
-import Archive
 import KilnCore
 import Plan
 import Strategies
@@ -33,7 +32,7 @@ struct GitCheckout {
             let real = HostPathResolver.realPath(scratch.path) ?? scratch.path
             let mirror = real + "/fs" + (root == "/" ? "" : root)
             try FileManager.default.createDirectory(atPath: mirror, withIntermediateDirectories: true)
-            let git = try Git(directory: root, scratch: real)
+            let git = try Git(directory: root)
             guard (try? git.run(["rev-parse", "--verify", "--quiet", revision + "^{commit}"])) != nil else {
                 throw DiffError.unknownRevision(revision: revision, root: root)
             }
@@ -56,11 +55,9 @@ struct GitCheckout {
     /// The top directory of the git working copy holding `directory`.
     /// - Throws: ``DiffError/notInRepository(path:)``.
     static func root(of directory: String) throws -> String {
-        let scratch = try ScratchDirectory(prefix: "kiln-diff")
-        defer { scratch.remove() }
         let output: [UInt8]
         do {
-            output = try Git(directory: directory, scratch: scratch.path).run(["rev-parse", "--show-toplevel"])
+            output = try Git(directory: directory).run(["rev-parse", "--show-toplevel"])
         } catch DiffError.git {
             throw DiffError.notInRepository(path: directory)
         }
@@ -69,58 +66,43 @@ struct GitCheckout {
     }
 }
 
-/// Runs `git -C <directory>` with output in files, so neither a large
-/// output nor a chatty error stream can block it.
+/// Runs `git -C <directory>` through ``ChildProcess``, which reads both
+/// pipes as git writes, so neither a large output nor a chatty error stream
+/// can block it.
 private struct Git {
     let executable: String
     let directory: String
-    let scratch: String
 
-    init(directory: String, scratch: String) throws {
+    init(directory: String) throws {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        guard let found = path.split(separator: ":").map({ $0 + "/git" }).first(where: FileManager.default.isExecutableFile(atPath:)) else {
-            throw DiffError.gitMissing
-        }
+        guard let found = ChildProcess.locate("git", searchPath: path, relativeTo: "/") else { throw DiffError.gitMissing }
         self.executable = found
         self.directory = directory
-        self.scratch = scratch
     }
 
     /// Runs one git command and returns its standard output.
     /// - Throws: ``DiffError/git(command:detail:)`` with git's own message
-    ///   when it exits non-zero.
+    ///   when it exits non-zero or cannot be started.
     @discardableResult
     func run(_ arguments: [String], environment: [String: String] = [:], input: [UInt8] = []) throws -> [UInt8] {
-        let files = ["in", "out", "err"].map { scratch + "/git-" + $0 }
-        defer { for file in files { try? FileManager.default.removeItem(atPath: file) } }
-        for (index, file) in files.enumerated() {
-            guard FileManager.default.createFile(atPath: file, contents: index == 0 ? Data(input) : nil) else {
-                throw DiffError.git(command: "git " + arguments.joined(separator: " "), detail: "cannot create \(file)")
-            }
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-C", directory] + arguments
+        let command = "git " + arguments.joined(separator: " ")
         var variables = ProcessInfo.processInfo.environment
         for (key, value) in environment { variables[key] = value }
         // Messages in English, whatever the user's locale: they are quoted
         // in kiln's own.
         variables["LC_ALL"] = "C"
-        process.environment = variables
-        let handles = try files.enumerated().map { index, file in
-            index == 0 ? try FileHandle(forReadingFrom: URL(fileURLWithPath: file)) : try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        let child = ChildProcess(executable: executable, arguments: [executable, "-C", directory] + arguments,
+                                 environment: variables, standardInput: .bytes(input))
+        let captured: ChildProcess.Captured
+        do {
+            captured = try child.capture()
+        } catch {
+            throw DiffError.git(command: command, detail: error.description)
         }
-        defer { for handle in handles { try? handle.close() } }
-        process.standardInput = handles[0]
-        process.standardOutput = handles[1]
-        process.standardError = handles[2]
-        try process.run()
-        process.waitUntilExit()
-        let output = try FileByteSource(path: files[1]).readAll(limit: Int.max)
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: try FileByteSource(path: files[2]).readAll(limit: 1 << 20), as: UTF8.self)
-            throw DiffError.git(command: "git " + arguments.joined(separator: " "), detail: message.trimmingCharacters(in: .whitespacesAndNewlines))
+        guard captured.termination.isSuccess else {
+            let message = String(decoding: captured.standardError, as: UTF8.self)
+            throw DiffError.git(command: command, detail: message.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return output
+        return captured.standardOutput
     }
 }

@@ -1,7 +1,13 @@
-import Foundation
+internal import Glibc
 
-/// A command to run as a child process in its own process group, with its
-/// output streamed line by line.
+/// A command to run as a child process in its own process group: kiln's one
+/// way of running another program.
+///
+/// ``run(onLine:)`` streams the output line by line to a callback (build
+/// commands, gpgv); ``capture()`` collects each stream's bytes whole (git,
+/// the tests' tools). Neither starts a thread per child: the synchronous
+/// ``capture()`` polls the pipes on the calling thread, and every async run
+/// waits on one shared polling thread.
 ///
 /// Nothing of kiln's own environment reaches the child: it gets exactly
 /// ``environment``, the working directory it is given, `stdin` from
@@ -11,7 +17,7 @@ import Foundation
 /// a background process cannot hold the output open or keep writing).
 ///
 /// Linux with glibc 2.34 or later (for `posix_spawn_file_actions_addchdir_np`
-/// and `..._addclosefrom_np`).
+/// and `..._addclosefrom_np`, linked through the CSystem shim).
 public struct ChildProcess: Sendable {
     /// Absolute path of the program to execute (see ``locate(_:searchPath:relativeTo:)``).
     public var executable: String
@@ -21,8 +27,8 @@ public struct ChildProcess: Sendable {
     public var environment: [String: String]
     /// Directory the child starts in, or nil for kiln's own.
     public var workingDirectory: String?
-    /// File opened read-only as the child's standard input.
-    public var standardInput: String
+    /// What the child reads on its standard input.
+    public var standardInput: Input
     /// File-creation mask for the child, or nil to inherit kiln's. Applied
     /// by a `/bin/sh` that sets it and then `exec`s the program, because
     /// `posix_spawn` has no umask attribute and changing kiln's own would
@@ -33,10 +39,11 @@ public struct ChildProcess: Sendable {
     /// How many of the last output lines ``Outcome/lastLines`` keeps.
     public var tailLineCount: Int
 
-    /// Describes a child process; nothing runs until ``run(onLine:)``.
+    /// Describes a child process; nothing runs until ``run(onLine:)`` or
+    /// ``capture()``.
     public init(
         executable: String, arguments: [String], environment: [String: String],
-        workingDirectory: String? = nil, standardInput: String = "/dev/null",
+        workingDirectory: String? = nil, standardInput: Input = .file("/dev/null"),
         umask: UInt16? = nil, timeout: Int? = nil, tailLineCount: Int = 20
     ) {
         self.executable = executable
@@ -47,6 +54,16 @@ public struct ChildProcess: Sendable {
         self.umask = umask
         self.timeout = timeout
         self.tailLineCount = tailLineCount
+    }
+
+    /// The child's standard input.
+    public enum Input: Sendable, Hashable {
+        /// This file, opened read-only (`/dev/null` by default).
+        case file(String)
+        /// These bytes, then end of file. They sit in an anonymous file in
+        /// memory, so the child reads them at its own pace and kiln never
+        /// blocks writing to a child that stopped reading.
+        case bytes([UInt8])
     }
 
     /// Which of the child's streams a line came from.
@@ -114,31 +131,83 @@ public struct ChildProcess: Sendable {
         }
     }
 
-    /// Runs the child to its end on a dedicated thread (never blocking the
-    /// cooperative pool), calling `onLine` for each line as it arrives.
+    /// What ``capture()`` returns.
+    public struct Captured: Sendable, Hashable {
+        /// How the child ended.
+        public var termination: Termination
+        /// Every byte the child wrote to its standard output.
+        public var standardOutput: [UInt8]
+        /// Every byte the child wrote to its standard error.
+        public var standardError: [UInt8]
+
+        /// A capture as the runner reports it.
+        public init(termination: Termination, standardOutput: [UInt8], standardError: [UInt8]) {
+            self.termination = termination
+            self.standardOutput = standardOutput
+            self.standardError = standardError
+        }
+    }
+
+    /// Runs the child to its end, calling `onLine` for each line as it
+    /// arrives. The task is suspended, not blocked, while the child runs:
+    /// its pipes are watched by one polling thread shared by every run.
     ///
-    /// - Parameter onLine: called from the runner's thread, one call at a
-    ///   time, always with whole lines.
+    /// - Parameter onLine: called on the calling task, one call at a time,
+    ///   always with whole lines.
     /// - Returns: the termination and the tail of the output; a non-zero
     ///   exit is an outcome, not an error.
     /// - Throws: ``ChildProcessError`` when the child cannot be started, or
     ///   `.cancelled` when the calling task was cancelled (the group was killed).
     public func run(onLine: @escaping @Sendable (Line) -> Void) async throws(ChildProcessError) -> Outcome {
         let wake = try WakePipe()
+        // withTaskCancellationHandler rethrows untyped; a Result keeps the type.
         let result: Result<Outcome, ChildProcessError> = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let thread = Thread {
-                    continuation.resume(returning: Result { () throws(ChildProcessError) -> Outcome in
-                        try ChildProcessRun(process: self, wake: wake, onLine: onLine).run()
-                    })
-                }
-                thread.name = "kiln child \(self.executable)"
-                thread.start()
+            do throws(ChildProcessError) {
+                return .success(try await streamLines(wake: wake, onLine: onLine))
+            } catch {
+                return .failure(error)
             }
         } onCancel: {
+            // The run's own loop kills the group when it sees this: it alone
+            // knows whether the child has been reaped (and its pid freed).
             wake.signal()
         }
         return try result.get()
+    }
+
+    private func streamLines(wake: WakePipe, onLine: @escaping @Sendable (Line) -> Void) async throws(ChildProcessError) -> Outcome {
+        let watcher = try PollThread.shared.get()
+        let run = try ChildProcessRun(process: self, wake: wake, output: .lines(onLine))
+        run.watch(on: watcher)
+        while let wait = run.nextWait() {
+            switch await watcher.wait(wait) {
+            case .success(let events): run.handle(events)
+            case .failure(let error): try run.abandon(error)
+            }
+        }
+        return try run.finish().outcome
+    }
+
+    /// Runs the child to its end on the calling thread, which it blocks,
+    /// and returns everything the child wrote, byte for byte.
+    ///
+    /// For short commands whose output is data (git, the tests' tools);
+    /// ``timeout`` applies, ``tailLineCount`` does not. Both pipes are read
+    /// as the child writes, so a chatty error stream cannot block it.
+    /// - Throws: ``ChildProcessError`` when the child cannot be started.
+    public func capture() throws(ChildProcessError) -> Captured {
+        let run = try ChildProcessRun(process: self, wake: nil, output: .capture)
+        while let wait = run.nextWait() {
+            var descriptors = wait.descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if poll(&descriptors, nfds_t(descriptors.count), wait.milliseconds) < 0 {
+                if errno == EINTR { continue }
+                try run.abandon(.systemCallFailed(call: "poll", errno: errno))
+            }
+            run.handle(descriptors.map(\.revents))
+        }
+        let finished = try run.finish()
+        return Captured(termination: finished.outcome.termination,
+                        standardOutput: finished.standardOutput, standardError: finished.standardError)
     }
 
     /// Finds a program the way `execvp` would with `searchPath` as `PATH`.
@@ -201,7 +270,10 @@ public enum ChildProcessError: Error, Hashable, Sendable, CustomStringConvertibl
     case spawnFailed(executable: String, errno: Int32)
     /// A system call kiln needs around the child failed.
     case systemCallFailed(call: String, errno: Int32)
-    /// This C library lacks a function kiln needs.
+    /// This C library lacks a function kiln needs. No longer raised: the
+    /// CSystem shim links every such function at build time, so a C library
+    /// without one fails to load kiln at all. Kept so code that matches on
+    /// it still compiles.
     case missingLibraryFunction(String)
     /// The calling task was cancelled; the process group was killed.
     case cancelled(executable: String)

@@ -3,6 +3,7 @@ import Foundation
 import Archive
 import KilnCore
 import Glibc
+internal import CSystem
 
 /// File operations of the layout reader and writer: streaming hashes,
 /// verified copies, durable writes.
@@ -148,16 +149,11 @@ enum BlobFiles {
         return String(repeating: "0", count: 16 - text.count) + text
     }
 
-    /// `renameat2(RENAME_EXCHANGE)`: swaps two paths in one step. Looked up
-    /// at run time because Glibc's Swift module does not declare it (it is
-    /// behind `_GNU_SOURCE`). Returns false when the system or the file
-    /// system does not support it.
+    /// `renameat2(RENAME_EXCHANGE)`: swaps two paths in one step. Returns
+    /// false when the kernel or the file system does not support it, so the
+    /// caller falls back to two renames.
     static func exchange(_ first: String, _ second: String) throws(LayoutError) -> Bool {
-        typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "renameat2") else { return false }
-        let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
-        let renameExchange: UInt32 = 1 << 1
-        guard renameat2(AT_FDCWD, first, AT_FDCWD, second, renameExchange) == 0 else {
+        guard csystem_rename_exchange(AT_FDCWD, first, AT_FDCWD, second) == 0 else {
             if errno == EINVAL || errno == ENOSYS || errno == ENOTSUP { return false }
             throw .io(operation: "exchange \(first) with", path: second, errno: errno)
         }
