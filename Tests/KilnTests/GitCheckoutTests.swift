@@ -7,7 +7,7 @@ import TestSupport
 /// git run through ``ChildProcess``: the path list goes from `ls-files -z`'s
 /// output to `checkout-index --stdin` byte for byte, and git's failures
 /// come back as kiln's errors.
-@Suite(.enabled(if: Tools.available("git")))
+@Suite(.requires(.tools("git")))
 struct GitCheckoutTests {
     @Test func checksOutOddNamesAndBinaryContentBelowTheScope() throws {
         let scratch = try TemporaryDirectory()
