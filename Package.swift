@@ -36,7 +36,7 @@ let package = Package(
         // macros: a C target, because the define must precede the headers.
         .target(name: "CSystem"),
 
-        .target(name: "KilnCore", dependencies: ["CSystem"]),
+        .target(name: "KilnCore", dependencies: ["CSystem", crypto]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML", "KilnCore"]),
         .target(name: "Archive", dependencies: ["KilnCore", "CSystem", "CZlib", "CZstd", "CLZMA", crypto]),

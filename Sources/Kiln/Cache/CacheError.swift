@@ -18,3 +18,10 @@ public enum CacheError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension CacheError {
+    /// The cache's form of a failed file operation (its message says `cache:`).
+    init(_ error: FileIOError) {
+        self = .io(operation: error.operation, path: error.path, errno: error.errno)
+    }
+}

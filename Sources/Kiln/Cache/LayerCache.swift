@@ -153,49 +153,16 @@ public final class LayerCache: @unchecked Sendable {
             guard errno == EXDEV || errno == EPERM || errno == EMLINK else {
                 throw CacheError.io(operation: "link \(blobFile) to", path: temporary, errno: errno)
             }
-            try Self.copy(blobFile, to: temporary)
+            do { _ = try FileHashing.copy(from: blobFile, to: temporary) } catch { throw CacheError(error) }
         }
-        try AtomicFile.rename(temporary, to: blobPath(entry.digest))
+        do { try AtomicFile.rename(temporary, to: blobPath(entry.digest)) } catch { throw CacheError(error) }
         let bytes: [UInt8]
         do {
             bytes = try CanonicalJSONEncoder().encode(StoredEntry(entry))
         } catch {
             throw CacheError.io(operation: "encode the entry for", path: entryPath(entry.key), errno: EINVAL)
         }
-        try AtomicFile.write(bytes, to: entryPath(entry.key))
-    }
-
-    /// Copies a file through a fixed buffer into a new file.
-    private static func copy(_ source: String, to destination: String) throws {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw CacheError.io(operation: "open", path: source, errno: errno) }
-        defer { close(input) }
-        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard output >= 0 else { throw CacheError.io(operation: "create", path: destination, errno: errno) }
-        defer { close(output) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(input, buffer.baseAddress, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else {
-                let code = errno
-                unlink(destination)
-                throw CacheError.io(operation: "read", path: source, errno: code)
-            }
-            if count == 0 { return }
-            var offset = 0
-            while offset < count {
-                let written = write(output, buffer.baseAddress! + offset, count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else {
-                    let code = errno
-                    unlink(destination)
-                    throw CacheError.io(operation: "write", path: destination, errno: code)
-                }
-                offset += written
-            }
-        }
+        do { try AtomicFile.write(bytes, to: entryPath(entry.key)) } catch { throw CacheError(error) }
     }
 
     /// `mkdir -p` for one path whose parent may be missing.

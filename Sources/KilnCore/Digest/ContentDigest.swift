@@ -29,8 +29,8 @@ public struct ContentDigest: Hashable, Sendable, Comparable, CustomStringConvert
         let hex = String(unsafeUninitializedCapacity: 64) { out in
             for byte in bytes {
                 if count < 32 {
-                    out[2 * count] = ContentDigest.hexDigit(byte >> 4)
-                    out[2 * count + 1] = ContentDigest.hexDigit(byte & 0x0f)
+                    out[2 * count] = Hex.digit(byte >> 4)
+                    out[2 * count + 1] = Hex.digit(byte & 0x0f)
                 }
                 count += 1
             }
@@ -38,12 +38,6 @@ public struct ContentDigest: Hashable, Sendable, Comparable, CustomStringConvert
         }
         precondition(count == 32, "a SHA-256 hash is 32 bytes")
         self.hex = hex
-    }
-
-    /// The lowercase hex digit (ASCII) of a value below 16.
-    @inlinable
-    static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? 0x30 + value : 0x61 - 10 + value
     }
 
     /// `sha256:<hex>`.

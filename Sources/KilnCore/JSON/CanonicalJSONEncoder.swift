@@ -57,7 +57,6 @@ public struct CanonicalJSONEncoder: Sendable {
         return output
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     private static func write(_ value: JSONValue, into output: inout [UInt8], path: String) throws(CanonicalJSONError) {
         switch value {
@@ -105,7 +104,7 @@ public struct CanonicalJSONEncoder: Sendable {
             case 0x0d: output += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
             case 0..<0x20:
                 output += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                           hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0f)]]
+                           Hex.digit(byte >> 4), Hex.digit(byte & 0x0f)]
             default: output.append(byte)
             }
         }

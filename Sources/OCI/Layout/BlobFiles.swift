@@ -8,7 +8,7 @@ internal import CSystem
 /// File operations of the layout reader and writer: streaming hashes,
 /// verified copies, durable writes.
 enum BlobFiles {
-    static let chunkSize = 1 << 20
+    static let chunkSize = FileHashing.chunkSize
 
     /// What kind of thing is at `path`, without following a final symlink.
     /// What is at a path, without following a symlink; `other` is anything
@@ -36,53 +36,12 @@ enum BlobFiles {
 
     /// SHA-256 and length of a file, read in fixed chunks.
     static func digest(ofFileAt path: String) throws(LayoutError) -> (digest: ContentDigest, size: Int64) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
-        defer { close(descriptor) }
-        return try hash(descriptor: descriptor, path: path, copyingTo: nil, destinationPath: "")
+        do { return try FileHashing.sha256(ofFileAt: path) } catch { throw LayoutError(error) }
     }
 
-    /// Copies `source` to a new file `destination`, hashing what it copies.
-    static func copy(from source: String, to destination: String) throws(LayoutError) -> (digest: ContentDigest, size: Int64) {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw .io(operation: "open", path: source, errno: errno) }
-        defer { close(input) }
-        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard output >= 0 else { throw .io(operation: "create", path: destination, errno: errno) }
-        defer { close(output) }
-        return try hash(descriptor: input, path: source, copyingTo: output, destinationPath: destination)
-    }
-
-    private static func hash(descriptor: Int32, path: String, copyingTo output: Int32?, destinationPath: String) throws(LayoutError) -> (digest: ContentDigest, size: Int64) {
-        var hasher = SHA256()
-        var total: Int64 = 0
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "read", path: path, errno: errno)
-            }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            if let output { try writeAll(output, buffer[..<count], path: destinationPath) }
-            total += Int64(count)
-        }
-        return (ContentDigest(sha256Bytes: hasher.finalize()), total)
-    }
-
+    /// Writes all of `bytes` to `descriptor`.
     static func writeAll(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>, path: String) throws(LayoutError) {
-        var offset = bytes.startIndex
-        while offset < bytes.endIndex {
-            let written = bytes.withUnsafeBytes { buffer in
-                write(descriptor, buffer.baseAddress! + (offset - bytes.startIndex), bytes.endIndex - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .io(operation: "write", path: path, errno: errno)
-            }
-            offset += written
-        }
+        do { try FileHashing.writeAll(descriptor, bytes, path: path) } catch { throw LayoutError(error) }
     }
 
     /// Creates `path` with `bytes` (it must not exist) and syncs it.
@@ -142,13 +101,6 @@ enum BlobFiles {
         URL(fileURLWithPath: path).lastPathComponent
     }
 
-    /// 16 random hex digits for temporary names.
-    static func randomSuffix() -> String {
-        let value = UInt64.random(in: .min ... .max)
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - text.count) + text
-    }
-
     /// `renameat2(RENAME_EXCHANGE)`: swaps two paths in one step. Returns
     /// false when the kernel or the file system does not support it, so the
     /// caller falls back to two renames.
@@ -159,9 +111,4 @@ enum BlobFiles {
         }
         return true
     }
-}
-
-/// `read(2)`; the name `read` is taken by `BlobFiles` members.
-private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    read(descriptor, buffer, count)
 }

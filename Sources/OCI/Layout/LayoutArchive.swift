@@ -32,7 +32,7 @@ public enum LayoutArchive {
             throw .archiveWrite(path: file, detail: "cannot read the layout \(directory): \(error)")
         }
         let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
-        let temporary = BlobFiles.parent(of: absolute) + "/." + BlobFiles.baseName(of: absolute) + ".kiln-" + BlobFiles.randomSuffix()
+        let temporary = BlobFiles.parent(of: absolute) + "/." + BlobFiles.baseName(of: absolute) + ".kiln-" + AtomicFile.randomSuffix()
         do {
             let sink = try FileByteSink(creating: temporary)
             let tar = TarWriter(sink: sink, modificationTime: modificationTime)
@@ -76,10 +76,6 @@ public final class PendingArchive: @unchecked Sendable {
     public func commit() throws(LayoutError) {
         guard !done else { return }
         done = true
-        guard rename(temporary, destination) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw .io(operation: "rename archive to", path: destination, errno: code)
-        }
+        do { try AtomicFile.rename(temporary, to: destination) } catch { throw LayoutError(error) }
     }
 }

@@ -125,3 +125,10 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
         items.isEmpty ? " (\(empty))" : " (\(label): \(items.joined(separator: ", ")))"
     }
 }
+
+extension LayoutError {
+    /// The layout's form of a failed file operation.
+    init(_ error: FileIOError) {
+        self = .io(operation: error.operation, path: error.path, errno: error.errno)
+    }
+}

@@ -47,7 +47,7 @@ public final class LayoutStaging: @unchecked Sendable {
         try LayoutStaging.checkOutput(output)
         let parent = BlobFiles.parent(of: output)
         guard BlobFiles.exists(parent) else { throw .outputParentMissing(path: output, parent: parent) }
-        let directory = parent + "/." + BlobFiles.baseName(of: output) + ".kiln-" + BlobFiles.randomSuffix()
+        let directory = parent + "/." + BlobFiles.baseName(of: output) + ".kiln-" + AtomicFile.randomSuffix()
         try BlobFiles.makeDirectory(directory)
         do {
             try BlobFiles.makeDirectory(directory + "/blobs")
@@ -107,10 +107,9 @@ public final class LayoutStaging: @unchecked Sendable {
             // Another file system, or one without hard links: copy.
             let temporary = temporaryBlobPath()
             do {
-                found = try BlobFiles.copy(from: source, to: temporary)
+                found = try FileHashing.copy(from: source, to: temporary)
             } catch {
-                unlink(temporary)
-                throw error
+                throw LayoutError(error)
             }
             if found.digest == descriptor.digest, found.size == descriptor.size {
                 try commitBlob(at: temporary, digest: descriptor.digest)
@@ -196,7 +195,7 @@ public final class LayoutStaging: @unchecked Sendable {
             // The previous layout now sits at the staging path.
             TreeRemoval.remove(directory)
         } else {
-            let aside = parent + "/." + BlobFiles.baseName(of: output) + ".kiln-old-" + BlobFiles.randomSuffix()
+            let aside = parent + "/." + BlobFiles.baseName(of: output) + ".kiln-old-" + AtomicFile.randomSuffix()
             guard rename(output, aside) == 0 else { throw .io(operation: "move aside", path: output, errno: errno) }
             guard rename(directory, output) == 0 else {
                 let code = errno
