@@ -21,6 +21,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // C libraries, from Debian -dev packages.
@@ -34,6 +37,16 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", "CLZMA", crypto]),
         .target(name: "Debian", dependencies: ["Plan", "Layers", "OCI", "CLZMA", "CZlib", "CZstd", crypto]),
         .target(name: "OCI", dependencies: ["Plan", "Layers", crypto]),
+        // The one HTTP client seam (downloads, later registries); depends on
+        // no other kiln module.
+        .target(name: "KilnHTTP", dependencies: [
+            crypto,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .target(name: "Kiln", dependencies: ["Plan", "Layers", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
             "Kiln", "Plan", "OCI", "Debian",
@@ -48,6 +61,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "TestSupport"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Plan", "CZlib", "TestSupport"]),
+        .testTarget(name: "KilnHTTPTests", dependencies: ["KilnHTTP", "TestSupport"]),
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Layers", "Plan", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Layers", "Plan", "TestSupport"]),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Layers", "Plan", "TestSupport"]),
