@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML"]),
         .target(name: "Layers", dependencies: ["Plan", "CZlib", "CZstd", "CLZMA", crypto]),
-        .target(name: "Debian", dependencies: ["Plan", "Layers", "OCI", "CLZMA", "CZlib", "CZstd", crypto]),
+        .target(name: "Debian", dependencies: ["Plan", "Layers", "OCI", "KilnHTTP", "CLZMA", "CZlib", "CZstd", crypto]),
         .target(name: "OCI", dependencies: ["Plan", "Layers", crypto]),
         // The one HTTP client seam (downloads, later registries); depends on
         // no other kiln module.
