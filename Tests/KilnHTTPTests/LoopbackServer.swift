@@ -5,6 +5,8 @@ import TestSupport
 /// a certificate, answering by path:
 /// - `GET /bytes/N`: N bytes (`i % 251`) with `Content-Length`;
 /// - `GET /stall`: a head promising 10 bytes, 2 bytes, then silence;
+/// - `GET /late`: the head after 20 s;
+/// - `GET /drip`: 20 bytes, one every 0.2 s;
 /// - `PUT|POST /echo`: `<sha256 of the body> <length> <X-Test header>`;
 /// - `CONNECT host:port`, then a request in the tunnel: `proxied
 ///   <host:port> <method> <path>` (a proxy that answers for everyone);
@@ -28,6 +30,13 @@ final class LoopbackServer {
             if self.path.startswith('/bytes/'):
                 n = int(self.path[7:])
                 return self.reply(200, bytes(i % 251 for i in range(n)))
+            if self.path == '/late':
+                time.sleep(20); return self.reply(200, b'late')
+            if self.path == '/drip':
+                self.send_response(200); self.send_header('Content-Length', '20'); self.end_headers()
+                for _ in range(20):
+                    self.wfile.write(b'x'); self.wfile.flush(); time.sleep(0.2)
+                return
             if self.path == '/stall':
                 self.reply(200, b'ab', length=10); time.sleep(30); return
             self.reply(404, b'no such thing')
