@@ -4,7 +4,7 @@
 // Data flow, one module per concern (docs/architecture.md draws it):
 //   KilnCore: the shared vocabulary (ContentDigest, Timestamp, Compression,
 //     Platform, canonical JSON, child processes) that every module may use,
-//     over CSystem (the glibc calls Swift's Glibc module leaves out).
+//     over CLinux (the glibc calls Swift's Glibc module leaves out).
 //   CYAML → YAML (node tree with marks) → Plan (ImageBuildPlan, validation)
 //   CZlib, CZstd, CLZMA → Archive (tar, codecs, the streaming layer writer)
 //   Strategies (files, build, derivation) over Plan and Archive
@@ -25,6 +25,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // C libraries, from Debian -dev packages.
@@ -34,15 +37,25 @@ let package = Package(
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         // glibc calls declared only under _GNU_SOURCE, and the wait-status
         // macros: a C target, because the define must precede the headers.
-        .target(name: "CSystem"),
+        .target(name: "CLinux"),
 
-        .target(name: "KilnCore", dependencies: ["CSystem", crypto]),
+        .target(name: "KilnCore", dependencies: ["CLinux", crypto]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML", "KilnCore"]),
-        .target(name: "Archive", dependencies: ["KilnCore", "CSystem", "CZlib", "CZstd", "CLZMA", crypto]),
+        .target(name: "Archive", dependencies: ["KilnCore", "CLinux", "CZlib", "CZstd", "CLZMA", crypto]),
         .target(name: "Strategies", dependencies: ["KilnCore", "Plan", "Archive"]),
-        .target(name: "OCI", dependencies: ["KilnCore", "CSystem", "Archive", crypto]),
-        .target(name: "Debian", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "CLZMA", "CZlib", "CZstd", crypto]),
+        .target(name: "OCI", dependencies: ["KilnCore", "CLinux", "Archive", crypto]),
+        // The one HTTP client seam (downloads, later registries); depends on
+        // no other kiln module.
+        .target(name: "KilnHTTP", dependencies: [
+            crypto,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        .target(name: "Debian", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "KilnHTTP", "CLZMA", "CZlib", "CZstd", crypto]),
         .target(name: "Kiln", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
             "Kiln", "KilnCore", "Plan", "OCI", "Debian",
@@ -59,6 +72,7 @@ let package = Package(
         .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML", "KilnCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "KilnCore", "CZlib", "TestSupport"]),
         .testTarget(name: "StrategiesTests", dependencies: ["Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
+        .testTarget(name: "KilnHTTPTests", dependencies: ["KilnHTTP", "TestSupport"]),
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Archive", "KilnCore", "TestSupport"]),
         .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "CZlib", "CZstd", "TestSupport"]),
@@ -66,7 +80,7 @@ let package = Package(
 )
 
 // Uniform compiler settings for every Swift target (not the C ones).
-let cTargets: Set = ["CSystem"]
+let cTargets: Set = ["CLinux"]
 for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),

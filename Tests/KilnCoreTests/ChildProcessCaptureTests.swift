@@ -5,7 +5,7 @@ import TestSupport
 @testable import KilnCore
 
 /// ``ChildProcess/capture()``, standard input from bytes, the wait-status
-/// decoding of the CSystem shim, and many async runs sharing one poll thread.
+/// decoding of the CLinux shim, and many async runs sharing one poll thread.
 @Suite struct ChildProcessCaptureTests {
     @Test func capturesEachStreamByteForByte() throws {
         let captured = try testShell("printf 'a\\000b\\377'; printf 'e1\\ne2' >&2").capture()

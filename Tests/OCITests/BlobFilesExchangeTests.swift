@@ -4,7 +4,7 @@ import Glibc
 import Testing
 import TestSupport
 
-/// `renameat2(RENAME_EXCHANGE)` through the CSystem shim.
+/// `renameat2(RENAME_EXCHANGE)` through the CLinux shim.
 @Suite struct BlobFilesExchangeTests {
     @Test func swapsTwoDirectoriesOrSaysItCannot() throws {
         let directory = try TemporaryDirectory()

@@ -1,6 +1,6 @@
 import KilnCore
 import Glibc
-internal import CSystem
+internal import CLinux
 
 /// A destination for a stream of bytes: a layer pipeline, a file, memory.
 ///
@@ -80,7 +80,7 @@ public final class FileByteSink: ByteSink {
     /// being produced leaves that fsync little to wait for. Only a hint, so
     /// a file system that refuses it changes nothing.
     public func startWriteback(offset: Int64, count: Int64) {
-        _ = csystem_start_writeback(descriptor, offset, count)
+        _ = clinux_start_writeback(descriptor, offset, count)
     }
 
     /// Closes the descriptor now, reporting what a delayed write error

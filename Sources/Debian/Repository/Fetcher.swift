@@ -1,6 +1,7 @@
 import KilnCore
 internal import Crypto
 internal import Foundation
+internal import KilnHTTP
 internal import Glibc
 
 /// Fetches repository files over `http://`, `https://` and `file://`, and
@@ -11,22 +12,25 @@ internal import Glibc
 final class Fetcher: Sendable {
     /// `<cacheDirectory>/debian/sha256`: one file per content hash.
     let cacheRoot: String
-    private let transport = HTTPTransport()
+    /// Every `http://` and `https://` request goes through this seam.
+    private let transport: any HTTPTransport
     private let progress: DownloadProgress
     /// Attempts per URL for transport errors and retryable statuses.
     let attempts: Int
     /// Seconds before the second attempt; doubled for each later one.
     let backoff: Double
 
-    init(cacheDirectory: String, log: @escaping @Sendable (String) -> Void, attempts: Int = 4, backoff: Double = 0.5) {
+    /// - Parameter transport: by default the process's shared transport
+    ///   (proxies from `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`).
+    init(
+        cacheDirectory: String, log: @escaping @Sendable (String) -> Void, attempts: Int = 4, backoff: Double = 0.5,
+        transport: any HTTPTransport = AsyncHTTPClientTransport.shared
+    ) {
         cacheRoot = (cacheDirectory as NSString).appendingPathComponent("debian/sha256")
         progress = DownloadProgress(log: log)
         self.attempts = attempts
         self.backoff = backoff
-    }
-
-    deinit {
-        transport.invalidate()
+        self.transport = transport
     }
 
     /// The cache path of a file with this SHA-256.
@@ -86,13 +90,13 @@ final class Fetcher: Sendable {
         var lastFailure = ""
         for attempt in 1...attempts {
             let ticket = progress.begin(url)
-            let outcome = await transport.get(parsed, to: path) { received, expected in
+            let outcome = await transport.download(parsed, to: path) { received, expected in
                 self.progress.update(ticket, received: received, expected: expected)
             }
             switch outcome {
             case .body(let size, let sha256):
                 progress.end(ticket, url: url, size: size)
-                return (size, sha256)
+                return (size, Hex.string(sha256))
             case .status(404), .status(410):
                 progress.cancel(ticket)
                 return nil
@@ -103,9 +107,9 @@ final class Fetcher: Sendable {
             case .status(let status):
                 progress.cancel(ticket)
                 throw .httpStatus(url: url, status: status)
-            case .failed(let message):
+            case .failed(let error):
                 progress.cancel(ticket)
-                lastFailure = message
+                lastFailure = error.description
             }
             if attempt < attempts {
                 try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))

@@ -1,5 +1,5 @@
 internal import Glibc
-internal import CSystem
+internal import CLinux
 
 /// One run of a ``ChildProcess`` (spawn, stream, reap) as a small state
 /// machine. A driver asks ``nextWait()`` which descriptors to poll and for
@@ -78,7 +78,7 @@ final class ChildProcessRun {
         pid = try request.spawn()
         output.closeWriteEnd()
         errors.closeWriteEnd()
-        exitDescriptor = csystem_pidfd_open(pid)
+        exitDescriptor = clinux_pidfd_open(pid)
         let splitsLines = onLine != nil
         readers = [
             StreamReader(descriptor: output.readEnd, stream: .standardOutput, splitsLines: splitsLines),
@@ -218,11 +218,11 @@ final class ChildProcessRun {
 extension ChildProcess.Termination {
     /// Decodes a `waitpid` status word with the C library's own macros.
     init(waitStatus status: Int32) {
-        if csystem_wifsignaled(status) != 0 {
-            self = .signaled(csystem_wtermsig(status))
+        if clinux_wifsignaled(status) != 0 {
+            self = .signaled(clinux_wtermsig(status))
         } else {
             // waitpid without WUNTRACED reports only exits and deaths.
-            self = .exited(csystem_wexitstatus(status))
+            self = .exited(clinux_wexitstatus(status))
         }
     }
 }
@@ -401,9 +401,9 @@ private final class SpawnRequest {
         // Descriptors other threads opened without close-on-exec must not
         // reach the child: an inherited pipe would hold another command's
         // output open.
-        try SpawnRequest.check("posix_spawn_file_actions_addclosefrom_np", csystem_spawn_addclosefrom(actions, 3))
+        try SpawnRequest.check("posix_spawn_file_actions_addclosefrom_np", clinux_spawn_addclosefrom(actions, 3))
         if let directory = process.workingDirectory {
-            try SpawnRequest.check("posix_spawn_file_actions_addchdir_np", csystem_spawn_addchdir(actions, directory))
+            try SpawnRequest.check("posix_spawn_file_actions_addchdir_np", clinux_spawn_addchdir(actions, directory))
         }
 
         var emptyMask = sigset_t()
@@ -431,7 +431,7 @@ private final class SpawnRequest {
     /// An anonymous close-on-exec file in memory holding `bytes`, read
     /// position at the start.
     private static func memoryFile(holding bytes: [UInt8]) throws(ChildProcessError) -> Int32 {
-        let descriptor = csystem_memfd_create("kiln-stdin")
+        let descriptor = clinux_memfd_create("kiln-stdin")
         guard descriptor >= 0 else { throw .systemCallFailed(call: "memfd_create", errno: errno) }
         var failure: (call: String, errno: Int32)?
         bytes.withUnsafeBytes { buffer in
@@ -471,6 +471,6 @@ private final class SpawnRequest {
 /// another thread cannot inherit it.
 func closeOnExecPipe(flags: Int32 = 0) throws(ChildProcessError) -> (read: Int32, write: Int32) {
     var ends: [Int32] = [-1, -1]
-    guard csystem_pipe2(&ends, O_CLOEXEC | flags) == 0 else { throw .systemCallFailed(call: "pipe2", errno: errno) }
+    guard clinux_pipe2(&ends, O_CLOEXEC | flags) == 0 else { throw .systemCallFailed(call: "pipe2", errno: errno) }
     return (ends[0], ends[1])
 }

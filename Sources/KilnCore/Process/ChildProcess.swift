@@ -17,7 +17,7 @@ internal import Glibc
 /// a background process cannot hold the output open or keep writing).
 ///
 /// Linux with glibc 2.34 or later (for `posix_spawn_file_actions_addchdir_np`
-/// and `..._addclosefrom_np`, linked through the CSystem shim).
+/// and `..._addclosefrom_np`, linked through the CLinux shim).
 public struct ChildProcess: Sendable {
     /// Absolute path of the program to execute (see ``locate(_:searchPath:relativeTo:)``).
     public var executable: String
@@ -271,7 +271,7 @@ public enum ChildProcessError: Error, Hashable, Sendable, CustomStringConvertibl
     /// A system call kiln needs around the child failed.
     case systemCallFailed(call: String, errno: Int32)
     /// This C library lacks a function kiln needs. No longer raised: the
-    /// CSystem shim links every such function at build time, so a C library
+    /// CLinux shim links every such function at build time, so a C library
     /// without one fails to load kiln at all. Kept so code that matches on
     /// it still compiles.
     case missingLibraryFunction(String)

@@ -3,7 +3,7 @@ import Foundation
 import Archive
 import KilnCore
 import Glibc
-internal import CSystem
+internal import CLinux
 
 /// File operations of the layout reader and writer: streaming hashes,
 /// verified copies, durable writes.
@@ -105,7 +105,7 @@ enum BlobFiles {
     /// false when the kernel or the file system does not support it, so the
     /// caller falls back to two renames.
     static func exchange(_ first: String, _ second: String) throws(LayoutError) -> Bool {
-        guard csystem_rename_exchange(AT_FDCWD, first, AT_FDCWD, second) == 0 else {
+        guard clinux_rename_exchange(AT_FDCWD, first, AT_FDCWD, second) == 0 else {
             if errno == EINVAL || errno == ENOSYS || errno == ENOTSUP { return false }
             throw .io(operation: "exchange \(first) with", path: second, errno: errno)
         }

@@ -1,6 +1,6 @@
 // The Linux and glibc calls kiln needs that Swift's Glibc module leaves out:
 // glibc declares them only under _GNU_SOURCE (or as macros Swift cannot
-// import). csystem.c defines _GNU_SOURCE before including glibc's headers,
+// import). clinux.c defines _GNU_SOURCE before including glibc's headers,
 // so the real declarations are checked by the compiler and linked normally;
 // nothing is looked up at run time.
 #ifndef CSYSTEM_H
@@ -12,33 +12,33 @@
 #include <sys/wait.h>
 
 /// pipe2(2): both ends created with `flags` (O_CLOEXEC) in one step.
-int csystem_pipe2(int descriptors[2], int flags);
+int clinux_pipe2(int descriptors[2], int flags);
 
 /// memfd_create(2) with MFD_CLOEXEC: an anonymous file in memory.
-int csystem_memfd_create(const char *name);
+int clinux_memfd_create(const char *name);
 
 /// pidfd_open(2): a descriptor that polls readable once `pid` has exited.
 /// -1 with errno ENOSYS on kernels older than 5.3.
-int csystem_pidfd_open(pid_t pid);
+int clinux_pidfd_open(pid_t pid);
 
 /// posix_spawn_file_actions_addchdir_np (glibc 2.29).
-int csystem_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+int clinux_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34).
-int csystem_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);
+int clinux_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);
 
 /// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: start writeback, do not wait.
-int csystem_start_writeback(int descriptor, int64_t offset, int64_t count);
+int clinux_start_writeback(int descriptor, int64_t offset, int64_t count);
 
 /// renameat2(2) with RENAME_EXCHANGE: swaps two paths atomically.
 /// -1 with errno EINVAL, ENOSYS or ENOTSUP where the kernel or file system
 /// cannot.
-int csystem_rename_exchange(int first_directory, const char *first, int second_directory, const char *second);
+int clinux_rename_exchange(int first_directory, const char *first, int second_directory, const char *second);
 
 // The wait-status macros of <sys/wait.h>, which Swift cannot import.
-static inline int csystem_wifexited(int status) { return WIFEXITED(status); }
-static inline int csystem_wexitstatus(int status) { return WEXITSTATUS(status); }
-static inline int csystem_wifsignaled(int status) { return WIFSIGNALED(status); }
-static inline int csystem_wtermsig(int status) { return WTERMSIG(status); }
+static inline int clinux_wifexited(int status) { return WIFEXITED(status); }
+static inline int clinux_wexitstatus(int status) { return WEXITSTATUS(status); }
+static inline int clinux_wifsignaled(int status) { return WIFSIGNALED(status); }
+static inline int clinux_wtermsig(int status) { return WTERMSIG(status); }
 
 #endif

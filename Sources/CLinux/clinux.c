@@ -7,32 +7,32 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
-#include "csystem.h"
+#include "clinux.h"
 
-int csystem_pipe2(int descriptors[2], int flags) {
+int clinux_pipe2(int descriptors[2], int flags) {
     return pipe2(descriptors, flags);
 }
 
-int csystem_memfd_create(const char *name) {
+int clinux_memfd_create(const char *name) {
     return memfd_create(name, MFD_CLOEXEC);
 }
 
-int csystem_pidfd_open(pid_t pid) {
+int clinux_pidfd_open(pid_t pid) {
     return pidfd_open(pid, 0);
 }
 
-int csystem_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+int clinux_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }
 
-int csystem_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest) {
+int clinux_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
 }
 
-int csystem_start_writeback(int descriptor, int64_t offset, int64_t count) {
+int clinux_start_writeback(int descriptor, int64_t offset, int64_t count) {
     return sync_file_range(descriptor, offset, count, SYNC_FILE_RANGE_WRITE);
 }
 
-int csystem_rename_exchange(int first_directory, const char *first, int second_directory, const char *second) {
+int clinux_rename_exchange(int first_directory, const char *first, int second_directory, const char *second) {
     return renameat2(first_directory, first, second_directory, second, RENAME_EXCHANGE);
 }

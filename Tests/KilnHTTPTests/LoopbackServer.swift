@@ -1,0 +1,124 @@
+import Foundation
+import TestSupport
+
+/// A Python HTTP/1.1 server on a free 127.0.0.1 port, over TLS when given
+/// a certificate, answering by path:
+/// - `GET /bytes/N`: N bytes (`i % 251`) with `Content-Length`;
+/// - `GET /stall`: a head promising 10 bytes, 2 bytes, then silence;
+/// - `GET /late`: the head after 20 s;
+/// - `GET /drip`: 20 bytes, one every 0.2 s;
+/// - `PUT|POST /echo`: `<sha256 of the body> <length> <X-Test header>`;
+/// - `CONNECT host:port`, then a request in the tunnel: `proxied
+///   <host:port> <method> <path>` (a proxy that answers for everyone);
+/// - anything else: 404.
+final class LoopbackServer {
+    let process = Process()
+    /// `http://127.0.0.1:PORT` or `https://…`.
+    let url: String
+    let port: Int
+
+    static let script = #"""
+    import hashlib, http.server, socketserver, ssl, sys, time
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+        def reply(self, status, body, length=None):
+            self.send_response(status)
+            self.send_header('Content-Length', str(len(body) if length is None else length))
+            self.end_headers()
+            self.wfile.write(body); self.wfile.flush()
+        def do_GET(self):
+            if self.path.startswith('/bytes/'):
+                n = int(self.path[7:])
+                return self.reply(200, bytes(i % 251 for i in range(n)))
+            if self.path == '/late':
+                time.sleep(20); return self.reply(200, b'late')
+            if self.path == '/drip':
+                self.send_response(200); self.send_header('Content-Length', '20'); self.end_headers()
+                for _ in range(20):
+                    self.wfile.write(b'x'); self.wfile.flush(); time.sleep(0.2)
+                return
+            if self.path == '/stall':
+                self.reply(200, b'ab', length=10); time.sleep(30); return
+            self.reply(404, b'no such thing')
+        def do_PUT(self):
+            body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
+            text = '%s %d %s' % (hashlib.sha256(body).hexdigest(), len(body), self.headers.get('X-Test', '-'))
+            self.reply(201, text.encode())
+        do_POST = do_PUT
+        def do_CONNECT(self):
+            self.send_response(200); self.end_headers(); self.wfile.flush()
+            line = self.rfile.readline().decode().split()
+            while self.rfile.readline() not in (b'\r\n', b'\n', b''): pass
+            self.reply(200, ('proxied %s %s %s' % (self.path, line[0], line[1])).encode())
+            self.close_connection = True
+        def log_message(self, *a): pass
+    class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+    s = S(('127.0.0.1', 0), H)
+    if len(sys.argv) > 2:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        s.socket = context.wrap_socket(s.socket, server_side=True)
+    print(s.server_address[1], flush=True)
+    s.serve_forever()
+    """#
+
+    /// Starts the server; with `certificate` and `key` (PEM files) it
+    /// speaks TLS.
+    init(certificate: String? = nil, key: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-u", "-c", LoopbackServer.script] + [certificate, key].compactMap { $0 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        guard let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            process.terminate()
+            throw TestSupportError("the loopback server did not start: \(text)")
+        }
+        self.port = port
+        url = (certificate == nil ? "http" : "https") + "://127.0.0.1:\(port)"
+    }
+
+    /// SIGKILL (the test runner may block SIGTERM in children).
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// A test CA and a server certificate it signed for 127.0.0.1, made with
+/// `openssl`.
+struct TestCertificates {
+    let caCertificate: String
+    let serverCertificate: String
+    let serverKey: String
+
+    init(in directory: TemporaryDirectory) throws {
+        let ca = directory.path("ca.crt"), caKey = directory.path("ca.key")
+        let csr = directory.path("server.csr"), extensions = directory.path("server.ext")
+        serverCertificate = directory.path("server.crt")
+        serverKey = directory.path("server.key")
+        caCertificate = ca
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        _ = try Tools.run(["openssl", "req", "-x509"] + ec + ["-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=kiln test CA"])
+        _ = try Tools.run(["openssl", "req"] + ec + ["-keyout", serverKey, "-out", csr, "-subj", "/CN=127.0.0.1"])
+        try directory.write("server.ext", """
+        subjectAltName = IP:127.0.0.1
+        basicConstraints = CA:FALSE
+        keyUsage = digitalSignature
+        extendedKeyUsage = serverAuth
+
+        """)
+        _ = try Tools.run([
+            "openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial",
+            "-out", serverCertificate, "-days", "2", "-extfile", extensions,
+        ])
+    }
+}
