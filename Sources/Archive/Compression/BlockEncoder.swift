@@ -25,100 +25,74 @@ extension BlockEncoder {
 
 /// `none`: the tar bytes are the blob.
 ///
-/// Hashing and writing a block (the whole cost of `none`) run on a thread
-/// of their own while the producer fills the next block, through two
-/// alternating buffers; the blob's single digest is taken there, in order.
+/// Hashing and writing a block (the whole cost of `none`) run as a job of
+/// the build's ``WorkerPool`` while the producer fills the next block,
+/// through two alternating buffers; the blob's single digest is taken
+/// there, in order. When no pool thread is free the producer writes the
+/// block itself (``PoolJob/wait()``).
 final class PlainEncoder: BlockEncoder {
     private let buffers: [UnsafeMutableRawBufferPointer]
     private var current = 0
-    private let lane: WriteLane
+    private let output: BlobOutput
+    private let pool: WorkerPool
+    /// The write of the other buffer, from its submission until waited for.
+    private var pending: (job: PoolJob, write: BlockWrite)?
 
     /// `output` must hash: its digest is both the diff_id and the digest.
-    init(output: BlobOutput, blockSize: Int) {
+    init(output: BlobOutput, pool: WorkerPool, blockSize: Int) {
         buffers = (0..<2).map { _ in .allocate(byteCount: blockSize, alignment: 64) }
-        lane = WriteLane(output: output)
+        self.output = output
+        self.pool = pool
     }
 
     deinit {
-        // The lane may still be writing one of the buffers.
-        _ = try? lane.waitUntilIdle()
-        lane.stop()
+        // A write may still be reading one of the buffers.
+        pending?.job.wait()
         for buffer in buffers { buffer.deallocate() }
     }
 
     func inputBuffer() -> UnsafeMutableRawBufferPointer { buffers[current] }
 
     func abandon() {
-        _ = try? lane.waitUntilIdle()
+        pending?.job.wait()
+        pending = nil
     }
 
     func submit(count: Int, last: Bool) throws(LayerWriteError) {
-        try lane.waitUntilIdle()
-        lane.start(UnsafeRawBufferPointer(rebasing: buffers[current][..<count]))
+        try finishPending()
+        let write = BlockWrite(output: output, bytes: UnsafeRawBufferPointer(rebasing: buffers[current][..<count]))
+        pending = (pool.submit { write.run() }, write)
         current ^= 1
-        if last { try lane.waitUntilIdle() }
+        if last { try finishPending() }
+    }
+
+    /// Waits for the write under way; throws its failure, so nothing is
+    /// written after a failed write.
+    private func finishPending() throws(LayerWriteError) {
+        guard let (job, write) = pending else { return }
+        pending = nil
+        job.wait()
+        if let failure = write.failure { throw failure }
     }
 }
 
-/// One thread writing one buffer at a time to a ``BlobOutput``.
-///
-/// The output is touched only by the lane's thread while a write is under
-/// way and only by the caller while the lane is idle; the lock orders the
-/// two.
-final class WriteLane: @unchecked Sendable {
+/// One block's write to a ``BlobOutput``, run as a pool job.
+final class BlockWrite: @unchecked Sendable {
+    // @unchecked: the output, the bytes and `failure` are used by the job
+    // while it runs and by the encoder only before submitting it and after
+    // waiting for it (PoolJob.wait() orders the two); the encoder has at
+    // most one write under way, so the output is never written twice at
+    // once.
     private let output: BlobOutput
-    private let lock = ConditionLock()
-    private var pending: UnsafeRawBufferPointer?
-    private var failure: LayerWriteError?
-    private var stopped = false
+    private let bytes: UnsafeRawBufferPointer
+    private(set) var failure: LayerWriteError?
 
-    init(output: BlobOutput) {
+    init(output: BlobOutput, bytes: UnsafeRawBufferPointer) {
         self.output = output
-        startDetachedThread { self.run() }
+        self.bytes = bytes
     }
 
-    /// Hands over `bytes`, which must stay valid until the lane is idle.
-    func start(_ bytes: UnsafeRawBufferPointer) {
-        lock.withLock {
-            precondition(pending == nil, "WriteLane.start while busy")
-            pending = bytes
-            lock.broadcast()
-        }
-    }
-
-    /// Waits for the write under way; rethrows the first failure.
-    func waitUntilIdle() throws(LayerWriteError) {
-        let failure = lock.withLock {
-            while pending != nil { lock.wait() }
-            return self.failure
-        }
-        if let failure { throw failure }
-    }
-
-    /// Lets the thread end.
-    func stop() {
-        lock.withLock {
-            stopped = true
-            lock.broadcast()
-        }
-    }
-
-    private func run() {
-        lock.lock()
-        while true {
-            while pending == nil && !stopped { lock.wait() }
-            guard let bytes = pending else { break }
-            let failed = failure != nil
-            lock.unlock()
-            var error: LayerWriteError?
-            if !failed {
-                do { try output.write(bytes) } catch let caught { error = caught }
-            }
-            lock.lock()
-            if let error { failure = error }
-            pending = nil
-            lock.broadcast()
-        }
-        lock.unlock()
+    func run() {
+        do { try output.write(bytes) } catch { failure = error }
     }
 }

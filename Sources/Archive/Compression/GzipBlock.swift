@@ -5,11 +5,14 @@ internal import CZlib
 /// the unit of parallel gzip compression.
 ///
 /// The producer fills `input` and the 32 KiB `dictionary` that precedes it,
-/// a worker thread runs ``run()``, and the producer reads the result after
-/// seeing the block done under the encoder's lock (which orders the memory
-/// accesses between the two threads). Buffers are allocated once and the
-/// block is reused for later pieces.
+/// a pool thread runs ``run()``, and the producer reads the result after
+/// its ``PoolJob`` has finished. Buffers are allocated once and the block
+/// is reused for later pieces.
 final class GzipBlock: @unchecked Sendable {
+    // @unchecked: the buffers and fields are touched by one thread at a
+    // time — the producer until the block's job is submitted, the job's
+    // thread while it runs, the producer again once the job has finished —
+    // and the job's lock orders those accesses (see PoolJob.wait()).
     let input: UnsafeMutableRawBufferPointer
     let dictionary: UnsafeMutableRawBufferPointer
     let output: UnsafeMutableRawBufferPointer
@@ -24,8 +27,6 @@ final class GzipBlock: @unchecked Sendable {
     var outputCount = 0
     var crc: UInt = 0
     var error: LayerWriteError?
-    /// Guarded by the encoder's lock.
-    var done = false
 
     init(capacity: Int, level: Int32) {
         input = .allocate(byteCount: capacity, alignment: 64)

@@ -14,7 +14,11 @@ internal import CZlib
 /// written here; block CRCs are combined with `crc32_combine`.
 ///
 /// At most `maxInFlight` blocks are queued or being compressed at once, so
-/// memory stays bounded whatever the layer size.
+/// memory stays bounded whatever the layer size. Blocks are jobs of the
+/// build's ``WorkerPool``; the producer (often a pool job itself) never
+/// sleeps on a block no thread has started: it compresses such a block
+/// itself (``PoolJob/wait()``), so a pool whose every thread is writing a
+/// layer still makes progress.
 final class ParallelGzipEncoder: BlockEncoder {
     /// Uncompressed bytes per block: part of kiln's layer format (changing
     /// it changes every gzip blob).
@@ -24,10 +28,10 @@ final class ParallelGzipEncoder: BlockEncoder {
     /// Kept alive while blocks are queued on its threads.
     private let workers: LayerWorkers
     private let level: Int32
-    private let lock = ConditionLock()
     private let maxInFlight: Int
     private var current: GzipBlock
-    private var inFlight: [GzipBlock] = []
+    /// Blocks handed to the pool, in stream order, with their jobs.
+    private var inFlight: [(block: GzipBlock, job: PoolJob)] = []
     private var spare: [GzipBlock] = []
     /// The last 32 KiB of the stream so far: the next block's dictionary.
     private let window: UnsafeMutableRawBufferPointer
@@ -67,7 +71,6 @@ final class ParallelGzipEncoder: BlockEncoder {
         let block = current
         block.count = count
         block.last = last
-        block.done = false
         block.error = nil
         block.dictionaryCount = windowCount
         if windowCount > 0 {
@@ -78,15 +81,7 @@ final class ParallelGzipEncoder: BlockEncoder {
             window.copyMemory(from: UnsafeRawBufferPointer(rebasing: block.input[(count - GzipBlock.windowSize)..<count]))
             windowCount = GzipBlock.windowSize
         }
-        inFlight.append(block)
-        let lock = self.lock
-        workers.queue.submit {
-            block.run()
-            lock.withLock {
-                block.done = true
-                lock.broadcast()
-            }
-        }
+        inFlight.append((block, workers.pool.submit { block.run() }))
         if last {
             try drain(keeping: 0)
             try writeTrailer()
@@ -97,15 +92,19 @@ final class ParallelGzipEncoder: BlockEncoder {
     }
 
     /// Writes finished blocks in order; waits while more than `keeping`
-    /// blocks are in flight.
+    /// blocks are in flight. While the oldest block is compressed on
+    /// another thread, this one compresses later blocks no thread has
+    /// started rather than sleep.
     private func drain(keeping limit: Int) throws(LayerWriteError) {
-        while let head = inFlight.first {
-            let mustWait = inFlight.count > limit
-            let ready = lock.withLock {
-                while mustWait && !head.done { lock.wait() }
-                return head.done
+        while let (head, job) = inFlight.first {
+            if inFlight.count > limit {
+                if !job.runIfQueued() {
+                    while !job.isFinished, inFlight.dropFirst().contains(where: { $0.job.runIfQueued() }) {}
+                    job.wait()
+                }
+            } else if !job.isFinished {
+                return
             }
-            guard ready else { return }
             inFlight.removeFirst()
             if let error = head.error { throw error }
             try output.write(UnsafeRawBufferPointer(rebasing: head.output[..<head.outputCount]))

@@ -1,13 +1,14 @@
 import Glibc
 import Crypto
 public import KilnCore
+import Synchronization
 
 /// Turns an uncompressed stream into a blob file in one pass: bytes →
 /// SHA-256 (the diff_id) → compressor → SHA-256 (the digest) → file.
 ///
 /// Bytes are gathered into fixed blocks of ``blockSize``; each full block is
 /// hashed and handed to the compressor (gzip blocks are compressed in
-/// parallel on the build's ``LayerWorkers``), so memory is bounded whatever
+/// parallel on the build's ``WorkerPool``), so memory is bounded whatever
 /// the stream's length, and the output never depends on the number of
 /// threads or on how the writes were sized.
 ///
@@ -55,13 +56,13 @@ public final class BlobWriter: ByteSink {
         self.cancellation = cancellation
         self.progress = progress
         // For `none` the blob is the tar stream: one hash, taken by the
-        // encoder's write lane, serves both digests.
+        // encoder's block writes, serves both digests.
         output = try BlobOutput(path: path, hashing: true)
         hashesInput = compression != .none
         switch compression {
         case .gzip: encoder = try ParallelGzipEncoder(output: output, workers: workers)
         case .zstd: encoder = try ZstdEncoder(output: output, workers: workers, blockSize: Self.blockSize)
-        case .none: encoder = PlainEncoder(output: output, blockSize: Self.blockSize)
+        case .none: encoder = PlainEncoder(output: output, pool: workers.pool, blockSize: Self.blockSize)
         }
         buffer = encoder.inputBuffer()
     }
@@ -139,20 +140,19 @@ public struct BlobDigests: Hashable, Sendable {
 }
 
 /// A flag another thread sets to stop a write at its next block.
-public final class CancellationFlag: @unchecked Sendable {
-    private let lock = ConditionLock()
-    private var cancelled = false
+public final class CancellationFlag: Sendable {
+    private let cancelled = Atomic<Bool>(false)
 
     /// A flag not yet set.
     public init() {}
 
     /// Sets the flag; writes checking it throw ``LayerWriteError/cancelled``.
     public func cancel() {
-        lock.withLock { cancelled = true }
+        cancelled.store(true, ordering: .relaxed)
     }
 
     /// Whether ``cancel()`` was called.
     public var isCancelled: Bool {
-        lock.withLock { cancelled }
+        cancelled.load(ordering: .relaxed)
     }
 }

@@ -1,110 +1,50 @@
-import KilnCore
-import Glibc
+public import KilnCore
+import Synchronization
 internal import CZstd
 
-/// The worker threads that compress layer blobs, shared by every layer of
-/// one build.
+/// The build's ``WorkerPool`` as layer writers use it, with zstd's own
+/// thread pool sized from it.
 ///
-/// `count` (the CLI's `--jobs`) bounds the compression threads whatever the
-/// number of layers written at once: gzip blocks of every layer queue for
-/// the same threads, and zstd's workers come from one shared pool of the
-/// same size. The bytes produced never depend on `count`. Threads start on
-/// first use and end when the object is released.
-public final class LayerWorkers: @unchecked Sendable {
-    /// The most compression threads that run at once.
-    public let count: Int
-    let queue: JobQueue
-    private let zstdLock = ConditionLock()
-    private var zstdPool: OpaquePointer?
+/// Gzip blocks and the writes of `none` blobs of every layer written at
+/// once are jobs of the same pool; zstd's workers come from libzstd's own
+/// pool (`ZSTD_createThreadPool`: libzstd cannot run its jobs on kiln's
+/// threads), created on first use with the same count. The bytes produced
+/// never depend on ``count``.
+public final class LayerWorkers: Sendable {
+    /// The pool that compresses and writes blobs.
+    public let pool: WorkerPool
+    /// `ZSTD_threadPool*`, created on first use; freed in deinit (after
+    /// every encoder, since each keeps this object alive).
+    private let zstdPool = Mutex<OpaquePointer?>(nil)
 
-    /// - Parameter count: at least 1; default the number of online cores.
-    public init(count: Int = LayerWorkers.onlineCores) {
-        precondition(count >= 1, "LayerWorkers needs at least one thread")
-        self.count = count
-        queue = JobQueue(threads: count)
+    /// The most blocks compressed at once (the pool's thread count).
+    public var count: Int { pool.threadCount }
+
+    /// Layer writes on the build's pool.
+    public init(pool: WorkerPool) {
+        self.pool = pool
+    }
+
+    /// Layer writes on a pool of their own with `count` threads (at least
+    /// 1; default the number of online cores), whose threads end once this
+    /// object and the jobs it queued are gone (for tests and tools that
+    /// write blobs outside a build).
+    public convenience init(count: Int = WorkerPool.onlineCores) {
+        self.init(pool: WorkerPool(threads: count))
     }
 
     deinit {
-        queue.stop()
-        if let zstdPool { ZSTD_freeThreadPool(zstdPool) }
+        zstdPool.withLock { pool in
+            if let pool { ZSTD_freeThreadPool(pool) }
+        }
     }
 
-    /// The number of cores the system has online (at least 1).
-    public static var onlineCores: Int {
-        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }
-
-    /// zstd's thread pool, created on first use with `count` threads.
+    /// zstd's thread pool, created on first use with ``count`` threads.
     /// (`ZSTD_threadPool*`, opaque to Swift.)
     func sharedZstdPool() -> OpaquePointer? {
-        zstdLock.withLock {
-            if zstdPool == nil { zstdPool = ZSTD_createThreadPool(count) }
-            return zstdPool
+        zstdPool.withLock { pool in
+            if pool == nil { pool = ZSTD_createThreadPool(count) }
+            return pool
         }
-    }
-}
-
-/// A FIFO of jobs run by at most `threads` detached pthreads, started as
-/// work arrives.
-final class JobQueue: @unchecked Sendable {
-    typealias Job = @Sendable () -> Void
-
-    private let lock = ConditionLock()
-    private let maxThreads: Int
-    private var jobs: [Job] = []
-    private var head = 0
-    private var threads = 0
-    private var idle = 0
-    private var stopped = false
-
-    init(threads: Int) {
-        maxThreads = threads
-    }
-
-    /// Queues `job`; it runs on a worker thread.
-    func submit(_ job: @escaping Job) {
-        lock.lock()
-        jobs.append(job)
-        let pending = jobs.count - head
-        let spawn = pending > idle && threads < maxThreads
-        if spawn { threads += 1 }
-        lock.broadcast()
-        lock.unlock()
-        if spawn { startThread() }
-    }
-
-    /// Lets the threads end once the queue is empty.
-    func stop() {
-        lock.withLock {
-            stopped = true
-            lock.broadcast()
-        }
-    }
-
-    private func startThread() {
-        startDetachedThread { self.runJobs() }
-    }
-
-    private func runJobs() {
-        lock.lock()
-        while true {
-            while head == jobs.count && !stopped {
-                idle += 1
-                lock.wait()
-                idle -= 1
-            }
-            if head == jobs.count { break }
-            let job = jobs[head]
-            head += 1
-            if head == jobs.count {
-                jobs.removeAll(keepingCapacity: true)
-                head = 0
-            }
-            lock.unlock()
-            job()
-            lock.lock()
-        }
-        threads -= 1
-        lock.unlock()
     }
 }

@@ -1,4 +1,3 @@
-import Glibc
 public import KilnCore
 
 /// Writes a layer's entries as a compressed blob in one streaming pass:
@@ -14,7 +13,7 @@ public struct LayerWriter: Sendable {
     public var compression: Compression
     /// The mtime of every entry (the plan's `created`).
     public var modificationTime: Timestamp
-    /// The build's compression threads.
+    /// The build's pool, on which blobs are compressed and written.
     public var workers: LayerWorkers
 
     /// A writer for one build: every layer it writes shares `workers`.
@@ -64,17 +63,15 @@ public struct LayerWriter: Sendable {
         }
     }
 
-    /// ``write(_:to:cancellation:progress:)`` on a thread of its own, so the
-    /// blocking reads and writes never hold a Swift concurrency thread.
-    /// Cancelling the calling task stops the write at its next block.
+    /// ``write(_:to:cancellation:progress:)`` as a job of the build's
+    /// ``WorkerPool``, so the blocking reads and writes never hold a Swift
+    /// concurrency thread. The job waits for its own gzip blocks without
+    /// starving the pool (see ``WorkerPool``). Cancelling the calling task
+    /// stops the write at its next block.
     public func write(_ tree: LayerTree, to path: String, progress: (@Sendable (Int64) -> Void)? = nil) async throws -> LayerBlob {
         let flag = CancellationFlag()
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<LayerBlob, any Error>) in
-                startDetachedThread {
-                    continuation.resume(with: Result { try self.write(tree, to: path, cancellation: flag, progress: progress) })
-                }
-            }
+            try await workers.pool.run { try self.write(tree, to: path, cancellation: flag, progress: progress) }
         } onCancel: {
             flag.cancel()
         }
@@ -105,20 +102,4 @@ public struct LayerBlob: Hashable, Sendable {
         self.compression = compression
         self.entryCount = entryCount
     }
-}
-
-/// Runs `body` on a new detached pthread.
-func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(Box(body)).toOpaque()
-    let status = pthread_create(&thread, nil, { context in
-        Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
-        return nil
-    }, context)
-    precondition(status == 0, "cannot start a thread (pthread_create: \(status))")
-    pthread_detach(thread)
 }

@@ -72,9 +72,13 @@ public struct ImageBuilder: Sendable {
             let names = locks.unpinned.map { "\"\($0)\"" }.joined(separator: ", ")
             observer.note("packages layer\(locks.unpinned.count == 1 ? "" : "s") \(names) not pinned by \(locks.path): resolving from the repositories (kiln lock pins them)")
         }
-        let cache = BuildCache.open(plan: plan, options: options, observer: observer)
+        // One pool of `--jobs` threads for the build's blocking work
+        // (compression, hashing, blob writes); ended once the layers are.
+        let pool = WorkerPool(threads: max(1, options.jobs))
+        defer { pool.shutdown() }
+        let cache = BuildCache.open(plan: plan, options: options, observer: observer, pool: pool)
         defer { cache?.finish() }
-        let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache)
+        let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache, pool: pool)
         reports += built.map(\.report)
 
         let config = ImageConfigComposer.compose(plan: plan, base: base?.image.config, layers: built.map(\.history), diffIDs: reports.map(\.diffID))
@@ -111,8 +115,10 @@ public struct ImageBuilder: Sendable {
 
     /// Builds every plan layer, at most `jobs` at once; the first failure
     /// cancels the others. Results come back in plan order.
-    private func buildLayers(into staging: LayoutStaging, scratch: String, locks: PackageLocks, cache: BuildCache?) async throws -> [BuiltLayer] {
-        let workers = LayerWorkers(count: max(1, options.jobs))
+    private func buildLayers(
+        into staging: LayoutStaging, scratch: String, locks: PackageLocks, cache: BuildCache?, pool: WorkerPool
+    ) async throws -> [BuiltLayer] {
+        let workers = LayerWorkers(pool: pool)
         let writer = LayerWriter(compression: plan.compression, modificationTime: plan.created, workers: workers)
         let layers = Array(plan.layers.enumerated())
         return try await withThrowingTaskGroup(of: (Int, BuiltLayer).self) { group in

@@ -21,17 +21,19 @@ final class BuildCache: Sendable {
     /// The cache held no entry when the build began: no key can hit.
     let startedEmpty: Bool
 
-    private init(store: LayerCache, plan: ImageBuildPlan, observer: any BuildObserver) {
+    private init(store: LayerCache, plan: ImageBuildPlan, observer: any BuildObserver, pool: WorkerPool?) {
         self.store = store
         self.plan = plan
-        self.digester = InputDigester(statIndex: InputStatIndex(path: store.statIndexPath))
+        self.digester = InputDigester(statIndex: InputStatIndex(path: store.statIndexPath), pool: pool)
         self.observer = observer
         self.startedEmpty = store.holdsNoEntries
     }
 
     /// The cache for a build, or nil with `--no-cache` or when the cache
     /// cannot be used (noted through `observer`).
-    static func open(plan: ImageBuildPlan, options: BuildOptions, observer: any BuildObserver) -> BuildCache? {
+    /// - Parameter pool: the build's pool, where keys are computed and
+    ///   inputs hashed; nil starts one on first need (see ``InputDigester``).
+    static func open(plan: ImageBuildPlan, options: BuildOptions, observer: any BuildObserver, pool: WorkerPool? = nil) -> BuildCache? {
         guard options.useCache else { return nil }
         let store: LayerCache
         do {
@@ -40,7 +42,7 @@ final class BuildCache: Sendable {
             observer.note("layer cache not used: \(error)")
             return nil
         }
-        return BuildCache(store: store, plan: plan, observer: observer)
+        return BuildCache(store: store, plan: plan, observer: observer, pool: pool)
     }
 
     /// Writes back the stat index once the layers are done (whether or not
@@ -82,12 +84,11 @@ final class BuildCache: Sendable {
         }
     }
 
-    /// ``key(for:lock:)`` on a thread of its own, so hashing never holds a
-    /// Swift concurrency thread.
+    /// ``key(for:lock:)`` as a job of the build's pool, so hashing never
+    /// holds a Swift concurrency thread; the job hashes files itself while
+    /// it waits for the pool's other threads (see ``WorkerPool``).
     func key(for layer: LayerSpec, lock: LockedLayer?) async -> ContentDigest? {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: self.key(for: layer, lock: lock)) }
-        }
+        await digester.pool.run { self.key(for: layer, lock: lock) }
     }
 
     /// The cached layer for `key`, its blob linked (or copied) into

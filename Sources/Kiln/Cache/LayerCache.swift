@@ -24,7 +24,7 @@ import Glibc
 /// key; a blob must have the entry's size, and its digest is verified as
 /// it is linked into a layout), so a torn or tampered file is dropped,
 /// never used.
-public final class LayerCache: @unchecked Sendable {
+public final class LayerCache: Sendable {
     /// The cache's root directory.
     public let directory: String
     private let lockDescriptor: Int32

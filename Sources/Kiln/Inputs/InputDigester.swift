@@ -4,6 +4,7 @@ import Archive
 public import KilnCore
 import Strategies
 import Glibc
+import Synchronization
 
 /// Content digests of a plan's host inputs: what `kiln plan` prints, what
 /// `kiln diff` compares, and what layer cache keys are made of.
@@ -20,16 +21,34 @@ import Glibc
 ///   hardlinks in a layer, so the grouping counts too: every member of a
 ///   group but the first (in path byte order) has kind `h` and the first
 ///   member's path as content. Trees without such groups are unaffected.
-public final class InputDigester: @unchecked Sendable {
-    private let lock = NSLock()
-    private var memo: [String: ContentDigest] = [:]
+///
+/// Files are hashed on a ``WorkerPool``: the build's, or one the digester
+/// starts on first use (sized by the core count) for `kiln plan` and
+/// `kiln diff`.
+public final class InputDigester: Sendable {
+    private let memo = Mutex<[String: ContentDigest]>([:])
     private let statIndex: InputStatIndex?
+    private let givenPool: Mutex<WorkerPool?>
 
-    /// - Parameter statIndex: file digests to reuse while a file's stamp
-    ///   is unchanged (`kiln build` keeps one in the cache directory); nil
-    ///   hashes every file.
-    public init(statIndex: InputStatIndex? = nil) {
+    /// - Parameters:
+    ///   - statIndex: file digests to reuse while a file's stamp is
+    ///     unchanged (`kiln build` keeps one in the cache directory); nil
+    ///     hashes every file.
+    ///   - pool: the threads that hash files (a build's `--jobs`); nil
+    ///     starts a pool of one thread per core on first need.
+    public init(statIndex: InputStatIndex? = nil, pool: WorkerPool? = nil) {
         self.statIndex = statIndex
+        givenPool = Mutex(pool)
+    }
+
+    /// The pool files are hashed on (started here if none was given).
+    var pool: WorkerPool {
+        givenPool.withLock { pool in
+            if let pool { return pool }
+            let started = WorkerPool(threads: WorkerPool.onlineCores)
+            pool = started
+            return started
+        }
     }
 
     /// Writes the stat index back, if one is used and anything was hashed.
@@ -41,7 +60,7 @@ public final class InputDigester: @unchecked Sendable {
     /// the top is followed, as plans follow a top-level `source`).
     /// - Throws: ``InputDigestError`` for unreadable or special files.
     public func digest(of path: String) throws -> ContentDigest {
-        if let known = lock.withLock({ memo[path] }) { return known }
+        if let known = memo.withLock({ $0[path] }) { return known }
         var info = stat()
         guard stat(path, &info) == 0 else { throw InputDigestError.unreadable(path: path, errno: errno) }
         let digest: ContentDigest
@@ -50,7 +69,7 @@ public final class InputDigester: @unchecked Sendable {
         case S_IFDIR: digest = try directoryDigest(path)
         default: throw InputDigestError.special(path: path)
         }
-        lock.withLock { memo[path] = digest }
+        memo.withLock { $0[path] = digest }
         return digest
     }
 
@@ -115,37 +134,45 @@ public final class InputDigester: @unchecked Sendable {
     }
 
     /// Digests of regular files: from the stat index where it holds them,
-    /// the others hashed on as many threads as there are cores (each with
-    /// one read buffer). The first failure in `files` order is thrown.
+    /// the others hashed on the pool's threads and the calling one (each
+    /// with one read buffer), chunks of 16 files at a time. The caller may
+    /// be a pool job: it hashes too, and waits only for chunks under way
+    /// (``WorkerPool/concurrentPerform(iterations:_:)``). The first failure
+    /// in `files` order is thrown.
     private func fileDigests(_ files: [(host: String, info: stat)]) throws -> [ContentDigest] {
-        let work = ParallelHashes(count: files.count)
+        var known: [Int: ContentDigest] = [:]
         var missing: [Int] = []
         for (index, file) in files.enumerated() {
-            if let known = statIndex?.digest(for: file.host, stamp: FileStamp(file.info)) {
-                work.results[index] = .success(known)
+            if let digest = statIndex?.digest(for: file.host, stamp: FileStamp(file.info)) {
+                known[index] = digest
             } else {
                 missing.append(index)
             }
         }
-        let threads = min(ProcessInfo.processInfo.activeProcessorCount, (missing.count + 15) / 16)
-        if threads > 0 {
+        let chunkSize = 16
+        let chunks = (missing.count + chunkSize - 1) / chunkSize
+        var hashed: [Int: Result<ContentDigest, any Error>] = [:]
+        if chunks > 0 {
+            let pool = self.pool
+            let work = ParallelHashes(missing: missing, chunkSize: chunkSize)
             let statIndex = self.statIndex
-            let missing = missing
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            let paths = files.map(\.host), stamps = files.map { FileStamp($0.info) }
+            pool.concurrentPerform(iterations: min(pool.threadCount, chunks)) { _ in
                 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
                 defer { buffer.deallocate() }
-                while let chunk = work.nextChunk(of: missing.count, size: 16) {
-                    for position in chunk {
-                        let index = missing[position]
-                        let file = files[index]
-                        let result = Result { try Self.fileDigest(file.host, buffer: buffer) }
-                        if case .success(let digest) = result { statIndex?.record(digest, for: file.host, stamp: FileStamp(file.info)) }
-                        work.store(result, at: index)
+                while let chunk = work.nextChunk() {
+                    var results: [(Int, Result<ContentDigest, any Error>)] = []
+                    for index in chunk {
+                        let result = Result { try Self.fileDigest(paths[index], buffer: buffer) }
+                        if case .success(let digest) = result { statIndex?.record(digest, for: paths[index], stamp: stamps[index]) }
+                        results.append((index, result))
                     }
+                    work.store(results)
                 }
             }
+            hashed = work.results
         }
-        return try work.results.map { try $0!.get() }
+        return try files.indices.map { index in try known[index] ?? hashed[index]!.get() }
     }
 
     /// A file's digest from the stat index, else hashed (and recorded with
@@ -187,27 +214,38 @@ public final class InputDigester: @unchecked Sendable {
     }
 }
 
-/// Results of hashing files on several threads: each index is written by
-/// one thread, the chunk counter is shared under a lock.
-private final class ParallelHashes: @unchecked Sendable {
-    var results: [Result<ContentDigest, any Error>?]
-    private let lock = NSLock()
-    private var next = 0
+/// Hashing files on several threads: the next chunk of the files to hash
+/// and the results so far, behind one lock.
+private final class ParallelHashes: Sendable {
+    private let missing: [Int]
+    private let chunkSize: Int
+    private let state = Mutex<(next: Int, results: [Int: Result<ContentDigest, any Error>])>((0, [:]))
 
-    init(count: Int) {
-        results = Array(repeating: nil, count: count)
+    /// - Parameter missing: indices of the files to hash, in order.
+    init(missing: [Int], chunkSize: Int) {
+        self.missing = missing
+        self.chunkSize = chunkSize
     }
 
-    func nextChunk(of count: Int, size: Int) -> Range<Int>? {
-        lock.withLock {
-            guard next < count else { return nil }
-            defer { next = min(count, next + size) }
-            return next..<min(count, next + size)
+    /// The indices of the next files to hash, or nil when none are left.
+    func nextChunk() -> ArraySlice<Int>? {
+        state.withLock { state in
+            guard state.next < missing.count else { return nil }
+            let end = min(missing.count, state.next + chunkSize)
+            defer { state.next = end }
+            return missing[state.next..<end]
         }
     }
 
-    func store(_ result: Result<ContentDigest, any Error>, at index: Int) {
-        lock.withLock { results[index] = result }
+    func store(_ results: [(Int, Result<ContentDigest, any Error>)]) {
+        state.withLock { state in
+            for (index, result) in results { state.results[index] = result }
+        }
+    }
+
+    /// Every result stored (read once the hashing threads are done).
+    var results: [Int: Result<ContentDigest, any Error>] {
+        state.withLock { $0.results }
     }
 }
 

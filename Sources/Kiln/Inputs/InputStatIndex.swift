@@ -3,6 +3,7 @@ import Archive
 public import KilnCore
 import Strategies
 import Glibc
+import Synchronization
 
 /// What `lstat` says about a file, as far as the stat index compares it.
 public struct FileStamp: Hashable, Sendable {
@@ -54,15 +55,19 @@ public struct FileStamp: Hashable, Sendable {
 /// Stored as text, one line per file (`digest size mtime mtime_ns ctime
 /// ctime_ns inode device path`), written to a temporary file and renamed
 /// into place; its own mtime is its write time.
-public final class InputStatIndex: @unchecked Sendable {
+public final class InputStatIndex: Sendable {
     /// Where the index lives.
     public let path: String
-    private let lock = NSLock()
-    private var records: [String: (stamp: FileStamp, digest: ContentDigest)] = [:]
     /// The second the loaded index was written; stamps at or after it are racy.
     private let writtenAt: Int64
-    private var changed = false
-    private var seen = Set<String>()
+    private let state: Mutex<Records>
+
+    /// What hashing threads look up and record at once.
+    private struct Records {
+        var byPath: [String: (stamp: FileStamp, digest: ContentDigest)] = [:]
+        var changed = false
+        var seen = Set<String>()
+    }
 
     static let header = "kiln-input-index 1"
     /// Entries not seen by a run are kept while the index stays below this.
@@ -74,9 +79,11 @@ public final class InputStatIndex: @unchecked Sendable {
         var info = stat()
         guard stat(path, &info) == 0, let data = FileManager.default.contents(atPath: path) else {
             writtenAt = Int64.min
+            state = Mutex(Records())
             return
         }
         writtenAt = Int64(info.st_mtim.tv_sec)
+        var records: [String: (stamp: FileStamp, digest: ContentDigest)] = [:]
         data.withUnsafeBytes { bytes in
             let header = Array((Self.header + "\n").utf8)
             guard bytes.count >= header.count, bytes.prefix(header.count).elementsEqual(header) else { return }
@@ -90,14 +97,15 @@ public final class InputStatIndex: @unchecked Sendable {
                 start = end + 1
             }
         }
+        state = Mutex(Records(byPath: records))
     }
 
     /// The digest recorded for `path`, if its stamp is unchanged and it is
     /// not racy.
     public func digest(for path: String, stamp: FileStamp) -> ContentDigest? {
-        lock.withLock {
-            seen.insert(path)
-            guard let record = records[path], record.stamp == stamp else { return nil }
+        state.withLock { state in
+            state.seen.insert(path)
+            guard let record = state.byPath[path], record.stamp == stamp else { return nil }
             guard stamp.modified < writtenAt, stamp.changed < writtenAt else { return nil }
             return record.digest
         }
@@ -107,28 +115,31 @@ public final class InputStatIndex: @unchecked Sendable {
     /// before it was read.
     public func record(_ digest: ContentDigest, for path: String, stamp: FileStamp) {
         guard !path.contains("\n") else { return }
-        lock.withLock {
-            seen.insert(path)
-            if let old = records[path], old.stamp == stamp, old.digest == digest, stamp.modified < writtenAt, stamp.changed < writtenAt {
+        state.withLock { state in
+            state.seen.insert(path)
+            if let old = state.byPath[path], old.stamp == stamp, old.digest == digest, stamp.modified < writtenAt, stamp.changed < writtenAt {
                 return
             }
-            records[path] = (stamp, digest)
-            changed = true
+            state.byPath[path] = (stamp, digest)
+            state.changed = true
         }
     }
 
     /// Writes the index if anything was hashed (atomically: a temporary
     /// file renamed over the old index).
     public func save() throws {
-        let text: String? = lock.withLock {
-            guard changed else { return nil }
-            if records.count > Self.keepLimit { records = records.filter { seen.contains($0.key) } }
+        let text: String? = state.withLock { state in
+            guard state.changed else { return nil }
+            if state.byPath.count > Self.keepLimit {
+                let seen = state.seen
+                state.byPath = state.byPath.filter { seen.contains($0.key) }
+            }
             var text = Self.header + "\n"
-            for (path, record) in records.sorted(by: { $0.key < $1.key }) {
+            for (path, record) in state.byPath.sorted(by: { $0.key < $1.key }) {
                 let s = record.stamp
                 text += "\(record.digest.hex) \(s.size) \(s.modified) \(s.modifiedNanoseconds) \(s.changed) \(s.changedNanoseconds) \(s.inode) \(s.device) \(path)\n"
             }
-            changed = false
+            state.changed = false
             return text
         }
         guard let text else { return }

@@ -2,6 +2,7 @@ import Foundation
 import Archive
 public import KilnCore
 import Glibc
+import Synchronization
 
 /// Writes an OCI image layout directory as one tar archive (`--tar`), the
 /// form `docker load`, `podman load` and `skopeo copy oci-archive:` take.
@@ -55,12 +56,14 @@ public enum LayoutArchive {
 
 /// An archive written beside its destination, waiting to be renamed into
 /// place. Released without ``commit()``, it is deleted.
-public final class PendingArchive: @unchecked Sendable {
+public final class PendingArchive: Sendable {
     /// The temporary file.
     public let temporary: String
     /// Where ``commit()`` puts it (absolute).
     public let destination: String
-    private var done = false
+    /// Committed (or committing): the temporary is no longer this object's
+    /// to delete.
+    private let done = Atomic<Bool>(false)
 
     init(temporary: String, destination: String) {
         self.temporary = temporary
@@ -68,14 +71,13 @@ public final class PendingArchive: @unchecked Sendable {
     }
 
     deinit {
-        if !done { unlink(temporary) }
+        if !done.load(ordering: .acquiring) { unlink(temporary) }
     }
 
     /// Renames the archive into place (replacing any previous one).
     /// - Throws: ``LayoutError/io(operation:path:errno:)``; the temporary is removed.
     public func commit() throws(LayoutError) {
-        guard !done else { return }
-        done = true
+        guard !done.exchange(true, ordering: .acquiringAndReleasing) else { return }
         do { try AtomicFile.rename(temporary, to: destination) } catch { throw LayoutError(error) }
     }
 }

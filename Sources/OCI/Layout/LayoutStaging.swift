@@ -2,6 +2,7 @@ import Foundation
 import Archive
 public import KilnCore
 import Glibc
+import Synchronization
 
 /// Builds an OCI image layout in a staging directory beside the output, then
 /// swaps it in whole.
@@ -29,14 +30,13 @@ import Glibc
 /// directory with `oci-layout`): kiln never replaces anything else. If the
 /// staging is released without ``publish()`` (an error anywhere in the
 /// build), the staging directory is deleted and the output is untouched.
-public final class LayoutStaging: @unchecked Sendable {
+public final class LayoutStaging: Sendable {
     /// The layout directory being replaced or created.
     public let output: String
     /// The staging directory's path.
     public let directory: String
-    private let lock = NSLock()
-    private var closed = false
-    private var nextTemporary = 0
+    /// Published or discarded, and the last temporary blob number given.
+    private let state = Mutex<(closed: Bool, nextTemporary: Int)>((false, 0))
 
     /// Checks the output path and creates the staging directory beside it.
     /// - Throws: ``LayoutError/outputNotDirectory(path:)``,
@@ -62,7 +62,7 @@ public final class LayoutStaging: @unchecked Sendable {
     }
 
     deinit {
-        if !closed { TreeRemoval.remove(directory) }
+        if !state.withLock({ $0.closed }) { TreeRemoval.remove(directory) }
     }
 
     /// The path a blob with `digest` has in the staging layout.
@@ -73,10 +73,11 @@ public final class LayoutStaging: @unchecked Sendable {
     /// A fresh path inside the staging directory (same file system as the
     /// blobs) where a blob can be written before its digest is known.
     public func temporaryBlobPath() -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        nextTemporary += 1
-        return directory + "/tmp/blob-\(nextTemporary)"
+        let number = state.withLock { state in
+            state.nextTemporary += 1
+            return state.nextTemporary
+        }
+        return directory + "/tmp/blob-\(number)"
     }
 
     /// Moves a finished blob into `blobs/sha256/`. The caller computed
@@ -204,26 +205,22 @@ public final class LayoutStaging: @unchecked Sendable {
             }
             TreeRemoval.remove(aside)
         }
-        lock.lock()
-        closed = true
-        lock.unlock()
+        state.withLock { $0.closed = true }
         BlobFiles.syncDirectory(parent)
     }
 
     /// Deletes the staging directory without touching the output. Also done
     /// when the staging object is released unpublished.
     public func discard() {
-        lock.lock()
-        let wasClosed = closed
-        closed = true
-        lock.unlock()
+        let wasClosed = state.withLock { state in
+            defer { state.closed = true }
+            return state.closed
+        }
         if !wasClosed { TreeRemoval.remove(directory) }
     }
 
     private func checkOpen() throws(LayoutError) {
-        lock.lock()
-        defer { lock.unlock() }
-        if closed { throw .stagingClosed(path: directory) }
+        if state.withLock({ $0.closed }) { throw .stagingClosed(path: directory) }
     }
 
     private static func checkOutput(_ output: String) throws(LayoutError) {

@@ -2,70 +2,67 @@ import Foundation
 import Kiln
 import KilnCore
 import Plan
+import Synchronization
 
 /// Renders a build on stderr: a live line per running layer on a terminal,
 /// plain lines otherwise; build commands' output prefixed with the layer name.
-final class BuildProgress: BuildObserver, @unchecked Sendable {
+final class BuildProgress: BuildObserver, Sendable {
     private let interactive: Bool
-    private let lock = NSLock()
-    private var active: [Int: (name: String, strategy: String, bytes: Int64)] = [:]
-    private var drawnLines = 0
-    private var lastDraw = ContinuousClock.now
     private let nameWidth: Int
-    /// Finished layers wait here until every layer before them is printed,
-    /// so summaries come in plan order whatever order layers finish in.
-    private var finished: [Int: LayerReport] = [:]
-    private var nextToPrint = 0
+    private let screen: Mutex<Screen>
 
     init(interactive: Bool, nameWidth: Int = 12) {
         self.interactive = interactive
         self.nameWidth = nameWidth
+        screen = Mutex(Screen(interactive: interactive))
     }
 
     func layerStarted(_ index: Int, layer: LayerSpec) {
-        lock.withLock {
-            active[index] = (layer.name, layer.strategy.typeName, 0)
-            if interactive { redraw(force: true) }
+        screen.withLock { screen in
+            screen.active[index] = (layer.name, layer.strategy.typeName, 0)
+            if interactive { screen.redraw(force: true) }
         }
     }
 
     func layerProgress(_ index: Int, bytes: Int64) {
         guard interactive else { return }
-        lock.withLock {
-            active[index]?.bytes = bytes
-            redraw(force: false)
+        screen.withLock { screen in
+            screen.active[index]?.bytes = bytes
+            screen.redraw(force: false)
         }
     }
 
     func layerOutput(_ index: Int, layer: LayerSpec, line: String) {
-        lock.withLock { print(permanent: "[\(layer.name)] \(line)") }
+        screen.withLock { $0.print(permanent: "[\(layer.name)] \(line)") }
     }
 
     func layerFinished(_ index: Int, report: LayerReport) {
-        lock.withLock {
-            active[index] = nil
-            finished[index] = report
-            while let next = finished.removeValue(forKey: nextToPrint) {
-                print(permanent: Self.summary(next, nameWidth: nameWidth))
-                for note in next.notes { print(permanent: "[\(next.name)] note: \(note)") }
-                nextToPrint += 1
+        let nameWidth = self.nameWidth
+        screen.withLock { screen in
+            screen.active[index] = nil
+            screen.finished[index] = report
+            while let next = screen.finished.removeValue(forKey: screen.nextToPrint) {
+                screen.print(permanent: Self.summary(next, nameWidth: nameWidth))
+                for note in next.notes { screen.print(permanent: "[\(next.name)] note: \(note)") }
+                screen.nextToPrint += 1
             }
-            if interactive { redraw(force: true) }
+            if interactive { screen.redraw(force: true) }
         }
     }
 
     func baseLayerReused(_ report: LayerReport) {
-        lock.withLock { print(permanent: Self.summary(report, nameWidth: nameWidth)) }
+        let nameWidth = self.nameWidth
+        screen.withLock { $0.print(permanent: Self.summary(report, nameWidth: nameWidth)) }
     }
 
     func note(_ text: String) {
-        lock.withLock { print(permanent: "note: \(text)") }
+        screen.withLock { $0.print(permanent: "note: \(text)") }
     }
 
     /// The final lines: image and manifest digest.
     func finish(_ report: BuildReport) {
-        lock.withLock {
-            clear()
+        screen.withLock { screen in
+            screen.clear()
             var lines = ["image \(report.image)", "manifest \(report.manifestDigest)", "config \(report.configDigest)"]
             if let output = report.output { lines.append("layout \(output)") }
             if let tar = report.tarOutput { lines.append("archive \(tar)") }
@@ -77,7 +74,7 @@ final class BuildProgress: BuildObserver, @unchecked Sendable {
 
     /// Clears the live lines before an error is printed.
     func abandon() {
-        lock.withLock { clear() }
+        screen.withLock { $0.clear() }
     }
 
     /// One layer's line: name, strategy, entries, sizes, digests, time, cache.
@@ -90,20 +87,38 @@ final class BuildProgress: BuildObserver, @unchecked Sendable {
         let source = (report.cached ? "cached " : "built ") + String(format: "%.2fs", report.seconds)
         return "\(name) \(strategy) \(sizes)  diff_id \(report.diffID)  digest \(report.digest)  \(source)"
     }
+}
 
-    private func print(permanent line: String) {
+/// What is on stderr: the live lines of running layers and the summaries
+/// waiting for their turn; written by whichever thread reports, one at a
+/// time (behind ``BuildProgress``'s lock).
+private struct Screen {
+    let interactive: Bool
+    var active: [Int: (name: String, strategy: String, bytes: Int64)] = [:]
+    var drawnLines = 0
+    var lastDraw = ContinuousClock.now
+    /// Finished layers wait here until every layer before them is printed,
+    /// so summaries come in plan order whatever order layers finish in.
+    var finished: [Int: LayerReport] = [:]
+    var nextToPrint = 0
+
+    init(interactive: Bool) {
+        self.interactive = interactive
+    }
+
+    mutating func print(permanent line: String) {
         clear()
         Terminal.line(line)
         if interactive { redraw(force: true) }
     }
 
-    private func clear() {
+    mutating func clear() {
         guard interactive, drawnLines > 0 else { return }
         FileHandleWriter.stderr.write("\u{1B}[\(drawnLines)F\u{1B}[J")
         drawnLines = 0
     }
 
-    private func redraw(force: Bool) {
+    mutating func redraw(force: Bool) {
         let now = ContinuousClock.now
         guard force || now - lastDraw > .milliseconds(100) else { return }
         lastDraw = now
