@@ -59,9 +59,7 @@ final class Fetcher: Sendable {
         }
         guard actualSize == size else { throw .sizeMismatch(url: url, expected: size, actual: actualSize) }
         guard actualHash == sha256 else { throw .hashMismatch(url: url, expected: sha256, actual: actualHash) }
-        guard rename(partial, cached) == 0 else {
-            throw .io(path: cached, message: String(cString: strerror(errno)))
-        }
+        do { try AtomicFile.rename(partial, to: cached) } catch { throw RepositoryError(error) }
         return cached
     }
 
@@ -122,30 +120,23 @@ final class Fetcher: Sendable {
     /// Copies a local file while hashing it; nil when there is no such file.
     private func copyLocal(_ source: String, url: String, to path: String) throws(RepositoryError) -> (size: Int64, sha256: String)? {
         guard FileManager.default.isReadableFile(atPath: source) else { return nil }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let output = FileHandle(forWritingAtPath: path) else {
-            throw .io(path: path, message: "cannot create the file")
+        unlink(path)  // a previous attempt's file; the copy makes a new one
+        do {
+            let copied = try FileHashing.copy(from: source, to: path)
+            return (copied.size, copied.digest.hex)
+        } catch {
+            throw RepositoryError(error)
         }
-        defer { try? output.close() }
-        return try Fetcher.hashFile(source, copyingTo: output)
     }
 
-    /// Size and SHA-256 of a file, read in fixed-size chunks, each also
-    /// written to `output` when given.
-    static func hashFile(_ path: String, copyingTo output: FileHandle? = nil) throws(RepositoryError) -> (size: Int64, sha256: String) {
-        guard let input = FileHandle(forReadingAtPath: path) else { throw .io(path: path, message: "cannot open the file") }
-        defer { try? input.close() }
-        var hasher = SHA256()
-        var size: Int64 = 0
+    /// Size and SHA-256 (hex) of a file.
+    static func hashFile(_ path: String) throws(RepositoryError) -> (size: Int64, sha256: String) {
         do {
-            while let chunk = try input.read(upToCount: 1 << 16), !chunk.isEmpty {
-                hasher.update(data: chunk)
-                size += Int64(chunk.count)
-                try output?.write(contentsOf: chunk)
-            }
+            let hashed = try FileHashing.sha256(ofFileAt: path)
+            return (hashed.size, hashed.digest.hex)
         } catch {
-            throw .io(path: path, message: "\(error.localizedDescription)")
+            throw RepositoryError(error)
         }
-        return (size, Hex.string(hasher.finalize()))
     }
 
     private func makeDirectory(_ path: String) throws(RepositoryError) {

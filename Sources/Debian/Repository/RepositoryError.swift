@@ -60,3 +60,10 @@ public enum RepositoryError: Error, Hashable, Sendable, CustomStringConvertible 
         }
     }
 }
+
+extension RepositoryError {
+    /// A failed file operation: `<path>: cannot <operation> it: <reason>`.
+    init(_ error: FileIOError) {
+        self = .io(path: error.path, message: "cannot \(error.operation) it: \(error.reason)")
+    }
+}

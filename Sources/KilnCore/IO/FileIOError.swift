@@ -18,8 +18,11 @@ public struct FileIOError: Error, Hashable, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
-    /// `cannot <operation> <path>: <strerror>`.
+    /// What the system says `errno` means (`No space left on device`).
+    public var reason: String { String(cString: strerror(errno)) }
+
+    /// `cannot <operation> <path>: <reason>`.
     public var description: String {
-        "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
+        "cannot \(operation) \(path): \(reason)"
     }
 }
