@@ -3,13 +3,15 @@
 //
 // Data flow, one module per concern (docs/architecture.md draws it):
 //   KilnCore: the shared vocabulary (ContentDigest, Timestamp, Compression,
-//     Platform, canonical JSON, child processes) that every module may use,
-//     over CLinux (the glibc calls Swift's Glibc module leaves out).
+//     Platform, canonical JSON, atomic files, the worker pool, child
+//     processes) that every module may use, over CLinux (the glibc calls
+//     Swift's Glibc module leaves out).
 //   CYAML → YAML (node tree with marks) → Plan (ImageBuildPlan, validation)
 //   CZlib, CZstd, CLZMA → Archive (tar, codecs, the streaming layer writer)
-//   Strategies (files, build, derivation) over Plan and Archive
+//   Strategies (files, build, derivation; LayerPreparing, provenance)
 //   OCI (types, layout read/write) over Archive
-//   Debian (packages strategy) over Strategies
+//   KilnHTTP (the one HTTP client seam, on async-http-client)
+//   Debian (packages strategy) over Strategies and KilnHTTP
 //   Kiln (build pipeline, cache, diff, inspect) → kiln (CLI).
 import PackageDescription
 
