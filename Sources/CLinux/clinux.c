@@ -1,6 +1,9 @@
 // _GNU_SOURCE before any glibc header: it is what declares these calls.
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -35,4 +38,27 @@ int clinux_start_writeback(int descriptor, int64_t offset, int64_t count) {
 
 int clinux_rename_exchange(int first_directory, const char *first, int second_directory, const char *second) {
     return renameat2(first_directory, first, second_directory, second, RENAME_EXCHANGE);
+}
+
+static volatile int interrupt_pipe = -1;
+
+static void forward_interrupt(int signal_number) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signal_number;
+    ssize_t ignored = write(interrupt_pipe, &byte, 1);
+    (void)ignored;
+    errno = saved;
+}
+
+int clinux_forward_interrupts(int write_end) {
+    interrupt_pipe = write_end;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = forward_interrupt;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &action, NULL) != 0) return -1;
+    if (sigaction(SIGTERM, &action, NULL) != 0) return -1;
+    if (sigaction(SIGHUP, &action, NULL) != 0) return -1;
+    return 0;
 }

@@ -35,6 +35,12 @@ int clinux_start_writeback(int descriptor, int64_t offset, int64_t count);
 /// cannot.
 int clinux_rename_exchange(int first_directory, const char *first, int second_directory, const char *second);
 
+/// Sends every SIGINT, SIGTERM and SIGHUP kiln receives, as one byte (the
+/// signal number), to `write_end` — a pipe a thread reads — from a handler
+/// that does nothing else (only async-signal-safe calls). Handlers do not
+/// survive exec, so children start with the default actions. 0 or -1.
+int clinux_forward_interrupts(int write_end);
+
 // The wait-status macros of <sys/wait.h>, which Swift cannot import.
 static inline int clinux_wifexited(int status) { return WIFEXITED(status); }
 static inline int clinux_wexitstatus(int status) { return WEXITSTATUS(status); }

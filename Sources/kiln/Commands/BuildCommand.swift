@@ -64,8 +64,27 @@ struct BuildCommand: AsyncParsableCommand {
             cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
             keepScratch: keepScratch)
         let progress = BuildProgress(interactive: Terminal.isInteractive && !json)
+        // ^C or SIGTERM cancels the build: running commands' process groups
+        // are killed and staging and scratch are removed as it unwinds; then
+        // kiln exits 128 + the signal. A second signal exits at once.
+        let build = Task { try await ImageBuilder(plan: loaded, options: options, observer: progress).build() }
+        let interrupts: Interrupts
         do {
-            let report = try await ImageBuilder(plan: loaded, options: options, observer: progress).build()
+            interrupts = try Interrupts.watch { _ in build.cancel() }
+        } catch {
+            build.cancel()
+            _ = await build.result
+            throw CommandFailure(code: 1, message: "kiln: error: \(error)")
+        }
+        let result = await build.result
+        // A signal that came after the layout was published stopped nothing:
+        // the build is reported as the success it was.
+        if case .failure = result, let signal = interrupts.signal, let code = interrupts.exitCode {
+            progress.abandon()
+            throw CommandFailure(code: code, message: "kiln: interrupted by \(Interrupts.name(of: signal)); the previous output is as it was")
+        }
+        do {
+            let report = try result.get()
             progress.finish(report)
             if json { FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder().encode(report), as: UTF8.self) + "\n") }
         } catch {

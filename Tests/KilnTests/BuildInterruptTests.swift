@@ -1,0 +1,76 @@
+import Foundation
+import Glibc
+import KilnCore
+import Testing
+import TestSupport
+
+/// `kiln build` stopped by SIGINT or SIGTERM while a build command runs:
+/// the command's processes die with the build, staging and scratch are
+/// removed, the previous output stays, and kiln exits 128 + the signal.
+@Suite(.requires(.kilnBinary))
+struct BuildInterruptTests {
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory()
+    }
+
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalStopsTheBuildAndLeavesNothingBehind(signal: Int32) throws {
+        let tmpdir = try scratch.directory("tmp")
+        let marks = try scratch.directory("marks")
+        try scratch.write("plan/plan.yaml", """
+            kiln: 1
+            name: example.com/interrupt
+            layers:
+              - name: slow
+                type: build
+                command: |
+                  sleep 60 &
+                  echo $! > \(marks)/sleep.pid
+                  wait
+                  echo late > "$KILN_OUT/late"
+
+            """)
+        try scratch.write("good/plan.yaml", "kiln: 1\nname: example.com/interrupt\nlayers:\n  - { name: a, type: files, files: [{ path: /a, content: a }] }\n")
+        let environment = Build.environment(cache: scratch.path + "/cache", setting: ["TMPDIR": tmpdir])
+        try Build.layout(["good/plan.yaml", "-o", "out"], in: scratch.path, environment: environment)
+        let before = try Build.files(scratch.path("out"))
+
+        let kiln = Process()
+        kiln.executableURL = URL(fileURLWithPath: KilnBinary.path)
+        kiln.arguments = ["build", "plan/plan.yaml", "-o", "out"]
+        kiln.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+        kiln.environment = environment
+        let errors = Pipe()
+        kiln.standardError = errors
+        kiln.standardOutput = FileHandle.nullDevice
+        try kiln.run()
+
+        // The command has started once it wrote its background sleep's pid.
+        var sleepPID: pid_t?
+        for _ in 0..<600 where sleepPID == nil {
+            if let text = try? Files.text(marks + "/sleep.pid"), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                sleepPID = pid
+            } else {
+                usleep(50_000)
+            }
+        }
+        let pid = try #require(sleepPID, "the build command never started")
+        kill(kiln.processIdentifier, signal)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        kiln.waitUntilExit()
+
+        #expect(kiln.terminationReason == .exit)
+        #expect(kiln.terminationStatus == 128 + signal)
+        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+        #expect(stderr.split(separator: "\n").last.map(String.init) == "kiln: interrupted by \(name); the previous output is as it was", "\(stderr)")
+        #expect(try Build.files(scratch.path("out")) == before)
+        #expect(try Build.leftovers(in: scratch.path) == [])
+        #expect(try Build.temporaryLeftovers(tmpdir) == [])
+        // The command's background process died with it (a zombie waiting
+        // for its reaper counts as dead).
+        let state = (try? Files.text("/proc/\(pid)/stat")).flatMap { $0.split(separator: ")").last?.split(separator: " ").first }
+        #expect(state == nil || state == "Z", "process \(pid) still runs: \(state.map(String.init) ?? "")")
+    }
+}
