@@ -1,3 +1,4 @@
+import Glibc
 import Foundation
 import Archive
 import KilnCore
@@ -104,6 +105,29 @@ import TestSupport
         let writer = LayerWriter(compression: .gzip, modificationTime: Self.created, workers: LayerWorkers(count: 2))
         let error = try #require(throws: LayerWriteError.self) { _ = try writer.write(tree, to: directory + "/blob") }
         #expect(error.description == "source file \(directory)/gone (for /zz/gone) no longer exists; it was removed while the layer was being written")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/blob"))
+    }
+
+    /// A listed file swapped for a symlink to a same-sized file elsewhere,
+    /// or for a FIFO, is refused — never followed, never waited on.
+    @Test(arguments: ["symlink", "fifo"])
+    func aSourceSwappedAfterListingIsRefused(replacement: String) throws {
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Files.write(Array("inside".utf8), to: directory + "/zz")
+        try Files.write(Array("SECRET".utf8), to: directory + "/outside")
+        var tree = LayerTree()
+        try tree.insert(LayerEntry(path: "zz", kind: .regular(.file(path: directory + "/zz", size: 6)), mode: 0o644))
+        unlink(directory + "/zz")
+        if replacement == "symlink" {
+            try FileManager.default.createSymbolicLink(atPath: directory + "/zz", withDestinationPath: directory + "/outside")
+        } else {
+            #expect(mkfifo(directory + "/zz", 0o644) == 0)
+        }
+        let writer = LayerWriter(compression: .none, modificationTime: Self.created, workers: LayerWorkers(count: 1))
+        let error = try #require(throws: LayerWriteError.self) { _ = try writer.write(tree, to: directory + "/blob") }
+        #expect(error.description == "source file \(directory)/zz (for /zz) is no longer a regular file; it was replaced while the layer was being written")
         #expect(!FileManager.default.fileExists(atPath: directory + "/blob"))
     }
 

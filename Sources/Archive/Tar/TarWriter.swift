@@ -186,10 +186,17 @@ public final class TarWriter<Sink: ByteSink> {
 
     /// Streams exactly `size` bytes of `source`, checking that the file is
     /// still the regular file of that size it was when listed.
+    ///
+    /// Opened with `O_NOFOLLOW`: a file swapped for a symlink after it was
+    /// listed (to a file outside the context, of the same size) is refused
+    /// rather than followed; and `O_NONBLOCK`, so one swapped for a FIFO
+    /// cannot hang the build before `fstat` refuses it. Everything read comes
+    /// from the descriptor that was checked.
     private func copyFile(_ source: String, size: Int64, entry: String) throws {
-        let descriptor = open(source, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else {
             let code = errno
+            if code == ELOOP { throw LayerWriteError.sourceNotRegularFile(source: source, entry: entry) }
             if code == ENOENT || code == ENOTDIR { throw LayerWriteError.sourceMissing(source: source, entry: entry) }
             throw LayerWriteError.sourceUnreadable(source: source, entry: entry, errno: code)
         }

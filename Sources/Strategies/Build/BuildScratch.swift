@@ -245,9 +245,16 @@ private struct InputCopier {
     }
 
     private func copyFile(_ source: String, to destination: String, executable: Bool) throws(BuildError) {
-        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        // O_NONBLOCK: an input swapped for a FIFO since it was listed must
+        // not hang the build; fstat then refuses anything but a regular file.
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard input >= 0 else { throw failure("read", source) }
         defer { close(input) }
+        var status = stat()
+        guard fstat(input, &status) == 0 else { throw failure("read", source) }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw BuildError(layer: layer, reason: .unsupportedInput(path: source, kind: InputCopier.kindName(status.st_mode)))
+        }
         let mode: mode_t = executable ? 0o755 : 0o644
         let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard output >= 0 else { throw failure("create", destination) }
