@@ -3,9 +3,11 @@
 //
 // Data flow, one module per concern (docs/architecture.md draws it):
 //   KilnCore: the shared vocabulary (ContentDigest, Timestamp, Compression,
-//     Platform, canonical JSON, atomic files, the worker pool, child
-//     processes) that every module may use, over CLinux (the glibc calls
-//     Swift's Glibc module leaves out).
+//     Platform, canonical JSON, atomic files, the worker pool) that every
+//     module may use.
+//   KilnProcess: the one child-process runner and the signal watch, for the
+//     modules that run programs (Strategies, Debian, Kiln, the CLI).
+//   Both over CLinux (the glibc calls Swift's Glibc module leaves out).
 //   CYAML → YAML (node tree with marks) → Plan (ImageBuildPlan, validation)
 //   CZlib, CZstd, CLZMA → Archive (tar, codecs, the streaming layer writer)
 //   Strategies (files, build, derivation; LayerPreparing, provenance)
@@ -42,10 +44,11 @@ let package = Package(
         .target(name: "CLinux"),
 
         .target(name: "KilnCore", dependencies: ["CLinux", crypto]),
+        .target(name: "KilnProcess", dependencies: ["CLinux"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML", "KilnCore"]),
         .target(name: "Archive", dependencies: ["KilnCore", "CLinux", "CZlib", "CZstd", "CLZMA", crypto]),
-        .target(name: "Strategies", dependencies: ["KilnCore", "Plan", "Archive"]),
+        .target(name: "Strategies", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive"]),
         .target(name: "OCI", dependencies: ["KilnCore", "CLinux", "Archive", crypto]),
         // The one HTTP client seam (downloads, later registries); depends on
         // no other kiln module.
@@ -57,10 +60,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "Debian", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "KilnHTTP", "CLZMA", "CZlib", "CZstd", crypto]),
-        .target(name: "Kiln", dependencies: ["KilnCore", "Plan", "Archive", "Strategies", "Debian", "OCI", crypto]),
+        .target(name: "Debian", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive", "Strategies", "KilnHTTP", "CLZMA", "CZlib", "CZstd", crypto]),
+        .target(name: "Kiln", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive", "Strategies", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
-            "Kiln", "KilnCore", "Plan", "OCI", "Debian",
+            "Kiln", "KilnCore", "KilnProcess", "Plan", "OCI", "Debian",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -68,16 +71,17 @@ let package = Package(
 
         // What every test target shares: temporary directories, running
         // outside tools, sha256sum digests, the kiln binary under test.
-        .target(name: "TestSupport", dependencies: ["KilnCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["KilnCore", "KilnProcess"], path: "Tests/TestSupport"),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "TestSupport"]),
+        .testTarget(name: "KilnProcessTests", dependencies: ["KilnProcess", "TestSupport"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "TestSupport"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML", "KilnCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "KilnCore", "CZlib", "TestSupport"]),
-        .testTarget(name: "StrategiesTests", dependencies: ["Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
+        .testTarget(name: "StrategiesTests", dependencies: ["KilnProcess", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
         .testTarget(name: "KilnHTTPTests", dependencies: ["KilnHTTP", "TestSupport"]),
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Archive", "KilnCore", "TestSupport"]),
-        .testTarget(name: "KilnTests", dependencies: ["Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "CZlib", "CZstd", "TestSupport"]),
+        .testTarget(name: "KilnTests", dependencies: ["KilnProcess", "Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "CZlib", "CZstd", "TestSupport"]),
     ]
 )
 

@@ -7,6 +7,7 @@ import Strategies
 import Testing
 import TestSupport
 import Glibc
+import KilnProcess
 
 /// Records what a build tells besides its layers.
 final class NoteCollector: BuildObserver, @unchecked Sendable {

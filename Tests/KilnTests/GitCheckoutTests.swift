@@ -3,6 +3,7 @@ import Foundation
 import Plan
 import Testing
 import TestSupport
+import KilnProcess
 
 /// git run through ``ChildProcess``: the path list goes from `ls-files -z`'s
 /// output to `checkout-index --stdin` byte for byte, and git's failures

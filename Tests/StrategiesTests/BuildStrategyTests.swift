@@ -5,6 +5,7 @@ import Plan
 import Testing
 import TestSupport
 @testable import Strategies
+import KilnProcess
 
 /// A checkout (`context/`, the plan directory unless `planPlace` moves it
 /// below) and a scratch root, both temporary.

@@ -1,5 +1,6 @@
 public import KilnCore
 import Synchronization
+public import KilnProcess
 
 /// Collects a child process's lines from the runner thread, for tests that
 /// check what a command printed.

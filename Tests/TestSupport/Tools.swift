@@ -1,5 +1,6 @@
 import Foundation
 import KilnCore
+import KilnProcess
 
 /// How a finished process ended and what it printed.
 public struct ProcessResult: Sendable {

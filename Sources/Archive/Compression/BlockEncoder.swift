@@ -61,7 +61,7 @@ final class PlainEncoder: BlockEncoder {
     func submit(count: Int, last: Bool) throws(LayerWriteError) {
         try finishPending()
         let write = BlockWrite(output: output, bytes: UnsafeRawBufferPointer(rebasing: buffers[current][..<count]))
-        pending = (pool.submit { write.run() }, write)
+        pending = (pool.submit(urgent: true) { write.run() }, write)
         current ^= 1
         if last { try finishPending() }
     }

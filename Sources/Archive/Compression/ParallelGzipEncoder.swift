@@ -81,7 +81,7 @@ final class ParallelGzipEncoder: BlockEncoder {
             window.copyMemory(from: UnsafeRawBufferPointer(rebasing: block.input[(count - GzipBlock.windowSize)..<count]))
             windowCount = GzipBlock.windowSize
         }
-        inFlight.append((block, workers.pool.submit { block.run() }))
+        inFlight.append((block, workers.pool.submit(urgent: true) { block.run() }))
         if last {
             try drain(keeping: 0)
             try writeTrailer()

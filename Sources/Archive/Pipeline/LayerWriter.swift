@@ -71,7 +71,7 @@ public struct LayerWriter: Sendable {
     public func write(_ tree: LayerTree, to path: String, progress: (@Sendable (Int64) -> Void)? = nil) async throws -> LayerBlob {
         let flag = CancellationFlag()
         return try await withTaskCancellationHandler {
-            try await workers.pool.run { try self.write(tree, to: path, cancellation: flag, progress: progress) }
+            try await workers.pool.run(urgent: true) { try self.write(tree, to: path, cancellation: flag, progress: progress) }
         } onCancel: {
             flag.cancel()
         }

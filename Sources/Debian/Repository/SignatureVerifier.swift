@@ -3,6 +3,7 @@ internal import Archive
 import KilnCore
 internal import Strategies
 internal import Synchronization
+import KilnProcess
 
 /// Checks a clearsigned `InRelease` with `gpgv` and returns only the text
 /// that was signed.

@@ -2,6 +2,7 @@ import Foundation
 import KilnCore
 import Plan
 import Strategies
+import KilnProcess
 
 /// The files of a git working copy as committed at a revision, written into
 /// a private temporary directory without touching the repository: its

@@ -134,8 +134,9 @@ public final class InputDigester: Sendable {
     }
 
     /// Digests of regular files: from the stat index where it holds them,
-    /// the others hashed on the pool's threads and the calling one (each
-    /// with one read buffer), chunks of 16 files at a time. The caller may
+    /// the others hashed on the pool's threads and the calling one, one
+    /// job per chunk of 16 files, so the layer pipeline's urgent jobs run
+    /// between chunks instead of after all of them. The caller may
     /// be a pool job: it hashes too, and waits only for chunks under way
     /// (``WorkerPool/concurrentPerform(iterations:_:)``). The first failure
     /// in `files` order is thrown.
@@ -157,10 +158,10 @@ public final class InputDigester: Sendable {
             let work = ParallelHashes(missing: missing, chunkSize: chunkSize)
             let statIndex = self.statIndex
             let paths = files.map(\.host), stamps = files.map { FileStamp($0.info) }
-            pool.concurrentPerform(iterations: min(pool.threadCount, chunks)) { _ in
+            pool.concurrentPerform(iterations: chunks) { _ in
                 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
                 defer { buffer.deallocate() }
-                while let chunk = work.nextChunk() {
+                if let chunk = work.nextChunk() {
                     var results: [(Int, Result<ContentDigest, any Error>)] = []
                     for index in chunk {
                         let result = Result { try Self.fileDigest(paths[index], buffer: buffer) }

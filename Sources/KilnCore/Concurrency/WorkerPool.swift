@@ -55,12 +55,17 @@ public final class WorkerPool: Sendable {
 
     /// Queues `work`; a pool thread runs it, unless a thread waiting for
     /// the returned job runs it first (see ``PoolJob/wait()``).
+    /// - Parameter urgent: put it before every queued job. The layer
+    ///   pipeline (layer writes, gzip blocks, block writes) is urgent, bulk
+    ///   work (input hashing in chunks) is not: a first build hashes its
+    ///   inputs while it writes the layer, and the write must not wait for
+    ///   a thousand hashing chunks queued before it.
     @discardableResult
-    public func submit(_ work: @escaping @Sendable () -> Void) -> PoolJob {
+    public func submit(urgent: Bool = false, _ work: @escaping @Sendable () -> Void) -> PoolJob {
         let job = PoolJob(work)
         queue.withLock(waking: .one) { queue in
             precondition(!queue.stopped, "WorkerPool.submit after shutdown")
-            queue.jobs.append(job)
+            if urgent { queue.pushFront(job) } else { queue.jobs.append(job) }
         }
         return job
     }
@@ -68,11 +73,12 @@ public final class WorkerPool: Sendable {
     /// Runs `work` on a pool thread and returns its result, so blocking
     /// reads, writes and hashing never hold one of Swift concurrency's
     /// threads.
+    /// - Parameter urgent: as for ``submit(urgent:_:)``.
     public func run<Success: Sendable, Failure: Error>(
-        _ work: @escaping @Sendable () throws(Failure) -> Success
+        urgent: Bool = false, _ work: @escaping @Sendable () throws(Failure) -> Success
     ) async throws(Failure) -> Success {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Success, Failure>, Never>) in
-            submit { continuation.resume(returning: Result { () throws(Failure) -> Success in try work() }) }
+            submit(urgent: urgent) { continuation.resume(returning: Result { () throws(Failure) -> Success in try work() }) }
         }
         return try result.get()
     }
@@ -130,6 +136,16 @@ private struct JobQueue {
     var stopped = false
     /// Threads not yet ended.
     var threads = 0
+
+    /// Queues `job` before every other.
+    mutating func pushFront(_ job: PoolJob) {
+        if head > 0 {
+            head -= 1
+            jobs[head] = job
+        } else {
+            jobs.insert(job, at: 0)
+        }
+    }
 
     /// The oldest queued job, or nil when the queue is empty (then the pool
     /// has stopped).

@@ -1,5 +1,6 @@
 import Archive
 public import KilnCore
+public import KilnProcess
 
 /// Why a `build` layer could not be produced. Every message starts with the
 /// layer's name.

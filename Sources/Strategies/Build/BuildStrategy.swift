@@ -2,6 +2,7 @@ import Foundation
 import Archive
 import KilnCore
 public import Plan
+import KilnProcess
 
 /// The `build` strategy: runs the layer's command in a private scratch
 /// directory and turns what it wrote under `$KILN_OUT` into the layer.

@@ -4,6 +4,7 @@ import Kiln
 import KilnCore
 import OCI
 import Plan
+import KilnProcess
 
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

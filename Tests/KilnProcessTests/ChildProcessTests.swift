@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import KilnCore
+@testable import KilnProcess
 
 
 func testShell(_ script: String, timeout: Int? = nil, environment: [String: String] = ["PATH": "/usr/bin:/bin"],

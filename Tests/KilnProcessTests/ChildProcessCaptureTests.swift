@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import TestSupport
-@testable import KilnCore
+@testable import KilnProcess
 
 /// ``ChildProcess/capture()``, standard input from bytes, the wait-status
 /// decoding of the CLinux shim, and many async runs sharing one poll thread.
