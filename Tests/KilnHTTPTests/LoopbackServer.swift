@@ -4,9 +4,10 @@ import TestSupport
 /// A Python HTTP/1.1 server on a free 127.0.0.1 port, over TLS when given
 /// a certificate, answering by path:
 /// - `GET /bytes/N`: N bytes (`i % 251`) with `Content-Length`;
-/// - `GET /stall`: a head promising 10 bytes, 2 bytes, then silence;
-/// - `GET /late`: the head after 20 s;
-/// - `GET /drip`: 20 bytes, one every 0.2 s;
+/// - `GET /stall`: a head promising 10 bytes, 2 bytes, then silence until
+///   the client disconnects (300 s at most);
+/// - `GET /late`: no head until the client disconnects (300 s at most);
+/// - `GET /drip`: 1,500 bytes, one every 0.2 s, until the client disconnects;
 /// - `PUT|POST /echo`: `<sha256 of the body> <length> <X-Test header>`;
 /// - `CONNECT host:port`, then a request in the tunnel: `proxied
 ///   <host:port> <method> <path>` (a proxy that answers for everyone);
@@ -18,7 +19,7 @@ final class LoopbackServer {
     let port: Int
 
     static let script = #"""
-    import hashlib, http.server, socketserver, ssl, sys, time
+    import hashlib, http.server, select, socket, socketserver, ssl, sys, time
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
         def reply(self, status, body, length=None):
@@ -31,14 +32,25 @@ final class LoopbackServer {
                 n = int(self.path[7:])
                 return self.reply(200, bytes(i % 251 for i in range(n)))
             if self.path == '/late':
-                time.sleep(20); return self.reply(200, b'late')
+                # Until the client gives up (or 300 s): a late timer is slow, never a pass.
+                for _ in range(3000):
+                    ready, _, _ = select.select([self.connection], [], [], 0.1)
+                    if ready and not self.connection.recv(1, socket.MSG_PEEK): return
+                return self.reply(200, b'late')
             if self.path == '/drip':
-                self.send_response(200); self.send_header('Content-Length', '20'); self.end_headers()
-                for _ in range(20):
-                    self.wfile.write(b'x'); self.wfile.flush(); time.sleep(0.2)
+                self.send_response(200); self.send_header('Content-Length', '1500'); self.end_headers()
+                try:
+                    for _ in range(1500):
+                        self.wfile.write(b'x'); self.wfile.flush(); time.sleep(0.2)
+                except OSError:
+                    pass
                 return
             if self.path == '/stall':
-                self.reply(200, b'ab', length=10); time.sleep(30); return
+                self.reply(200, b'ab', length=10)
+                for _ in range(3000):
+                    ready, _, _ = select.select([self.connection], [], [], 0.1)
+                    if ready and not self.connection.recv(1, socket.MSG_PEEK): return
+                return
             self.reply(404, b'no such thing')
         def do_PUT(self):
             body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
