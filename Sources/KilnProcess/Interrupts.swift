@@ -67,8 +67,8 @@ public final class Interrupts: Sendable {
         }
     }
 
-    private final class Box: @unchecked Sendable {
-        // Handed from the starting thread to the new one, then owned by it.
+    /// What the starting thread hands to the new one.
+    private final class Box: Sendable {
         let interrupts: Interrupts
         let readEnd: Int32
         init(interrupts: Interrupts, readEnd: Int32) {
