@@ -53,12 +53,15 @@ import TestSupport
         #expect(result.status == 0)
         #expect(result.stdout.isEmpty)
         let layout = try BuiltLayout(scratch.path("out"))
-        // Per layer: name, strategy, entries, diff_id and digest; then the manifest.
+        // Per layer, within 100 columns under one header: name, strategy,
+        // entries, diff_id and digest (12 hex digits); then the manifest.
+        #expect(result.stderrLines.contains { $0.hasPrefix("layer ") && $0.contains("diff_id") && $0.contains("digest") })
         for (index, name) in ["motd", "tools"].enumerated() {
             let line = try #require(result.stderrLines.first { $0.hasPrefix(name + " ") }, "no line for layer \(name)")
             #expect(line.contains("files"))
-            #expect(line.contains("diff_id \(layout.config.rootfs.diff_ids[index])"))
-            #expect(line.contains("digest \(layout.manifest.layers[index].digest)"))
+            #expect(line.contains(" " + String(layout.config.rootfs.diff_ids[index].dropFirst(7).prefix(12)) + " "))
+            #expect(line.contains(" " + String(layout.manifest.layers[index].digest.dropFirst(7).prefix(12)) + " "))
+            #expect(line.count <= 100, "\(line.count) columns: \(line)")
         }
         #expect(result.stderrLines.contains { $0.contains("2 entries") })
         #expect(result.stderrLines.contains("manifest \(layout.index.manifests[0].digest)"))

@@ -42,6 +42,7 @@ final class BuildProgress: BuildObserver, Sendable {
             screen.active[index] = nil
             screen.finished[index] = report
             while let next = screen.finished.removeValue(forKey: screen.nextToPrint) {
+                screen.printHeaderOnce(Self.header(nameWidth: nameWidth))
                 screen.print(permanent: Self.summary(next, nameWidth: nameWidth))
                 for note in next.notes { screen.print(permanent: "[\(next.name)] note: \(note)") }
                 screen.nextToPrint += 1
@@ -52,7 +53,10 @@ final class BuildProgress: BuildObserver, Sendable {
 
     func baseLayerReused(_ report: LayerReport) {
         let nameWidth = self.nameWidth
-        screen.withLock { $0.print(permanent: Self.summary(report, nameWidth: nameWidth)) }
+        screen.withLock { screen in
+            screen.printHeaderOnce(Self.header(nameWidth: nameWidth))
+            screen.print(permanent: Self.summary(report, nameWidth: nameWidth))
+        }
     }
 
     func note(_ text: String) {
@@ -77,15 +81,33 @@ final class BuildProgress: BuildObserver, Sendable {
         screen.withLock { $0.clear() }
     }
 
-    /// One layer's line: name, strategy, entries, sizes, digests, time, cache.
+    /// The column heads printed above the first layer line.
+    static func header(nameWidth: Int) -> String {
+        pad("layer", nameWidth) + " " + pad("type", 10) + " " + leftPad("entries", 12) + "  "
+            + leftPad("size", 9) + " → " + pad("blob", 9) + "  " + pad("diff_id", 12) + " " + pad("digest", 12) + " time"
+    }
+
+    /// One layer's line within 100 columns (names up to 12 characters):
+    /// name, strategy, entries, size before and after compression, diff_id
+    /// and digest shortened to 12 hex digits (`--json` and `kiln inspect`
+    /// have them whole), whether it was built or came from the cache, and
+    /// how long it took.
     static func summary(_ report: LayerReport, nameWidth: Int) -> String {
-        let name = report.name.padding(toLength: max(nameWidth, report.name.count), withPad: " ", startingAt: 0)
-        let strategy = report.strategy.padding(toLength: 10, withPad: " ", startingAt: 0)
+        let entries = report.strategy == "base" ? "" : "\(report.entries) entries"
         let sizes = report.strategy == "base"
-            ? "\(ByteCount.format(report.compressedSize)) reused"
-            : "\(report.entries) entries, \(ByteCount.format(report.uncompressedSize)) → \(ByteCount.format(report.compressedSize))"
-        let source = (report.cached ? "cached " : "built ") + String(format: "%.2fs", report.seconds)
-        return "\(name) \(strategy) \(sizes)  diff_id \(report.diffID)  digest \(report.digest)  \(source)"
+            ? leftPad("", 9) + "   " + pad(ByteCount.format(report.compressedSize), 9)
+            : leftPad(ByteCount.format(report.uncompressedSize), 9) + " → " + pad(ByteCount.format(report.compressedSize), 9)
+        let source = report.strategy == "base" ? "reused" : (report.cached ? "cached " : "built ") + String(format: "%.2fs", report.seconds)
+        return pad(report.name, nameWidth) + " " + pad(report.strategy, 10) + " " + leftPad(entries, 12) + "  " + sizes + "  "
+            + String(report.diffID.hex.prefix(12)) + " " + String(report.digest.hex.prefix(12)) + " " + source
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+
+    private static func leftPad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
     }
 }
 
@@ -101,9 +123,16 @@ private struct Screen {
     /// so summaries come in plan order whatever order layers finish in.
     var finished: [Int: LayerReport] = [:]
     var nextToPrint = 0
+    var headerPrinted = false
 
     init(interactive: Bool) {
         self.interactive = interactive
+    }
+
+    mutating func printHeaderOnce(_ header: String) {
+        guard !headerPrinted else { return }
+        headerPrinted = true
+        print(permanent: header)
     }
 
     mutating func print(permanent line: String) {
