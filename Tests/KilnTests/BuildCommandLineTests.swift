@@ -68,6 +68,22 @@ import TestSupport
         #expect(result.stderrLines.contains("image example.com/e2e/cli:7"))
     }
 
+    /// `--progress` takes the four modes of SPEC §4 and nothing else; every
+    /// mode still prints the layer summaries.
+    @Test(arguments: ["auto", "tty", "plain", "none"])
+    func progressModes(mode: String) throws {
+        let result = try Build.run(["plan.yaml", "-o", "out-\(mode)", "--progress", mode], in: scratch.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        // (tty redraws: escape sequences may stand before a line.)
+        #expect(result.stderr.contains("motd         files"), "\(result.stderr)")
+    }
+
+    @Test func anUnknownProgressModeIsAUsageError() throws {
+        let result = try Build.run(["plan.yaml", "-o", "out", "--progress", "fancy"], in: scratch.path)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("fancy"))
+    }
+
     @Test func jsonPrintsExactlyOneDocumentOnStdout() throws {
         let result = try Build.run(["plan.yaml", "-o", "out", "--tar", "out.tar", "--json"], in: scratch.path)
         #expect(result.status == 0)

@@ -46,6 +46,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Print one machine-readable result on stdout.")
     var json = false
 
+    @Option(help: "Progress on stderr: auto (live lines on a terminal, plain lines otherwise), tty (live lines), plain or none (no live lines; layer summaries still print).")
+    var progress: ProgressMode = .auto
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
@@ -64,7 +67,7 @@ struct BuildCommand: AsyncParsableCommand {
             locked: locked, useCache: !noCache,
             cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
             keepScratch: keepScratch)
-        let progress = BuildProgress(interactive: Terminal.isInteractive && !json)
+        let progress = BuildProgress(mode: self.progress.resolved(terminal: Terminal.isInteractive && !json))
         // ^C or SIGTERM cancels the build: running commands' process groups
         // are killed and staging and scratch are removed as it unwinds; then
         // kiln exits 128 + the signal. A second signal exits at once.
@@ -93,5 +96,16 @@ struct BuildCommand: AsyncParsableCommand {
             let located = (error as? ImageBuildError)?.startsWithPlanLocation == true
             throw CommandFailure(code: 1, message: (located ? "" : "kiln: error: ") + "\(error)")
         }
+    }
+}
+
+/// `--progress`: how a running build shows itself on stderr. The summary
+/// lines and build commands' output are printed in every mode.
+enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
+    case auto, tty, plain, none
+
+    /// `auto` decided: live lines on a terminal, plain lines elsewhere.
+    func resolved(terminal: Bool) -> ProgressMode {
+        self == .auto ? (terminal ? .tty : .plain) : self
     }
 }

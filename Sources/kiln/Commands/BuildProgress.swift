@@ -11,10 +11,13 @@ final class BuildProgress: BuildObserver, Sendable {
     private let nameWidth: Int
     private let screen: Mutex<Screen>
 
-    init(interactive: Bool, nameWidth: Int = 12) {
-        self.interactive = interactive
+    /// - Parameter mode: `tty` redraws a live line per running layer;
+    ///   `plain` and `none` draw nothing live (plain lines are the summary
+    ///   lines every mode prints, so the two differ only in name today).
+    init(mode: ProgressMode, nameWidth: Int = 12) {
+        self.interactive = mode == .tty
         self.nameWidth = nameWidth
-        screen = Mutex(Screen(interactive: interactive))
+        screen = Mutex(Screen(interactive: mode == .tty))
     }
 
     func layerStarted(_ index: Int, layer: LayerSpec) {
