@@ -78,6 +78,29 @@ import TestSupport
         #expect(result.stderr.contains("motd         files"), "\(result.stderr)")
     }
 
+    /// A build that fails after parsing still answers `--json` with one
+    /// document naming the layer and its place in the plan.
+    @Test func aFailedBuildAnswersJSONWithTheLayerAndItsLocation() throws {
+        try scratch.write("fails.yaml", """
+            kiln: 1
+            name: example.com/e2e/fails
+            layers:
+              - name: broken
+                type: build
+                command: exit 3
+
+            """)
+        let result = try Build.run(["fails.yaml", "-o", "out", "--json"], in: scratch.path)
+        #expect(result.status == 1)
+        #expect(result.stdoutLines.count == 1)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let error = try #require(document["error"] as? [String: Any])
+        #expect(error["layer"] as? String == "broken")
+        #expect(error["file"] as? String == "fails.yaml")
+        #expect(error["line"] as? Int == 4)
+        #expect((error["message"] as? String)?.hasPrefix("layer \"broken\": command exited with status 3") == true)
+    }
+
     @Test func anUnknownProgressModeIsAUsageError() throws {
         let result = try Build.run(["plan.yaml", "-o", "out", "--progress", "fancy"], in: scratch.path)
         #expect(result.status == 2)
@@ -134,7 +157,19 @@ import TestSupport
                 "bad.yaml:1:1: error: an image from scratch needs at least one layer (add layers:)",
                 "bad.yaml:2:7: error: image name \"App\" must be lowercase (did you mean \"app\"?)",
             ])
-            #expect(result.stdout.isEmpty)
+            if json {
+                // One document on stdout, the first error and all of them.
+                #expect(result.stdoutLines.count == 1)
+                let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                let error = try #require(document["error"] as? [String: Any])
+                #expect(error["message"] as? String == "an image from scratch needs at least one layer (add layers:)")
+                #expect(error["file"] as? String == "bad.yaml")
+                #expect(error["line"] as? Int == 1)
+                #expect(error["column"] as? Int == 1)
+                #expect((document["errors"] as? [[String: Any]])?.count == 2)
+            } else {
+                #expect(result.stdout.isEmpty)
+            }
             #expect(!FileManager.default.fileExists(atPath: scratch.path("out")))
         }
         let missing = try Build.run(["missing.yaml", "-o", "out"], in: scratch.path)
