@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -61,4 +62,8 @@ int clinux_forward_interrupts(int write_end) {
     if (sigaction(SIGTERM, &action, NULL) != 0) return -1;
     if (sigaction(SIGHUP, &action, NULL) != 0) return -1;
     return 0;
+}
+
+int clinux_become_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

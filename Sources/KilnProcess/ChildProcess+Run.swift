@@ -75,7 +75,7 @@ final class ChildProcessRun {
         output = try OwnedPipe()
         errors = try OwnedPipe()
         let request = try SpawnRequest(process: process, standardOutput: output.writeEnd, standardError: errors.writeEnd)
-        pid = try request.spawn()
+        pid = try Orphans.spawning { () throws(ChildProcessError) in try request.spawn() }
         output.closeWriteEnd()
         errors.closeWriteEnd()
         exitDescriptor = clinux_pidfd_open(pid)
@@ -209,8 +209,9 @@ final class ChildProcessRun {
     private static func reap(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return 0 }
+            if errno != EINTR { break }
         }
+        Orphans.reaped(pid)
         return status
     }
 }

@@ -73,4 +73,29 @@ struct BuildInterruptTests {
         let state = (try? Files.text("/proc/\(pid)/stat")).flatMap { $0.split(separator: ")").last?.split(separator: " ").first }
         #expect(state == nil || state == "Z", "process \(pid) still runs: \(state.map(String.init) ?? "")")
     }
+
+    /// A descendant that leaves the command's process group (setsid) is
+    /// reparented to kiln and killed when the command ends, not left
+    /// running after the build.
+    @Test func aCommandsSetsidDescendantDoesNotOutliveTheBuild() throws {
+        let marks = try scratch.directory("marks")
+        try scratch.write("plan/plan.yaml", """
+            kiln: 1
+            name: example.com/escape
+            layers:
+              - name: escape
+                type: build
+                command: |
+                  setsid sleep 60 < /dev/null > /dev/null 2>&1 &
+                  echo $! > \(marks)/escaped.pid
+                  echo done > "$KILN_OUT/done"
+
+            """)
+        let result = try Build.run(["plan/plan.yaml", "-o", "out"], in: scratch.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        let pid = try #require(pid_t(try Files.text(marks + "/escaped.pid").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let state = (try? Files.text("/proc/\(pid)/stat")).flatMap { $0.split(separator: ")").last?.split(separator: " ").first }
+        #expect(state == nil || state == "Z", "the setsid process \(pid) outlived the build")
+        if state != nil { kill(pid, SIGKILL) }
+    }
 }

@@ -41,6 +41,10 @@ int clinux_rename_exchange(int first_directory, const char *first, int second_di
 /// survive exec, so children start with the default actions. 0 or -1.
 int clinux_forward_interrupts(int write_end);
 
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants (a build command's
+/// `setsid` children) are reparented to this process instead of init.
+int clinux_become_subreaper(void);
+
 // The wait-status macros of <sys/wait.h>, which Swift cannot import.
 static inline int clinux_wifexited(int status) { return WIFEXITED(status); }
 static inline int clinux_wexitstatus(int status) { return WEXITSTATUS(status); }

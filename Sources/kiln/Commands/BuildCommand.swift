@@ -76,6 +76,10 @@ struct BuildCommand: AsyncParsableCommand {
         // ^C or SIGTERM cancels the build: running commands' process groups
         // are killed and staging and scratch are removed as it unwinds; then
         // kiln exits 128 + the signal. A second signal exits at once.
+        // Descendants of build commands that leave their process group
+        // (setsid) are reparented to kiln and killed when their layer's
+        // command ends (see Orphans), not left running after the build.
+        try? Orphans.becomeSubreaper()
         let build = Task { try await ImageBuilder(plan: loaded, options: options, observer: progress).build() }
         let interrupts: Interrupts
         do {
@@ -86,6 +90,7 @@ struct BuildCommand: AsyncParsableCommand {
             throw CommandFailure(code: 1, message: "kiln: error: \(error)")
         }
         let result = await build.result
+        Orphans.sweep()
         // A signal that came after the layout was published stopped nothing:
         // the build is reported as the success it was.
         if case .failure = result, let signal = interrupts.signal, let code = interrupts.exitCode {
