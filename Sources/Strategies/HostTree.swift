@@ -84,8 +84,7 @@ public enum HostTree {
     /// `bytes` as a string, or nil when they are not valid UTF-8 (a
     /// replacement character would name another file).
     static func strictUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
-        let string = String(decoding: bytes, as: UTF8.self)
-        return string.utf8.elementsEqual(bytes) ? string : nil
+        DirectoryListing.strictUTF8(bytes)
     }
 
     private struct Walker {
@@ -154,30 +153,15 @@ public enum HostTree {
         }
 
         func sortedNames(in directory: String) throws -> [String] {
-            guard let stream = opendir(directory) else {
-                let code = errno
-                throw code == ENOENT ? HostTreeError.vanished(directory) : HostTreeError.unreadableDirectory(directory, errno: code)
-            }
-            defer { closedir(stream) }
-            var names: [String] = []
-            while true {
-                errno = 0
-                guard let entry = readdir(stream) else {
-                    if errno != 0 { throw HostTreeError.unreadableDirectory(directory, errno: errno) }
-                    break
+            do {
+                return try DirectoryListing.sortedNames(in: directory)
+            } catch {
+                switch error {
+                case .vanished(let path): throw HostTreeError.vanished(path)
+                case .unreadable(let path, let code): throw HostTreeError.unreadableDirectory(path, errno: code)
+                case .notUTF8(let path): throw HostTreeError.notUTF8(path)
                 }
-                let name = try withUnsafeBytes(of: &entry.pointee.d_name) { raw -> String? in
-                    let length = raw.firstIndex(of: 0) ?? raw.count
-                    let bytes = UnsafeRawBufferPointer(rebasing: raw[..<length])
-                    if bytes.elementsEqual([0x2E]) || bytes.elementsEqual([0x2E, 0x2E]) { return nil }
-                    guard let name = HostTree.strictUTF8(bytes) else {
-                        throw HostTreeError.notUTF8(directory + "/" + String(decoding: bytes, as: UTF8.self))
-                    }
-                    return name
-                }
-                if let name { names.append(name) }
             }
-            return names.sorted { $0.utf8Precedes($1) }
         }
 
         func statError(_ host: String, errno code: Int32) -> HostTreeError {

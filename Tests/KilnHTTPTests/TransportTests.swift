@@ -8,10 +8,16 @@ import Testing
 /// openssl's certificates).
 @Suite(.requires(.tools("python3", "openssl", "sha256sum")))
 struct TransportTests {
+    /// A read timeout no test reaches: in a full run, other suites' blocking
+    /// work can keep this test's task off the cooperative pool for tens of
+    /// seconds, and a body nobody reads meanwhile would trip the default
+    /// 30 s read timeout. Only the read-timeout test sets its own.
+    static let patient = Duration.seconds(600)
+
     /// Runs `body` with a fresh transport and shuts it down afterwards.
     @discardableResult
     func withTransport<T>(
-        _ configuration: AsyncHTTPClientTransport.Configuration = .init(),
+        _ configuration: AsyncHTTPClientTransport.Configuration = .init(readTimeout: TransportTests.patient),
         _ body: (AsyncHTTPClientTransport) async throws -> T
     ) async throws -> T {
         let transport = try AsyncHTTPClientTransport(configuration: configuration)
@@ -173,12 +179,12 @@ struct TransportTests {
         defer { server.stop() }
         let proxy = try ProxySettings.Proxy(parsing: "127.0.0.1:\(server.port)", variable: "http_proxy")
         let target = URL(string: "http://registry.invalid/v2/")!
-        try await withTransport(.init(proxy: ProxySettings(http: proxy))) { transport in
+        try await withTransport(.init(proxy: ProxySettings(http: proxy), readTimeout: Self.patient)) { transport in
             let response = try await transport.send(HTTPRequest(url: target))
             #expect(response.status == 200)
             #expect(String(decoding: try await response.body.collect(upTo: 1000), as: UTF8.self) == "proxied registry.invalid:80 GET /v2/")
         }
-        try await withTransport(.init(proxy: ProxySettings(http: proxy, noProxy: ProxySettings.parseNoProxy(".invalid")))) { transport in
+        try await withTransport(.init(proxy: ProxySettings(http: proxy, noProxy: ProxySettings.parseNoProxy(".invalid")), readTimeout: Self.patient)) { transport in
             // Direct: the name does not resolve.
             await #expect(throws: HTTPTransportError(.cannotResolve, "cannot resolve the host name")) {
                 try await transport.send(HTTPRequest(url: target))
@@ -200,7 +206,7 @@ struct TransportTests {
         let files = try TrustRoots.certificateFiles(in: certDirectory)
         #expect(files == [certDirectory + "/ca.crt"])
         for key in ["127.0.0.1:\(server.port)", "127.0.0.1"] {
-            try await withTransport(.init(trustRoots: TrustRoots(files: [key: files]))) { transport in
+            try await withTransport(.init(trustRoots: TrustRoots(files: [key: files]), readTimeout: Self.patient)) { transport in
                 let response = try await transport.send(HTTPRequest(url: url))
                 #expect(response.status == 200, "roots for \(key)")
                 #expect(try await response.body.collect(upTo: 1000).count == 100)
@@ -208,7 +214,7 @@ struct TransportTests {
         }
         // Not trusted: no extra roots, or roots for another host or port.
         for roots in [TrustRoots(), TrustRoots(files: ["localhost": files]), TrustRoots(files: ["127.0.0.1:1": files])] {
-            try await withTransport(.init(trustRoots: roots)) { transport in
+            try await withTransport(.init(trustRoots: roots, readTimeout: Self.patient)) { transport in
                 let error = await #expect(throws: HTTPTransportError.self) {
                     try await transport.send(HTTPRequest(url: url))
                 }

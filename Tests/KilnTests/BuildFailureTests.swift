@@ -118,6 +118,28 @@ import TestSupport
         #expect(try Build.files(scratch.path("out")) == before)
     }
 
+    /// A build input whose name is not UTF-8 is named as such (it was
+    /// reported as "No such file or directory" for a file that exists),
+    /// whether the cache key or the copy meets it first.
+    @Test(arguments: [false, true])
+    func aNonUTF8InputNameIsNamed(noCache: Bool) throws {
+        try scratch.write("nu/plan.yaml", """
+            kiln: 1
+            name: example.com/e2e/nu
+            layers:
+              - name: b
+                type: build
+                command: ls src > "$KILN_OUT/list"
+                inputs: [src]
+
+            """)
+        try Tools.run(["sh", "-c", "mkdir -p nu/src && printf x > \"nu/src/$(printf 'bad\\377name')\""], in: scratch.path)
+        let result = try Build.run(["nu/plan.yaml", "-o", "out"] + (noCache ? ["--no-cache"] : []), in: scratch.path, environment: environment)
+        try expectFailure(result, endsWith: [
+            "kiln: error: layer \"b\": input \(scratch.path("nu/src"))/bad\u{FFFD}name: file names and symlink targets must be valid UTF-8",
+        ], beside: scratch.path)
+    }
+
     @Test func lockedWithoutALockFileIsAnError() throws {
         try Self.writePackagesPlan(in: scratch)
         let before = try previous("out")

@@ -92,9 +92,9 @@ public final class InputDigester: Sendable {
             let directory = relative.isEmpty ? root : root + "/" + relative
             let names: [String]
             do {
-                names = try FileManager.default.contentsOfDirectory(atPath: directory)
+                names = try DirectoryListing.sortedNames(in: directory)
             } catch {
-                throw InputDigestError.unreadable(path: directory, errno: EACCES)
+                throw InputDigestError.listing(error)
             }
             for name in names {
                 let path = relative.isEmpty ? name : relative + "/" + name
@@ -260,9 +260,12 @@ private struct FileIdentity: Hashable {
 public enum InputDigestError: Error, Hashable, Sendable, CustomStringConvertible {
     case unreadable(path: String, errno: Int32)
     case special(path: String)
+    /// A directory could not be listed, or holds a name that is not UTF-8.
+    case listing(DirectoryListing.Failure)
 
     public var description: String {
         switch self {
+        case .listing(let failure): "\(failure)"
         case .unreadable(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
         case .special(let path): "\(path) is not a regular file, directory or symlink"
         }

@@ -36,6 +36,9 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
         case planDirectoryOutsideContext(directory: String, context: String)
         /// An input holds a device, socket or fifo; `kind` says which ("a FIFO").
         case unsupportedInput(path: String, kind: String)
+        /// An input directory could not be listed or holds a name that is
+        /// not UTF-8.
+        case input(DirectoryListing.Failure)
         /// A file system operation on a host path failed.
         case fileSystem(operation: String, path: String, errno: Int32)
         /// The command could not be started or watched.
@@ -76,6 +79,8 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
             return "workdir \"\(workdir)\" is an input that is not a directory"
         case .planDirectoryOutsideContext(let directory, let context):
             return "the plan directory \(directory) is not inside the context \(context)"
+        case .input(let failure):
+            return "input \(failure)"
         case .unsupportedInput(let path, let kind):
             return "input \(path) is \(kind); inputs may hold only files, directories and symlinks"
         case .fileSystem(let operation, let path, let code):

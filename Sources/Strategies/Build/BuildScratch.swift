@@ -221,9 +221,9 @@ private struct InputCopier {
             guard chmod(destination, 0o755) == 0 else { throw failure("set the mode of", destination) }
             let names: [String]
             do {
-                names = try FileManager.default.contentsOfDirectory(atPath: source)
+                names = try DirectoryListing.sortedNames(in: source)
             } catch {
-                throw failure("list", source)
+                throw BuildError(layer: layer, reason: .input(error))
             }
             for child in names {
                 try copy(source + "/" + child, to: destination + "/" + child)
