@@ -1,3 +1,4 @@
+import Glibc
 import KilnCore
 import Foundation
 import Testing
@@ -99,6 +100,46 @@ import TestSupport
         #expect(error["file"] as? String == "fails.yaml")
         #expect(error["line"] as? Int == 4)
         #expect((error["message"] as? String)?.hasPrefix("layer \"broken\": command exited with status 3") == true)
+    }
+
+    /// A layer's notes are news once: printed when it is built, wrapped at
+    /// 100 columns, and not again when it comes from the cache.
+    @Test(.requires(.tools("dpkg-deb")))
+    func notesAreWrappedAndPrintedOnlyWhenTheLayerIsBuilt() throws {
+        var names: [String] = []
+        for index in 1...12 {
+            let name = "kiln-demo-package-with-a-long-name-\(index)"
+            names.append(name)
+            try scratch.write("pkgs/\(name)/DEBIAN/control", "Package: \(name)\nVersion: 1.0\nArchitecture: all\nMaintainer: kiln <kiln@example.com>\nDescription: test\n")
+            try scratch.write("pkgs/\(name)/DEBIAN/postinst", "#!/bin/sh\nexit 0\n")
+            chmod(scratch.path("pkgs/\(name)/DEBIAN/postinst"), 0o755)
+            try scratch.write("pkgs/\(name)/usr/share/\(name)/README", "demo\n")
+            try scratch.directory("pkgs/debs", mode: 0o755)
+            try Tools.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-b", scratch.path("pkgs/\(name)"), scratch.path("pkgs/debs/\(name)_1.0_all.deb")])
+        }
+        try scratch.write("pkgs/plan.yaml", """
+            kiln: 1
+            name: example.com/e2e/notes
+            layers:
+              - name: pkgs
+                type: packages
+                names: [\(names.joined(separator: ", "))]
+                sources: [{ dir: debs }]
+
+            """)
+        // Locked, so the second build is served from the cache.
+        let lock = try Tools.execute([KilnBinary.path, "lock", "pkgs/plan.yaml"], in: scratch.path, environment: Build.environment(cache: scratch.path + "/.cache"))
+        #expect(lock.status == 0, "\(lock.stderr)")
+        let built = try Build.run(["pkgs/plan.yaml", "-o", "out"], in: scratch.path)
+        #expect(built.status == 0, "\(built.stderr)")
+        let noteLines = built.stderrLines.drop { !$0.hasPrefix("[pkgs] note: maintainer scripts not run") }.prefix { !$0.hasPrefix("image ") }
+        #expect(noteLines.count > 1, "\(built.stderr)")
+        #expect(noteLines.allSatisfy { $0.count <= 100 }, "\(built.stderr)")
+        #expect(noteLines.dropFirst().allSatisfy { $0.hasPrefix("  ") })
+        let cached = try Build.run(["pkgs/plan.yaml", "-o", "out"], in: scratch.path)
+        #expect(cached.status == 0)
+        #expect(cached.stderrLines.contains { $0.hasPrefix("pkgs ") && $0.contains("cached") }, "\(cached.stderr)")
+        #expect(!cached.stderr.contains("[pkgs] note:"), "\(cached.stderr)")
     }
 
     @Test func anUnknownProgressModeIsAUsageError() throws {

@@ -47,7 +47,13 @@ final class BuildProgress: BuildObserver, Sendable {
             while let next = screen.finished.removeValue(forKey: screen.nextToPrint) {
                 screen.printHeaderOnce(Self.header(nameWidth: nameWidth))
                 screen.print(permanent: Self.summary(next, nameWidth: nameWidth))
-                for note in next.notes { screen.print(permanent: "[\(next.name)] note: \(note)") }
+                // A cached layer's notes were news when it was built; they
+                // stay in --json. Long notes wrap at 100 columns.
+                if !next.cached {
+                    for note in next.notes {
+                        for line in Self.wrap("[\(next.name)] note: \(note)", width: 100) { screen.print(permanent: line) }
+                    }
+                }
                 screen.nextToPrint += 1
             }
             if interactive { screen.redraw(force: true) }
@@ -103,6 +109,24 @@ final class BuildProgress: BuildObserver, Sendable {
         let source = report.strategy == "base" ? "reused" : (report.cached ? "cached " : "built ") + String(format: "%.2fs", report.seconds)
         return pad(report.name, nameWidth) + " " + pad(report.strategy, 10) + " " + leftPad(entries, 12) + "  " + sizes + "  "
             + String(report.diffID.hex.prefix(12)) + " " + String(report.digest.hex.prefix(12)) + " " + source
+    }
+
+    /// `text` broken at spaces into lines of at most `width` characters
+    /// (a longer word stands alone), continuation lines indented by two.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            let candidate = current.isEmpty ? String(word) : current + " " + word
+            if candidate.count > width, !current.isEmpty {
+                lines.append(current)
+                current = "  " + word
+            } else {
+                current = candidate
+            }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
     }
 
     private static func pad(_ text: String, _ width: Int) -> String {
