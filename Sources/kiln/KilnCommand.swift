@@ -1,6 +1,7 @@
 import ArgumentParser
 import Kiln
 import KilnCore
+import Plan
 import Glibc
 
 /// `kiln`: a declarative image build-plan compiler.
@@ -22,6 +23,16 @@ struct KilnCommand: AsyncParsableCommand {
     /// Runs the command line with kiln's exit codes: 0 success, 1 the plan
     /// or the build failed, 2 usage errors (ArgumentParser's own default is 64).
     static func main() async {
+        // A mistyped command is named with the closest one, instead of
+        // ArgumentParser's "2 unexpected arguments".
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        if let word = CommandLine.arguments.dropFirst().first, !word.hasPrefix("-"), !names.contains(word) {
+            let hint = KeySuggestion.closest(to: word, in: names).map { " (did you mean \"\($0)\"?)" } ?? ""
+            // ArgumentParser's form, like every other usage error.
+            Terminal.error("Error: unknown command \"\(word)\"\(hint); the commands are \(names.dropLast().joined(separator: ", "))")
+            Terminal.error("Usage: kiln <subcommand>\n  See 'kiln --help' for more information.")
+            Glibc.exit(2)
+        }
         do {
             var command = try parseAsRoot()
             if var async = command as? any AsyncParsableCommand {

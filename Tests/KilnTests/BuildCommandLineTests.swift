@@ -142,6 +142,13 @@ import TestSupport
         #expect(!cached.stderr.contains("[pkgs] note:"), "\(cached.stderr)")
     }
 
+    /// A mistyped command is a usage error naming the closest command.
+    @Test func aMistypedCommandSuggestsTheClosest() throws {
+        let result = try Tools.kiln(["biuld", "plan.yaml"], in: scratch.path)
+        #expect(result.status == 2)
+        #expect(result.stderrLines.first == "Error: unknown command \"biuld\" (did you mean \"build\"?); the commands are build, lock, validate, plan, diff, inspect, schema, cache")
+    }
+
     @Test func anUnknownProgressModeIsAUsageError() throws {
         let result = try Build.run(["plan.yaml", "-o", "out", "--progress", "fancy"], in: scratch.path)
         #expect(result.status == 2)

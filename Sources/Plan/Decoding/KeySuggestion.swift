@@ -1,13 +1,13 @@
 import KilnCore
 
 /// "Did you mean …?" for a misspelled key or keyword.
-enum KeySuggestion {
+public enum KeySuggestion {
     /// The closest of `candidates` to `word`, if it is close enough that a
     /// person probably meant it: the same letters apart from case, `_` and
     /// `-`, or an edit distance (transpositions count once) of at most 1
     /// for short words and 2 for words of five letters or more, or a word
     /// other tools use for the same thing (`permissions` for `mode`).
-    static func closest(to word: String, in candidates: [String]) -> String? {
+    public static func closest(to word: String, in candidates: [String]) -> String? {
         // No key is this long; measuring distances to it would only cost
         // memory (the table is word × candidate).
         guard word.utf8.count <= 64 else { return nil }
