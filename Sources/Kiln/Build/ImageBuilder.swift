@@ -120,6 +120,9 @@ public struct ImageBuilder: Sendable {
     ) async throws -> [BuiltLayer] {
         let workers = LayerWorkers(pool: pool)
         let writer = LayerWriter(compression: plan.compression, modificationTime: plan.created, workers: workers)
+        // The cache's digester has the inputs' digests from the keys; without
+        // a cache, one on the build's pool digests what provenance names.
+        let digester = cache?.digester ?? InputDigester(pool: pool)
         let layers = Array(plan.layers.enumerated())
         return try await withThrowingTaskGroup(of: (Int, BuiltLayer).self) { group in
             var results: [BuiltLayer?] = Array(repeating: nil, count: layers.count)
@@ -130,7 +133,8 @@ public struct ImageBuilder: Sendable {
                 next += 1
                 group.addTask {
                     try Task.checkCancellation()
-                    return (index, try await buildLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: locks[layer.name], cache: cache))
+                    return (index, try await buildLayer(
+                        index, layer, writer: writer, staging: staging, scratch: scratch, lock: locks[layer.name], cache: cache, digester: digester))
                 }
             }
             for _ in 0..<min(max(1, options.jobs), layers.count) { startNext() }
@@ -150,7 +154,8 @@ public struct ImageBuilder: Sendable {
     /// Reuses the layer from the cache when its key is there, else builds
     /// it (and stores it in the cache).
     private func buildLayer(
-        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?, cache: BuildCache?
+        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?, cache: BuildCache?,
+        digester: InputDigester
     ) async throws -> BuiltLayer {
         let clock = ContinuousClock()
         let started = clock.now
@@ -164,7 +169,7 @@ public struct ImageBuilder: Sendable {
                 made = (hit.blob, hit.notes, hit.provenance, true)
             } else {
                 let (blob, notes, provenance) = try await writeLayer(
-                    index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: cache?.digester)
+                    index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: digester)
                 if let cache, let key {
                     cache.store(layer, key: key, blob: blob, notes: notes, provenance: provenance, stagedAt: staging.blobPath(blob.digest))
                 }
@@ -201,16 +206,18 @@ public struct ImageBuilder: Sendable {
 
     /// Runs the layer's strategy and writes its blob into the staging layout.
     /// - Parameter digester: the cache's, which already digested the
-    ///   layer's inputs for its key; nil to digest what the provenance needs.
+    ///   layer's inputs for its key, or one on the build's pool.
     private func writeLayer(
         _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?,
-        digester: InputDigester?
+        digester: InputDigester
     ) async throws -> (LayerBlob, [String], Provenance) {
         let observer = self.observer
         let layerScratch = scratch + "/layer-\(index)-" + layer.name
+        // Hashing blocks: on the pool, not on a Swift concurrency thread.
+        let inputDigests = await writer.workers.pool.run { ProvenanceInputs.digests(of: layer, digester: digester) }
         let context = StrategyContext(
             plan: plan, layer: layer, scratchRoot: layerScratch, cacheDirectory: options.cacheDirectory,
-            keepScratch: options.keepScratch, inputDigests: ProvenanceInputs.digests(of: layer, digester: digester),
+            keepScratch: options.keepScratch, inputDigests: inputDigests,
             log: { line in observer.layerOutput(index, layer: layer, line: line) })
         do {
             try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)

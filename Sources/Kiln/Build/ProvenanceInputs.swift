@@ -13,10 +13,10 @@ enum ProvenanceInputs {
     /// here, once. An input that cannot be digested is left out (its
     /// provenance says nil), so the strategy, not this, reports why it
     /// cannot be read, as it always has.
-    /// - Parameter digester: the build cache's digester, or nil for a fresh one.
-    static func digests(of layer: LayerSpec, digester: InputDigester?) -> [String: ContentDigest] {
+    /// - Parameter digester: the build cache's digester, or one on the
+    ///   build's pool.
+    static func digests(of layer: LayerSpec, digester: InputDigester) -> [String: ContentDigest] {
         guard case .build = layer.strategy else { return [:] }
-        let digester = digester ?? InputDigester()
         var digests: [String: ContentDigest] = [:]
         for path in layer.hostInputs {
             digests[path] = try? digester.digest(of: path)

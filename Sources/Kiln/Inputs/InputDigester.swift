@@ -159,17 +159,19 @@ public final class InputDigester: Sendable {
             let statIndex = self.statIndex
             let paths = files.map(\.host), stamps = files.map { FileStamp($0.info) }
             pool.concurrentPerform(iterations: chunks) { _ in
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+                guard let chunk = work.nextChunk() else { return }
+                // Sized for the chunk's largest file (at most 1 MiB): a chunk
+                // of small files does not map and touch a megabyte.
+                let largest = chunk.map { stamps[$0].size }.max() ?? 0
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(largest + 1, 4096), 1 << 20)), alignment: 64)
                 defer { buffer.deallocate() }
-                if let chunk = work.nextChunk() {
-                    var results: [(Int, Result<ContentDigest, any Error>)] = []
-                    for index in chunk {
-                        let result = Result { try Self.fileDigest(paths[index], buffer: buffer) }
-                        if case .success(let digest) = result { statIndex?.record(digest, for: paths[index], stamp: stamps[index]) }
-                        results.append((index, result))
-                    }
-                    work.store(results)
+                var results: [(Int, Result<ContentDigest, any Error>)] = []
+                for index in chunk {
+                    let result = Result { try Self.fileDigest(paths[index], buffer: buffer) }
+                    if case .success(let digest) = result { statIndex?.record(digest, for: paths[index], stamp: stamps[index]) }
+                    results.append((index, result))
                 }
+                work.store(results)
             }
             hashed = work.results
         }
