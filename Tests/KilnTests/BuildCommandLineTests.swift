@@ -77,6 +77,8 @@ import TestSupport
         #expect(result.status == 0, "\(result.stderr)")
         // (tty redraws: escape sequences may stand before a line.)
         #expect(result.stderr.contains("motd         files"), "\(result.stderr)")
+        // Only plain prints a line as each layer starts.
+        #expect(result.stderrLines.contains("[motd] files: started") == (mode == "plain"), "\(result.stderr)")
     }
 
     /// A build that fails after parsing still answers `--json` with one

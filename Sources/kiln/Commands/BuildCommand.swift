@@ -46,7 +46,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Print one machine-readable result on stdout.")
     var json = false
 
-    @Option(help: "Progress on stderr: auto (live lines on a terminal, plain lines otherwise), tty (live lines), plain or none (no live lines; layer summaries still print).")
+    @Option(help: "Progress on stderr: auto (live lines on a terminal, else none), tty (live lines), plain (a line as each layer starts), none. Layer summaries print in every mode.")
     var progress: ProgressMode = .auto
 
     func validate() throws {
@@ -144,8 +144,10 @@ struct BuildCommand: AsyncParsableCommand {
 enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
     case auto, tty, plain, none
 
-    /// `auto` decided: live lines on a terminal, plain lines elsewhere.
+    /// `auto` decided: live lines on a terminal; elsewhere (a CI log, a
+    /// pipe) only the lines every mode prints — the layer summaries as
+    /// layers finish, which are the plain record of the build.
     func resolved(terminal: Bool) -> ProgressMode {
-        self == .auto ? (terminal ? .tty : .plain) : self
+        self == .auto ? (terminal ? .tty : .none) : self
     }
 }

@@ -8,14 +8,16 @@ import Synchronization
 /// plain lines otherwise; build commands' output prefixed with the layer name.
 final class BuildProgress: BuildObserver, Sendable {
     private let interactive: Bool
+    private let startLines: Bool
     private let nameWidth: Int
     private let screen: Mutex<Screen>
 
-    /// - Parameter mode: `tty` redraws a live line per running layer;
-    ///   `plain` and `none` draw nothing live (plain lines are the summary
-    ///   lines every mode prints, so the two differ only in name today).
+    /// - Parameter mode: `tty` redraws a live line per running layer,
+    ///   `plain` prints a line as each layer starts, `none` neither; the
+    ///   layer summaries print in every mode.
     init(mode: ProgressMode, nameWidth: Int = 12) {
         self.interactive = mode == .tty
+        self.startLines = mode == .plain
         self.nameWidth = nameWidth
         screen = Mutex(Screen(interactive: mode == .tty))
     }
@@ -24,6 +26,7 @@ final class BuildProgress: BuildObserver, Sendable {
         screen.withLock { screen in
             screen.active[index] = (layer.name, layer.strategy.typeName, 0)
             if interactive { screen.redraw(force: true) }
+            if startLines { screen.print(permanent: "[\(layer.name)] \(layer.strategy.typeName): started") }
         }
     }
 
