@@ -81,12 +81,6 @@ public enum HostTree {
         }
     }
 
-    /// `bytes` as a string, or nil when they are not valid UTF-8 (a
-    /// replacement character would name another file).
-    static func strictUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
-        DirectoryListing.strictUTF8(bytes)
-    }
-
     private struct Walker {
         let options: HostTreeOptions
         /// First image path of every multiply-linked regular file met.
@@ -145,7 +139,7 @@ public enum HostTree {
                 }
                 guard count < capacity else { throw HostTreeError.unreadable(host, errno: ENAMETOOLONG) }
                 let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count)
-                guard let target = HostTree.strictUTF8(bytes) else {
+                guard let target = DirectoryListing.strictUTF8(bytes) else {
                     throw HostTreeError.notUTF8(host)
                 }
                 return target

@@ -444,46 +444,31 @@ import Synchronization
 
 /// `python3 -m http.server` on a free loopback port, for the test's life.
 final class HTTPServer {
-    let process = Process()
+    private let server: PythonServer
     let url: String
 
     /// Serves `directory`.
     convenience init(directory: String) throws {
-        try self.init(arguments: ["python3", "-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, "0"])
+        try self.init(arguments: ["-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, "0"])
     }
 
     /// Runs a Python server script that prints http.server's banner.
     convenience init(script: String) throws {
-        try self.init(arguments: ["python3", "-u", "-c", script])
+        try self.init(arguments: ["-c", script])
     }
 
     private init(arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        server = try PythonServer(arguments)
         // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
-        var text = ""
-        while !text.contains("\n") {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
+        let text = server.firstLine
         guard let range = text.range(of: "port "), let port = text[range.upperBound...].split(separator: " ").first else {
-            process.terminate()
+            server.stop()
             throw TestSupportError("http.server did not start: \(text)")
         }
         url = "http://127.0.0.1:\(port)"
     }
 
-    /// SIGKILL: http.server may not see SIGTERM when the test runner blocks
-    /// it in the signal mask children inherit.
-    func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func stop() { server.stop() }
 }
 
 @Suite(.requires(RepositoryFixture.tools))

@@ -13,7 +13,7 @@ import TestSupport
 ///   <host:port> <method> <path>` (a proxy that answers for everyone);
 /// - anything else: 404.
 final class LoopbackServer {
-    let process = Process()
+    private let server: PythonServer
     /// `http://127.0.0.1:PORT` or `https://…`.
     let url: String
     let port: Int
@@ -78,31 +78,16 @@ final class LoopbackServer {
     /// Starts the server; with `certificate` and `key` (PEM files) it
     /// speaks TLS.
     init(certificate: String? = nil, key: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", "-c", LoopbackServer.script] + [certificate, key].compactMap { $0 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        while !text.contains("\n") {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
-        guard let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
-            throw TestSupportError("the loopback server did not start: \(text)")
+        server = try PythonServer(["-c", LoopbackServer.script] + [certificate, key].compactMap { $0 })
+        guard let port = Int(server.firstLine.trimmingCharacters(in: .whitespaces)) else {
+            server.stop()
+            throw TestSupportError("the loopback server did not start: \(server.firstLine)")
         }
         self.port = port
         url = (certificate == nil ? "http" : "https") + "://127.0.0.1:\(port)"
     }
 
-    /// SIGKILL (the test runner may block SIGTERM in children).
-    func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    func stop() { server.stop() }
 }
 
 /// A test CA and a server certificate it signed for 127.0.0.1, made with
