@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "KilnCore", dependencies: ["CLinux", crypto]),
         .target(name: "KilnProcess", dependencies: ["CLinux"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
-        .target(name: "Plan", dependencies: ["YAML", "KilnCore"]),
+        .target(name: "Plan", dependencies: ["YAML", "KilnCore", crypto]),
         .target(name: "Archive", dependencies: ["KilnCore", "CLinux", "CZlib", "CZstd", "CLZMA", crypto]),
         .target(name: "Strategies", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive"]),
         .target(name: "OCI", dependencies: ["KilnCore", "CLinux", "Archive", crypto]),

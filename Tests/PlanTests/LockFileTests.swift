@@ -1,27 +1,11 @@
 import Foundation
-import Archive
 import KilnCore
 import Plan
-import Strategies
 import Testing
 import TestSupport
-@testable import Debian
 
 @Suite struct LockFileTests {
     static let sha = String(repeating: "ab", count: 32)
-
-    static func plan(directory: String = "/work/app", layers: [LayerSpec], architecture: String = "amd64") -> ImageBuildPlan {
-        ImageBuildPlan(
-            file: "app.yaml", directory: directory, context: directory, name: "example.invalid/app", tag: "latest",
-            base: .scratch, platform: Platform(os: "linux", architecture: architecture), created: Timestamp(secondsSinceEpoch: 0),
-            compression: .gzip, layers: layers, config: RuntimeConfig(), annotations: [:])
-    }
-
-    static func packagesLayer(_ name: String, names: [String], sources: [PackageSource] = [.system]) -> LayerSpec {
-        LayerSpec(
-            name: name, strategy: .packages(PackagesLayer(names: names, sources: sources, resolve: .transitive, exclude: [])),
-            location: SourceLocation(file: "app.yaml", line: 1, column: 1))
-    }
 
     @Test(arguments: [("app.yaml", "app.lock.json"), ("dir/app.yml", "dir/app.lock.json"), ("/abs/plan", "/abs/plan.lock.json")])
     func path(plan: String, lock: String) {
@@ -63,6 +47,26 @@ import TestSupport
         // the file is valid JSON a generic parser reads.
         let object = try JSONSerialization.jsonObject(with: Data(lock.encoded())) as? [String: Any]
         #expect(object?["kiln_lock"] as? Int == 1)
+    }
+
+    @Test func pinsTheBaseFirstInKeyOrder() throws {
+        let index = ContentDigest(sha256Bytes: [UInt8](repeating: 3, count: 32))
+        let manifest = ContentDigest(sha256Bytes: [UInt8](repeating: 4, count: 32))
+        let lock = LockFile(base: LockedBase(reference: "127.0.0.1:5000/team/base:1", digest: index, manifest: manifest))
+        let text = String(decoding: lock.encoded(), as: UTF8.self)
+        #expect(text == """
+        {
+          "base": {"digest":"\(index)","manifest":"\(manifest)","reference":"127.0.0.1:5000/team/base:1"},
+          "kiln_lock": 1,
+          "layers": {}
+        }
+
+        """)
+        #expect(try LockFile.decode(lock.encoded(), path: "x") == lock)
+        let bad = #"{"kiln_lock": 1, "base": {"reference": "a", "digest": "sha256:1", "manifest": "sha256:1"}, "layers": {}}"#
+        #expect { try LockFile.decode(Array(bad.utf8), path: "l.json") } throws: {
+            ($0 as? LockFileError)?.description == "l.json: base: invalid digest \"sha256:1\" (expected sha256: and 64 lowercase hex digits)"
+        }
     }
 
     @Test func packagesDigestIgnoresURLs() throws {
@@ -110,42 +114,5 @@ import TestSupport
         #expect { try LockFile.read(from: "/nonexistent/app.lock.json") } throws: {
             ($0 as? LockFileError)?.description == "/nonexistent/app.lock.json: no lock file; run `kiln lock` to resolve the packages and write it"
         }
-    }
-
-    @Test func inputsDigestIsCanonicalAndPortable() throws {
-        let layer = PackagesLayer(names: ["a", "b (>= 1)"], sources: [.directory("/work/app/debs"), .system], resolve: .transitive, exclude: ["c"])
-        let digest = try PackagesStrategy.inputsDigest(of: layer, plan: Self.plan(layers: []))
-        let moved = try PackagesStrategy.inputsDigest(
-            of: PackagesLayer(names: ["a", "b (>= 1)"], sources: [.directory("/elsewhere/app/debs"), .system], resolve: .transitive, exclude: ["c"]),
-            plan: Self.plan(directory: "/elsewhere/app", layers: []))
-        #expect(digest == moved)
-        // Derived independently: the canonical document hashed by sha256sum.
-        let document = #"{"architecture":"amd64","exclude":["c"],"names":["a","b (>= 1)"],"resolve":"transitive","sources":[{"dir":"debs"},"system"]}"#
-        if try Requirement.tools("sha256sum").isMet() {
-            let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-digest")
-            defer { temporaryDirectory.remove() }
-            let directory = temporaryDirectory.path
-            try Files.write(document, to: directory + "/doc.json")
-            let hex = try Tools.run(["sha256sum", directory + "/doc.json"]).split(separator: " ")[0]
-            #expect(digest.description == "sha256:" + hex)
-        }
-        let arm = try PackagesStrategy.inputsDigest(of: layer, plan: Self.plan(layers: [], architecture: "arm64"))
-        #expect(arm != digest)
-    }
-
-    @Test func stalenessNamesEveryLayer() throws {
-        let runtime = Self.packagesLayer("runtime", names: ["a"])
-        let tools = Self.packagesLayer("tools", names: ["b"])
-        let plan = Self.plan(layers: [runtime, tools])
-        guard case .packages(let runtimeLayer) = runtime.strategy else { return }
-        let fresh = LockedLayer(inputs: try PackagesStrategy.inputsDigest(of: runtimeLayer, plan: plan), packages: [])
-        let lock = LockFile(layers: ["runtime": fresh, "gone": fresh])
-        #expect(try lock.layer(runtime, plan: plan) == fresh)
-        #expect(try lock.layer(tools, plan: plan) == nil)
-        #expect { try lock.verify(plan: plan, path: "app.lock.json") } throws: {
-            ($0 as? LockFileError)?.description == "app.lock.json: the lock file is stale for layers \"tools\", \"gone\" (the plan's packages inputs changed); run `kiln lock`"
-        }
-        let exact = LockFile(layers: ["runtime": fresh, "tools": LockedLayer(inputs: try PackagesStrategy.inputsDigest(of: PackagesLayer(names: ["b"], sources: [.system], resolve: .transitive, exclude: []), plan: plan), packages: [])])
-        try exact.verify(plan: plan, path: "app.lock.json")
     }
 }

@@ -1,11 +1,10 @@
 internal import Crypto
 internal import Foundation
-import Archive
 public import KilnCore
-import Strategies
 
-/// The resolution of a plan's packages layers, written beside the plan
-/// (`app.yaml` → `app.lock.json`) so builds install exactly these files.
+/// What a plan's moving parts resolved to, written beside the plan
+/// (`app.yaml` → `app.lock.json`) so builds use exactly these: the registry
+/// base's digest (§1.3) and each packages layer's `.deb` files.
 ///
 /// Written as canonical JSON (keys in byte order, `/` not escaped) laid out
 /// for review: one key per line down to each layer, then one package per
@@ -13,6 +12,7 @@ import Strategies
 ///
 /// ```json
 /// {
+///   "base": {"digest":"sha256:…","manifest":"sha256:…","reference":"registry.example/team/base:1"},
 ///   "kiln_lock": 1,
 ///   "layers": {
 ///     "runtime": {
@@ -28,11 +28,15 @@ public struct LockFile: Hashable, Sendable {
     /// The `kiln_lock` value this kiln writes and reads.
     public static let formatVersion = 1
 
+    /// The registry base the plan's tag resolved to, if the plan has one.
+    public var base: LockedBase?
     /// Packages layers by layer name.
     public var layers: [String: LockedLayer]
 
-    /// Creates a lock holding `layers`, keyed by layer name (none by default).
-    public init(layers: [String: LockedLayer] = [:]) {
+    /// Creates a lock holding `layers`, keyed by layer name (none by
+    /// default), and `base`.
+    public init(base: LockedBase? = nil, layers: [String: LockedLayer] = [:]) {
+        self.base = base
         self.layers = layers
     }
 
@@ -48,7 +52,7 @@ public struct LockFile: Hashable, Sendable {
 
     /// Canonical JSON bytes of a value holding no floating-point numbers
     /// (the only values the canonical encoder refuses).
-    static func bytes(_ value: JSONValue) -> [UInt8] {
+    public static func bytes(_ value: JSONValue) -> [UInt8] {
         do {
             return try CanonicalJSONEncoder.serialize(value)
         } catch {
@@ -62,7 +66,10 @@ public struct LockFile: Hashable, Sendable {
 
     /// The file's bytes (UTF-8, ending in a newline).
     public func encoded() -> [UInt8] {
-        var out = "{\n  \"kiln_lock\": \(LockFile.formatVersion),\n  \"layers\": {"
+        // Keys in byte order: "base" < "kiln_lock" < "layers".
+        var out = "{\n"
+        if let base { out += "  \"base\": " + LockFile.json(base.json) + ",\n" }
+        out += "  \"kiln_lock\": \(LockFile.formatVersion),\n  \"layers\": {"
         let names = layers.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         for (index, name) in names.enumerated() {
             let layer = layers[name]!
@@ -116,6 +123,14 @@ public struct LockFile: Hashable, Sendable {
         guard document.kiln_lock == formatVersion else {
             throw .malformed(path: path, message: "format version \(document.kiln_lock); this kiln reads version \(formatVersion)")
         }
+        var base: LockedBase?
+        if let entry = document.base {
+            do {
+                base = LockedBase(reference: entry.reference, digest: try ContentDigest(parsing: entry.digest), manifest: try ContentDigest(parsing: entry.manifest))
+            } catch {
+                throw .malformed(path: path, message: "base: \(error)")
+            }
+        }
         var layers: [String: LockedLayer] = [:]
         for (name, layer) in document.layers {
             let inputs: ContentDigest
@@ -139,7 +154,7 @@ public struct LockFile: Hashable, Sendable {
             }
             layers[name] = LockedLayer(inputs: inputs, packages: packages)
         }
-        return LockFile(layers: layers)
+        return LockFile(base: base, layers: layers)
     }
 
     private static func explain(_ error: DecodingError) -> String {
@@ -161,7 +176,14 @@ public struct LockFile: Hashable, Sendable {
 
     private struct LockDocument: Decodable {
         var kiln_lock: Int
+        var base: Base?
         var layers: [String: Layer]
+
+        struct Base: Decodable {
+            var reference: String
+            var digest: String
+            var manifest: String
+        }
 
         struct Layer: Decodable {
             var inputs: String
@@ -176,6 +198,30 @@ public struct LockFile: Hashable, Sendable {
             var size: Int64
             var sha256: String
         }
+    }
+}
+
+/// A registry base pinned: the reference as the plan writes it, the digest
+/// its tag resolved to (an index's or a manifest's), and the manifest chosen
+/// for the plan's platform (the same digest when the reference names a
+/// manifest, not an index).
+public struct LockedBase: Hashable, Sendable {
+    /// The plan's `base:` text, e.g. `127.0.0.1:5000/team/base:1`.
+    public var reference: String
+    /// What the reference resolved to when it was locked.
+    public var digest: ContentDigest
+    /// The platform's image manifest.
+    public var manifest: ContentDigest
+
+    /// Memberwise.
+    public init(reference: String, digest: ContentDigest, manifest: ContentDigest) {
+        self.reference = reference
+        self.digest = digest
+        self.manifest = manifest
+    }
+
+    var json: JSONValue {
+        .object(["reference": .string(reference), "digest": .string(digest.description), "manifest": .string(manifest.description)])
     }
 }
 
