@@ -86,6 +86,9 @@ let package = Package(
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "KilnHTTP", "OCI", "KilnCore", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Archive", "KilnCore", "TestSupport"]),
+        // The registry test support itself (a real docker-registry, the
+        // token issuer, the fault proxy), checked with skopeo.
+        .testTarget(name: "RegistrySupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "KilnTests", dependencies: ["KilnProcess", "Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "CZlib", "CZstd", "TestSupport"]),
     ]
 )
