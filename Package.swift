@@ -14,6 +14,8 @@
 //   OCI (types, layout read/write) over Archive
 //   KilnHTTP (the one HTTP client seam, on async-http-client)
 //   Debian (packages strategy) over Strategies and KilnHTTP
+//   Registry (the OCI distribution API client: credentials, tokens, pull
+//     and push of manifests and blobs) over OCI, KilnHTTP and KilnProcess
 //   Kiln (build pipeline, cache, diff, inspect) → kiln (CLI).
 import PackageDescription
 
@@ -61,6 +63,8 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "Debian", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive", "Strategies", "KilnHTTP", "CLZMA", "CZlib", "CZstd", crypto]),
+        // The distribution API client; the only module that sees credentials.
+        .target(name: "Registry", dependencies: ["KilnCore", "KilnProcess", "KilnHTTP", "OCI", crypto]),
         .target(name: "Kiln", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive", "Strategies", "Debian", "OCI", crypto]),
         .executableTarget(name: "kiln", dependencies: [
             "Kiln", "KilnCore", "KilnProcess", "Plan", "OCI", "Debian",
@@ -80,7 +84,11 @@ let package = Package(
         .testTarget(name: "StrategiesTests", dependencies: ["KilnProcess", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
         .testTarget(name: "KilnHTTPTests", dependencies: ["KilnHTTP", "TestSupport"]),
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "KilnHTTP", "OCI", "KilnCore", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Archive", "KilnCore", "TestSupport"]),
+        // The registry test support itself (a real docker-registry, the
+        // token issuer, the fault proxy), checked with skopeo.
+        .testTarget(name: "RegistrySupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "KilnTests", dependencies: ["KilnProcess", "Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "CZlib", "CZstd", "TestSupport"]),
     ]
 )

@@ -154,6 +154,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         case .file(let path):
             let chunks = try FileChunks(path: path)
             outgoing.body = .stream(chunks, length: .known(chunks.size))
+        case .fileRange(let path, let offset, let length):
+            let chunks = try FileChunks(path: path, offset: offset, length: length)
+            outgoing.body = .stream(chunks, length: .known(chunks.size))
         }
         let deadline = ContinuousClock.now + request.timeout
         let response: HTTPClientResponse
@@ -280,26 +283,47 @@ extension TimeAmount {
     }
 }
 
-/// A file's contents as `ByteBuffer`s of 64 KiB, for streamed uploads.
-/// The file is opened when the request is made (so a missing file fails
-/// early) and again for each iteration.
+/// A file's contents (or a range of them) as `ByteBuffer`s of 64 KiB, for
+/// streamed uploads. The file is opened when the request is made (so a
+/// missing file fails early) and again for each iteration.
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let path: String
+    /// Where the bytes sent start.
+    let offset: Int64
+    /// How many bytes are sent.
     let size: Int64
 
+    /// The whole file.
     init(path: String) throws(HTTPTransportError) {
+        let info = try FileChunks.regularFile(path)
+        self.path = path
+        offset = 0
+        size = Int64(info.st_size)
+    }
+
+    /// `length` bytes from `offset`, which the file must hold.
+    init(path: String, offset: Int64, length: Int64) throws(HTTPTransportError) {
+        let info = try FileChunks.regularFile(path)
+        guard offset >= 0, length >= 0, offset + length <= Int64(info.st_size) else {
+            throw HTTPTransportError(.file, "\(path): bytes \(offset) to \(offset + length) are past its end (\(info.st_size) bytes)")
+        }
+        self.path = path
+        self.offset = offset
+        size = length
+    }
+
+    private static func regularFile(_ path: String) throws(HTTPTransportError) -> stat {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw HTTPTransportError(.file, "\(path): \(String(cString: strerror(errno)))")
         }
         guard info.st_mode & S_IFMT == S_IFREG else { throw HTTPTransportError(.file, "\(path): not a regular file") }
-        self.path = path
-        size = Int64(info.st_size)
+        return info
     }
 
     func makeAsyncIterator() -> Iterator {
-        Iterator(reader: Reader(path: path))
+        Iterator(reader: Reader(path: path, offset: offset, size: size))
     }
 
     struct Iterator: AsyncIteratorProtocol {
@@ -315,9 +339,14 @@ struct FileChunks: AsyncSequence, Sendable {
         let path: String
         var descriptor: Int32 = -1
         var opened = false
+        /// The next byte to read, and how many are left to send.
+        var position: Int64
+        var remaining: Int64
 
-        init(path: String) {
+        init(path: String, offset: Int64, size: Int64) {
             self.path = path
+            position = offset
+            remaining = size
         }
 
         deinit {
@@ -331,20 +360,26 @@ struct FileChunks: AsyncSequence, Sendable {
                 guard descriptor >= 0 else { throw HTTPTransportError(.file, "\(path): \(String(cString: strerror(errno)))") }
             }
             guard descriptor >= 0 else { return nil }
-            var buffer = ByteBufferAllocator().buffer(capacity: 1 << 16)
-            var failure: Int32 = 0
-            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 16) { pointer in
-                var count: Int
-                repeat { count = read(descriptor, pointer.baseAddress, pointer.count) } while count < 0 && errno == EINTR
-                if count < 0 { failure = errno }
-                return Swift.max(count, 0)
-            }
-            if failure != 0 { throw HTTPTransportError(.file, "\(path): \(String(cString: strerror(failure)))") }
-            if count == 0 {
+            guard remaining > 0 else {
                 close(descriptor)
                 descriptor = -1
                 return nil
             }
+            let wanted = Int(Swift.min(remaining, 1 << 16))
+            var buffer = ByteBufferAllocator().buffer(capacity: wanted)
+            var failure: Int32 = 0
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
+                var count: Int
+                repeat { count = pread(descriptor, pointer.baseAddress, wanted, off_t(position)) } while count < 0 && errno == EINTR
+                if count < 0 { failure = errno }
+                return Swift.max(count, 0)
+            }
+            if failure != 0 { throw HTTPTransportError(.file, "\(path): \(String(cString: strerror(failure)))") }
+            // The length was promised in Content-Length: a file that shrank
+            // since cannot keep it.
+            if count == 0 { throw HTTPTransportError(.file, "\(path): the file ended \(remaining) bytes early") }
+            position += Int64(count)
+            remaining -= Int64(count)
             return buffer
         }
     }

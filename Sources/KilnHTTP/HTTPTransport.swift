@@ -53,6 +53,10 @@ public enum HTTPRequestBody: Sendable {
     /// The contents of a file, streamed from disk in fixed-size chunks with
     /// its size as `Content-Length` (blobs).
     case file(path: String)
+    /// `length` bytes of a file from byte `offset`, streamed from disk like
+    /// ``file(path:)`` with `length` as `Content-Length` (upload chunks).
+    /// The file must hold them all: a shorter one fails the request.
+    case fileRange(path: String, offset: Int64, length: Int64)
 }
 
 /// A response's status and headers, and its body as a stream.

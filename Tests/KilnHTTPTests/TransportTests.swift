@@ -171,6 +171,32 @@ struct TransportTests {
         }
     }
 
+    /// A range of a file goes up as exactly those bytes, read from disk in
+    /// chunks; a range past the file's end fails before anything is sent.
+    @Test func uploadsAFileRange() async throws {
+        let server = try LoopbackServer()
+        defer { server.stop() }
+        let directory = try TemporaryDirectory(prefix: "kiln-http")
+        defer { directory.remove() }
+        let content = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) }
+        let file = try directory.write("blob", bytes: content)
+        let slice = try directory.write("slice", bytes: Array(content[70_001..<170_001]))
+        let expected = try Tools.sha256(file: slice).dropFirst("sha256:".count)
+        let echo = URL(string: server.url + "/echo")!
+        try await withTransport { transport in
+            let response = try await transport.send(HTTPRequest(
+                method: "PUT", url: echo, headers: ["X-Test": "range"], body: .fileRange(path: file, offset: 70_001, length: 100_000)))
+            #expect(String(decoding: try await response.body.collect(upTo: 1000), as: UTF8.self) == "\(expected) 100000 range")
+            let empty = try await transport.send(HTTPRequest(
+                method: "PUT", url: echo, headers: ["X-Test": "empty"], body: .fileRange(path: file, offset: 200_000, length: 0)))
+            #expect(String(decoding: try await empty.body.collect(upTo: 1000), as: UTF8.self)
+                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 0 empty")
+            await #expect(throws: HTTPTransportError(.file, "\(file): bytes 150000 to 200001 are past its end (200000 bytes)")) {
+                try await transport.send(HTTPRequest(method: "PUT", url: echo, body: .fileRange(path: file, offset: 150_000, length: 50_001)))
+            }
+        }
+    }
+
     /// Requests go through the proxy (a `CONNECT` tunnel, as
     /// async-http-client does for every URL) unless no_proxy says
     /// otherwise; the proxy here answers them itself.
