@@ -65,9 +65,9 @@ let package = Package(
         .target(name: "Debian", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive", "Strategies", "KilnHTTP", "CLZMA", "CZlib", "CZstd", crypto]),
         // The distribution API client; the only module that sees credentials.
         .target(name: "Registry", dependencies: ["KilnCore", "KilnProcess", "KilnHTTP", "OCI", crypto]),
-        .target(name: "Kiln", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive", "Strategies", "Debian", "OCI", crypto]),
+        .target(name: "Kiln", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive", "Strategies", "Debian", "OCI", "Registry", crypto]),
         .executableTarget(name: "kiln", dependencies: [
-            "Kiln", "KilnCore", "KilnProcess", "Plan", "OCI", "Debian",
+            "Kiln", "KilnCore", "KilnProcess", "Plan", "OCI", "Debian", "Registry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -89,7 +89,7 @@ let package = Package(
         // The registry test support itself (a real docker-registry, the
         // token issuer, the fault proxy), checked with skopeo.
         .testTarget(name: "RegistrySupportTests", dependencies: ["TestSupport"]),
-        .testTarget(name: "KilnTests", dependencies: ["KilnProcess", "Kiln", "OCI", "Strategies", "Archive", "Plan", "KilnCore", "CZlib", "CZstd", "TestSupport"]),
+        .testTarget(name: "KilnTests", dependencies: ["KilnProcess", "Kiln", "OCI", "Registry", "Strategies", "Archive", "Plan", "KilnCore", "CZlib", "CZstd", "TestSupport"]),
     ]
 )
 

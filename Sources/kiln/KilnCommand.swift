@@ -11,7 +11,7 @@ struct KilnCommand: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Compile declarative image build plans into reproducible OCI image layouts.",
         version: Kiln.versionDescription,
-        subcommands: [BuildCommand.self, LockCommand.self, ValidateCommand.self, PlanCommand.self, DiffCommand.self, InspectCommand.self, SchemaCommand.self, CacheCommand.self]
+        subcommands: [BuildCommand.self, PushCommand.self, PullCommand.self, LockCommand.self, ValidateCommand.self, PlanCommand.self, DiffCommand.self, InspectCommand.self, SchemaCommand.self, CacheCommand.self]
     )
 
     /// `kiln` alone is a usage error: it names no command.
@@ -34,7 +34,7 @@ struct KilnCommand: AsyncParsableCommand {
             Glibc.exit(2)
         }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(BuildCommand.normalizingPush(Array(CommandLine.arguments.dropFirst())))
             if var async = command as? any AsyncParsableCommand {
                 try await async.run()
             } else {

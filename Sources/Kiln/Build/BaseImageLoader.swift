@@ -23,23 +23,35 @@ struct LoadedBase: Sendable {
     }
 }
 
-/// Opens `oci:` and `oci-archive:` bases. Layer blobs are verified against
-/// their digests when they are imported into the staging layout (one hash
-/// per blob, not two); manifests and configs as they are read.
+/// Opens `oci:`, `oci-archive:` and registry bases. Layer blobs are
+/// verified against their digests when they are imported into the staging
+/// layout (one hash per blob, not two); manifests and configs as they are
+/// read (a registry's blobs also as they download).
 enum BaseImageLoader {
-    static func load(_ base: BaseImage, platform: Platform, scratch: String) throws -> LoadedBase? {
+    /// The base, and for a registry base what it resolved to.
+    struct Loaded: Sendable {
+        var base: LoadedBase?
+        var registry: RegistryBase.Resolved?
+    }
+
+    static func load(plan: ImageBuildPlan, options: BuildOptions, observer: any BuildObserver, scratch: String) async throws -> Loaded {
         do {
-            switch base {
+            switch plan.base {
             case .scratch:
-                return nil
+                return Loaded()
             case .ociLayout(let path, let ref):
                 let reader = try LayoutReader(directory: path)
-                return LoadedBase(image: try reader.image(ref: ref, platform: platform, verifyLayers: false), label: reader.label)
+                return Loaded(base: LoadedBase(image: try reader.image(ref: ref, platform: plan.platform, verifyLayers: false), label: reader.label))
             case .ociArchive(let path, let ref):
                 try FileManager.default.createDirectory(atPath: scratch + "/base", withIntermediateDirectories: true)
                 let reader = try LayoutReader.unpackArchive(path, into: scratch + "/base")
-                return LoadedBase(image: try reader.image(ref: ref, platform: platform, verifyLayers: false), label: reader.label)
+                return Loaded(base: LoadedBase(image: try reader.image(ref: ref, platform: plan.platform, verifyLayers: false), label: reader.label))
+            case .registry(let reference):
+                let resolved = try await RegistryBase.load(reference, plan: plan, options: options, observer: observer)
+                return Loaded(base: resolved.base, registry: resolved)
             }
+        } catch let error as ImageBuildError {
+            throw error
         } catch {
             throw ImageBuildError.base(error)
         }

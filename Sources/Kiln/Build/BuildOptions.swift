@@ -1,4 +1,5 @@
 import KilnCore
+public import Registry
 
 /// How `kiln build` runs, beyond what the plan says.
 public struct BuildOptions: Sendable {
@@ -18,11 +19,14 @@ public struct BuildOptions: Sendable {
     public var cacheDirectory: String
     /// Keep build layers' scratch directories and say where.
     public var keepScratch: Bool
+    /// How a registry base is reached (credentials, trust, plain HTTP).
+    public var registry: RegistryOptions
 
     /// Memberwise; `kiln build` fills it from its flags, `cacheDirectory` from
     /// `--cache-dir` or ``defaultCacheDirectory(environment:)``.
     public init(output: String?, tarOutput: String? = nil, jobs: Int, locked: Bool = false, useCache: Bool = true,
-                cacheDirectory: String, keepScratch: Bool = false) {
+                cacheDirectory: String, keepScratch: Bool = false, registry: RegistryOptions = RegistryOptions()) {
+        self.registry = registry
         self.output = output
         self.tarOutput = tarOutput
         self.jobs = jobs

@@ -2,6 +2,8 @@ import Archive
 public import KilnCore
 public import Plan
 public import Strategies
+public import OCI
+public import Registry
 
 /// What building one layer produced, for the summary and `--json`.
 public struct LayerReport: Codable, Hashable, Sendable {
@@ -75,9 +77,11 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var tarOutput: String?
     /// Wall-clock time of the whole build, in seconds.
     public var seconds: Double
+    /// What `--push` did, once it has.
+    public var push: PushResult? = nil
 
     enum CodingKeys: String, CodingKey {
-        case image, layers, output, seconds
+        case image, layers, output, seconds, push
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
         case tarOutput = "tar"
@@ -85,7 +89,7 @@ public struct BuildReport: Codable, Hashable, Sendable {
 }
 
 /// Receives a build's progress as it happens (from any thread).
-public protocol BuildObserver: Sendable {
+public protocol BuildObserver: TransferObserver {
     /// A layer starts (index into the plan's layers).
     func layerStarted(_ index: Int, layer: LayerSpec)
     /// Tar bytes written so far for a layer.
@@ -110,4 +114,7 @@ extension BuildObserver {
     public func layerFinished(_ index: Int, report: LayerReport) {}
     public func baseLayerReused(_ report: LayerReport) {}
     public func note(_ text: String) {}
+    public func transferStarted(_ blob: Descriptor, direction: TransferDirection) {}
+    public func transferProgressed(_ blob: Descriptor, done: Int64, total: Int64) {}
+    public func transferFinished(_ blob: Descriptor, outcome: TransferOutcome) {}
 }

@@ -1,9 +1,11 @@
 import Foundation
+import Glibc
 import Archive
 import Debian
 import KilnCore
 import OCI
 public import Plan
+import Registry
 import Strategies
 
 /// Compiles an ``ImageBuildPlan`` into an OCI image layout.
@@ -50,7 +52,15 @@ public struct ImageBuilder: Sendable {
             throw ImageBuildError.output(error)
         }
 
-        let base = try BaseImageLoader.load(plan.base, platform: plan.platform, scratch: scratch.path)
+        var loaded = try await BaseImageLoader.load(plan: plan, options: options, observer: observer, scratch: scratch.path)
+        if loaded.registry != nil, let damaged = Self.unimportable(loaded.base, into: staging) {
+            // A registry blob in the cache that no longer matches its digest
+            // is dropped and fetched again, never used.
+            observer.note("cached base blob \(damaged.descriptor.digest) does not match its digest; fetching it again")
+            unlink(damaged.path)
+            loaded = try await BaseImageLoader.load(plan: plan, options: options, observer: observer, scratch: scratch.path)
+        }
+        let base = loaded.base
         var reports: [LayerReport] = []
         if let base {
             for layer in base.image.layers {
@@ -81,13 +91,25 @@ public struct ImageBuilder: Sendable {
         let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache, pool: pool)
         reports += built.map(\.report)
 
+        // An image on a registry base names it (OCI's pre-defined
+        // annotations): `kiln push` mounts the base's blobs from there.
+        var annotations = plan.annotations
+        if let pin = loaded.registry?.pin {
+            annotations[ImagePusher.baseNameAnnotation] = annotations[ImagePusher.baseNameAnnotation] ?? pin.reference
+            annotations[ImagePusher.baseDigestAnnotation] = annotations[ImagePusher.baseDigestAnnotation] ?? pin.manifest.description
+        }
         let config = ImageConfigComposer.compose(plan: plan, base: base?.image.config, layers: built.map(\.history), diffIDs: reports.map(\.diffID))
-        let descriptors = (base?.image.layers.map(\.descriptor) ?? []) + built.map(\.descriptor)
+        let baseDescriptors = (base?.image.layers ?? []).map { layer in
+            var descriptor = layer.descriptor
+            descriptor.mediaType = MediaType.ociLayer(descriptor.mediaType)
+            return descriptor
+        }
+        let descriptors = baseDescriptors + built.map(\.descriptor)
         let written: WrittenImage
         do {
             written = try staging.writeImage(LayoutImageSpec(
                 name: plan.name, tag: plan.tag, platform: plan.platform, config: config,
-                layers: descriptors, annotations: plan.annotations))
+                layers: descriptors, annotations: annotations))
             // The archive is written first but renamed into place only after
             // the layout is, so a failure anywhere leaves both as they were.
             let archive = try options.tarOutput.map { tar throws(LayoutError) in
@@ -104,6 +126,21 @@ public struct ImageBuilder: Sendable {
             layers: reports, output: options.output.map { _ in staging.output },
             tarOutput: options.tarOutput.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
             seconds: started.duration(to: clock.now).seconds)
+    }
+
+    /// The first base layer whose blob cannot be imported because it does
+    /// not match its descriptor, or nil; the others are imported meanwhile.
+    private static func unimportable(_ base: LoadedBase?, into staging: LayoutStaging) -> LayoutLayer? {
+        for layer in base?.image.layers ?? [] {
+            do {
+                try staging.importBlob(from: layer.path, descriptor: layer.descriptor)
+            } catch .digestMismatch, .sizeMismatch {
+                return layer
+            } catch {
+                return nil
+            }
+        }
+        return nil
     }
 
     /// A plan layer, built.

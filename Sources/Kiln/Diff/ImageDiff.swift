@@ -104,7 +104,7 @@ public struct ImageDiffer: Sendable {
         let file = checkout.counterpart(of: planFile)
         guard FileManager.default.fileExists(atPath: file) else { throw DiffError.planMissingAtRevision(plan: plan, revision: revision) }
         switch after.plan.base {
-        case .scratch: break
+        case .scratch, .registry: break
         case .ociLayout(let path, _), .ociArchive(let path, _):
             let copy = checkout.counterpart(of: path)
             if !FileManager.default.fileExists(atPath: copy) {

@@ -87,6 +87,7 @@ extension BaseImage {
         case .scratch: "scratch"
         case .ociLayout(let path, let ref): "oci:" + path + (ref.map { ":" + $0 } ?? "")
         case .ociArchive(let path, let ref): "oci-archive:" + path + (ref.map { ":" + $0 } ?? "")
+        case .registry(let reference): reference.description
         }
     }
 }
@@ -100,7 +101,7 @@ extension ImageBuildPlan {
         plan.directory = transform(directory)
         plan.context = transform(context)
         switch base {
-        case .scratch: break
+        case .scratch, .registry: break
         case .ociLayout(let path, let ref): plan.base = .ociLayout(path: transform(path), ref: ref)
         case .ociArchive(let path, let ref): plan.base = .ociArchive(path: transform(path), ref: ref)
         }

@@ -114,14 +114,25 @@ public struct LayoutReader: Sendable {
                 throw .platformRequired(layout: label, available: candidates.compactMap { $0.platform?.description })
             }
         }
+        return try image(descriptor: chosen, reference: ref, platform: platform, verifyLayers: verifyLayers)
+    }
+
+    /// The image a manifest or index descriptor names, read and verified
+    /// as ``image(ref:platform:verifyLayers:)`` does once it has chosen
+    /// one: an index is followed to the manifest for `platform`.
+    /// - Parameter reference: the image's name when the descriptor carries
+    ///   no `ref.name`.
+    /// - Throws: ``LayoutError`` naming what is missing, mismatched or malformed.
+    public func image(descriptor: Descriptor, reference: String?, platform: Platform?, verifyLayers: Bool = true) throws(LayoutError) -> LayoutImage {
+        var chosen = descriptor
         var depth = 0
         while MediaType.isIndex(chosen.mediaType) {
             depth += 1
             guard depth <= 4 else { throw .unsupportedMediaType(path: display(blobRelative(chosen.digest)), what: "index nested more than 4 deep", mediaType: chosen.mediaType) }
             let nested: ImageIndex = try readJSONBlob(chosen, what: "image index")
-            let entries = nested.manifests.filter { MediaType.isManifest($0.mediaType) || MediaType.isIndex($0.mediaType) }
+            let entries = nested.images
             if let platform {
-                guard let match = entries.first(where: { $0.platform?.satisfies(platform) ?? false }) else {
+                guard let match = nested.image(for: platform) else {
                     throw .platformNotFound(layout: label, wanted: platform.description, available: entries.compactMap { $0.platform?.description })
                 }
                 chosen = match
@@ -159,7 +170,7 @@ public struct LayoutReader: Sendable {
             layers.append(LayoutLayer(descriptor: descriptor, diffID: diffID, path: blobPath(descriptor.digest), compression: compression))
         }
         return LayoutImage(
-            directory: directory, reference: chosen.annotations?[LayoutReader.refNameAnnotation] ?? ref,
+            directory: directory, reference: chosen.annotations?[LayoutReader.refNameAnnotation] ?? reference,
             manifestDescriptor: chosen, manifest: manifest, config: config, layers: layers)
     }
 
@@ -168,6 +179,13 @@ public struct LayoutReader: Sendable {
         let path = try regularBlob(descriptor)
         let found = try BlobFiles.digest(ofFileAt: path)
         try check(descriptor, found: found)
+    }
+
+    /// A small blob's bytes (a manifest to push as it is), verified.
+    public func readBlob(_ descriptor: Descriptor) throws(LayoutError) -> [UInt8] {
+        let bytes = try BlobFiles.readSmall(try regularBlob(descriptor), limit: LayoutReader.documentLimit)
+        try check(descriptor, found: (BlobDigest.sha256(bytes), Int64(bytes.count)))
+        return bytes
     }
 
     /// Reads, verifies and decodes a JSON blob.

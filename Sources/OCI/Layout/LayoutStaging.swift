@@ -70,6 +70,17 @@ public final class LayoutStaging: Sendable {
         directory + "/blobs/" + digest.blobPath
     }
 
+    /// Whether a blob with `digest` is staged.
+    public func hasBlob(_ digest: ContentDigest) -> Bool {
+        BlobStore.isRegularFile(blobPath(digest))
+    }
+
+    /// The bytes of a small staged blob, or nil (not verified: staged blobs
+    /// were verified as they were written).
+    public func readSmallBlob(_ digest: ContentDigest, limit: Int) -> [UInt8]? {
+        BlobStore.read(blobPath(digest), limit: limit)
+    }
+
     /// A fresh path inside the staging directory (same file system as the
     /// blobs) where a blob can be written before its digest is known.
     public func temporaryBlobPath() -> String {
@@ -136,11 +147,30 @@ public final class LayoutStaging: Sendable {
     /// - Returns: the blob's descriptor (digest of exactly the bytes written).
     public func writeJSONBlob(_ value: some Encodable, mediaType: String, what: String) throws(LayoutError) -> Descriptor {
         try checkOpen()
-        let bytes = try LayoutStaging.encode(value, what: what)
+        return try writeBlob(LayoutStaging.encode(value, what: what), mediaType: mediaType)
+    }
+
+    /// Writes `bytes` as they are into a blob (a manifest as a registry
+    /// served it: its digest is of exactly these bytes).
+    /// - Returns: the blob's descriptor.
+    public func writeBlob(_ bytes: [UInt8], mediaType: String) throws(LayoutError) -> Descriptor {
+        try checkOpen()
         let descriptor = Descriptor(mediaType: mediaType, digest: LayoutStaging.digest(of: bytes), size: Int64(bytes.count))
         let path = blobPath(descriptor.digest)
         if !BlobFiles.exists(path) { try BlobFiles.writeNew(bytes, to: path) }
         return descriptor
+    }
+
+    /// Writes `index.json` listing `manifests` (each already staged) and
+    /// `oci-layout`: a layout of images kiln did not build (`kiln pull`).
+    /// - Throws: ``LayoutError/blobNotStaged(digest:)``, an I/O error.
+    public func writeIndex(_ manifests: [Descriptor]) throws(LayoutError) {
+        try checkOpen()
+        for manifest in manifests where !BlobFiles.exists(blobPath(manifest.digest)) {
+            throw .blobNotStaged(digest: manifest.digest)
+        }
+        try BlobFiles.writeNew(LayoutStaging.encode(ImageIndex(manifests: manifests), what: "index.json"), to: directory + "/index.json")
+        try BlobFiles.writeNew(LayoutStaging.encode(LayoutMarker(), what: "oci-layout"), to: directory + "/oci-layout")
     }
 
     /// Writes the config, the manifest, `index.json`, Docker's
@@ -163,14 +193,12 @@ public final class LayoutStaging: Sendable {
         annotations["io.containerd.image.name"] = image.name + ":" + image.tag
         entry.annotations = annotations
         entry.platform = image.platform
-        let index = ImageIndex(manifests: [entry])
-        try BlobFiles.writeNew(LayoutStaging.encode(index, what: "index.json"), to: directory + "/index.json")
+        try writeIndex([entry])
         let docker = [DockerManifestEntry(
             config: "blobs/" + config.digest.blobPath, repoTags: [image.name + ":" + image.tag],
             layers: image.layers.map { "blobs/" + $0.digest.blobPath })]
         try BlobFiles.writeNew(LayoutStaging.encode(docker, what: "manifest.json"), to: directory + "/manifest.json")
-        try BlobFiles.writeNew(LayoutStaging.encode(LayoutMarker(), what: "oci-layout"), to: directory + "/oci-layout")
-        return WrittenImage(manifest: entry, config: config, index: index)
+        return WrittenImage(manifest: entry, config: config, index: ImageIndex(manifests: [entry]))
     }
 
     /// Replaces the output with the staging directory (see the type's

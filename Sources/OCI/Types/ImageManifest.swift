@@ -1,4 +1,4 @@
-import KilnCore
+public import KilnCore
 
 /// An OCI image manifest: one config and the layers, bottom first.
 public struct ImageManifest: Codable, Hashable, Sendable {
@@ -120,5 +120,19 @@ public struct LayoutMarker: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case imageLayoutVersion
+    }
+}
+
+extension ImageIndex {
+    /// The entries that are images (manifests or nested indexes), in order;
+    /// anything else an index may list (an SBOM artifact) is left out.
+    public var images: [Descriptor] {
+        manifests.filter { MediaType.isManifest($0.mediaType) || MediaType.isIndex($0.mediaType) }
+    }
+
+    /// The first image entry whose platform satisfies `platform` (os,
+    /// architecture, variant), as docker and containerd choose.
+    public func image(for platform: Platform) -> Descriptor? {
+        images.first { $0.platform?.satisfies(platform) ?? false }
     }
 }

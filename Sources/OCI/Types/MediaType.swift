@@ -59,6 +59,18 @@ extension String {
 }
 
 extension MediaType {
+    /// The OCI media type of a layer with the same bytes: a Docker schema 2
+    /// layer (a base pulled from a Docker registry) becomes its OCI twin in
+    /// the OCI manifest kiln writes, which OCI tools require; the blob and
+    /// its digest stay as they are.
+    public static func ociLayer(_ mediaType: String) -> String {
+        switch mediaType {
+        case dockerLayerGzip: layerTarGzip
+        case dockerLayerTar: layerTar
+        default: mediaType
+        }
+    }
+
     /// The layer media type kiln writes for a plan's compression.
     public static func layer(_ compression: Compression) -> String {
         switch compression {

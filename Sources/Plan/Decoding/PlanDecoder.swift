@@ -90,12 +90,28 @@ struct PlanDecoder {
             guard let (path, ref) = splitBaseReference(rest, node: node, what: archive ? "base archive" : "base layout") else { return nil }
             return archive ? .ociArchive(path: path, ref: ref) : .ociLayout(path: path, ref: ref)
         }
-        if text.hasPrefix("docker://") || text.contains("/") || text.contains(":") {
-            diagnostics.error(node.mark, "base \(quoted(text)): registry references are not supported yet; use scratch, oci:DIR[:REF] or oci-archive:FILE[:REF]")
-        } else {
-            diagnostics.error(node.mark, "base \(quoted(text)) must be scratch, oci:DIR[:REF] or oci-archive:FILE[:REF]" + KeySuggestion.hint(for: text, in: ["scratch"]))
+        if text.hasPrefix("docker://") {
+            diagnostics.error(node.mark, "base \(quoted(text)): write a registry reference without docker:// (\(quoted(String(text.dropFirst(9)))))")
+            return nil
         }
-        return nil
+        // A one-word base close to "scratch" is a typo, not an image on
+        // Docker Hub.
+        if !text.contains("/"), !text.contains(":"), !text.contains("@"), KeySuggestion.closest(to: text, in: ["scratch"]) != nil {
+            diagnostics.error(node.mark, "base \(quoted(text)) must be scratch, oci:DIR[:REF], oci-archive:FILE[:REF] or a registry reference" + KeySuggestion.hint(for: text, in: ["scratch"]))
+            return nil
+        }
+        // `base: 7777` or `base: true` is a number or a boolean to every
+        // YAML tool but kiln; as a registry reference it must be a string.
+        if let scalar = node.scalar, scalar.style == .plain, node.tag == nil, PlainScalar.isCoreSchemaNonString(text) {
+            diagnostics.error(node.mark, "base \(quoted(text)) is read as a number or boolean by YAML tools; quote it to name a registry image")
+            return nil
+        }
+        do {
+            return .registry(try RegistryReference(parsing: text))
+        } catch {
+            diagnostics.error(node.mark, "base: \(error) (a base is scratch, oci:DIR[:REF], oci-archive:FILE[:REF] or [host[:port]/]path[:tag][@sha256:…])")
+            return nil
+        }
     }
 
     /// `DIR[:REF]`: the whole text names the path when it exists (paths may

@@ -44,7 +44,7 @@ extension ImageBuildPlan: Encodable {
 }
 
 extension BaseImage: Encodable {
-    private enum Keys: String, CodingKey { case type, path, ref }
+    private enum Keys: String, CodingKey { case type, path, ref, reference }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -55,6 +55,9 @@ extension BaseImage: Encodable {
             try c.encode(self == .ociLayout(path: path, ref: ref) ? "oci" : "oci-archive", forKey: .type)
             try c.encode(path, forKey: .path)
             try c.encodeIfPresent(ref, forKey: .ref)
+        case .registry(let reference):
+            try c.encode("registry", forKey: .type)
+            try c.encode(reference.description, forKey: .reference)
         }
     }
 }

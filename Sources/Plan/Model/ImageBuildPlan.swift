@@ -63,6 +63,9 @@ public enum BaseImage: Hashable, Sendable {
     case ociLayout(path: String, ref: String?)
     /// An OCI layout tarred into one file (absolute path), and the ref to pick.
     case ociArchive(path: String, ref: String?)
+    /// An image in a registry (SPEC §1.3, §6); its tag is pinned in the
+    /// lock file.
+    case registry(RegistryReference)
 }
 
 extension ImageBuildPlan {

@@ -47,8 +47,8 @@ public enum PlanSchema {
     },
     "base": {
       "type": "string",
-      "pattern": "^(?:scratch|oci:[\\s\\S]+|oci-archive:[\\s\\S]+)$",
-      "description": "What the image starts from: scratch (default, no base), oci:DIR[:REF] (a local OCI layout) or oci-archive:FILE[:REF] (the same, tarred). REF picks the manifest by its ref.name annotation; with one manifest it may be omitted."
+      "pattern": "^(?:scratch|oci:[\\s\\S]+|oci-archive:[\\s\\S]+|(?:(?:[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*(?::[0-9]{1,5})?|localhost)/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?)$",
+      "description": "What the image starts from: scratch (default, no base), oci:DIR[:REF] (a local OCI layout), oci-archive:FILE[:REF] (the same, tarred), or a registry reference [host[:port]/]path[:tag][@sha256:HEX] (docker.io and library/ are the defaults; the tag is pinned in the lock file). REF picks the manifest by its ref.name annotation; with one manifest it may be omitted."
     },
     "platform": {
       "type": "string",

@@ -46,8 +46,47 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Print one machine-readable result on stdout.")
     var json = false
 
+    // `--push` alone pushes to the plan's name:tag, `--push REF` elsewhere
+    // (see normalizingPush: ArgumentParser has no option with an optional
+    // value, so the command line is rewritten to `--push=REF`, or to the
+    // hidden flag for a bare `--push`).
+    @Option(name: .customLong("push"), help: ArgumentHelp("After a successful build, push the image to REF (with --push alone: the plan's name:tag).", valueName: "ref"))
+    var pushReference: String?
+
+    @Flag(name: .customLong("push-to-plan-name"), help: .hidden)
+    var pushToPlanName = false
+
+    /// `--push`: nil for no push, "" for the plan's name:tag, else the reference.
+    var push: String? { pushReference ?? (pushToPlanName ? "" : nil) }
+
+    @OptionGroup var registry: RegistryFlags
+
     @Option(help: "Progress on stderr: auto (live lines on a terminal, else none), tty (live lines), plain (a line as each layer starts), none. Layer summaries print in every mode.")
     var progress: ProgressMode = .auto
+
+    /// `--push` followed by a word that is no flag and no existing file
+    /// becomes `--push=WORD`; a bare `--push` becomes `--push-to-plan-name`. `kiln build app.yaml --push` and `kiln build --push
+    /// 127.0.0.1:5000/team/app app.yaml` both read as meant.
+    static func normalizingPush(_ arguments: [String]) -> [String] {
+        guard arguments.first == "build" else { return arguments }
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument == "--push" else {
+                result.append(argument)
+                continue
+            }
+            if index < arguments.count, !arguments[index].hasPrefix("-"), !FileManager.default.fileExists(atPath: arguments[index]) {
+                result.append("--push=" + arguments[index])
+                index += 1
+            } else {
+                result.append("--push-to-plan-name")
+            }
+        }
+        return result
+    }
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
@@ -67,11 +106,16 @@ struct BuildCommand: AsyncParsableCommand {
             }
             throw CommandFailure(code: 1)
         }
+        // --push without -o or --tar: the layout is written to a temporary
+        // directory, pushed from there and removed.
+        let pushLayout = push != nil && output == nil && tar == nil
+            ? FileManager.default.temporaryDirectory.appendingPathComponent("kiln-push-\(UUID().uuidString)").path : nil
+        defer { if let pushLayout { try? FileManager.default.removeItem(atPath: pushLayout) } }
         let options = BuildOptions(
-            output: output, tarOutput: tar, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+            output: output ?? pushLayout.map { $0 + "/layout" }, tarOutput: tar, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
             locked: locked, useCache: !noCache,
             cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
-            keepScratch: keepScratch)
+            keepScratch: keepScratch, registry: registry.options(environment: environment))
         let progress = BuildProgress(mode: self.progress.resolved(terminal: Terminal.isInteractive && !json))
         // ^C or SIGTERM cancels the build: running commands' process groups
         // are killed and staging and scratch are removed as it unwinds; then
@@ -100,8 +144,15 @@ struct BuildCommand: AsyncParsableCommand {
             throw CommandFailure(code: code, message: "kiln: " + message)
         }
         do {
-            let report = try result.get()
+            var report = try result.get()
             progress.finish(report)
+            if let push {
+                let source = options.output ?? options.tarOutput!
+                report.push = try await PushCommand.push(
+                    source: source, to: push.isEmpty ? nil : push, registry: registry, jobs: jobs,
+                    progress: self.progress.resolved(terminal: Terminal.isInteractive && !json))
+                PushCommand.report(report.push!, json: false)
+            }
             if json { FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder().encode(report), as: UTF8.self) + "\n") }
         } catch {
             progress.abandon()

@@ -8,7 +8,7 @@ import Foundation
 struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock",
-        abstract: "Resolve the plan's packages layers and write the lock file beside it (app.yaml → app.lock.json)."
+        abstract: "Pin the plan's registry base and packages layers in the lock file beside it (app.yaml → app.lock.json)."
     )
 
     @Argument(help: "The plan file.")
@@ -19,6 +19,8 @@ struct LockCommand: AsyncParsableCommand {
 
     @Option(help: "A directory wider than the plan's own that host paths may reach into.")
     var context: String?
+
+    @OptionGroup var registry: RegistryFlags
 
     func run() async throws {
         let environment = ProcessEnvironment.current
@@ -31,18 +33,30 @@ struct LockCommand: AsyncParsableCommand {
         }
         let path = LockFile.path(for: loaded)
         let layers = loaded.layers.filter { if case .packages = $0.strategy { true } else { false } }
-        guard !layers.isEmpty else {
-            Terminal.line("\(plan): no packages layers; nothing to lock")
+        var registryBase = false
+        if case .registry = loaded.base { registryBase = true }
+        guard registryBase || !layers.isEmpty else {
+            Terminal.line("\(plan): no registry base and no packages layers; nothing to lock")
             return
         }
+        try await write(loaded, layers: layers, to: path)
+    }
+
+    private func write(_ loaded: ImageBuildPlan, layers: [LayerSpec], to path: String) async throws {
+        let environment = ProcessEnvironment.current
+        let cacheDirectory = cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-lock-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            let lock = try await PackagesStrategy.lock(
-                plan: loaded, scratchRoot: scratch,
-                cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
-                log: { line in Terminal.line(line) })
+            var lock = layers.isEmpty ? LockFile() : try await PackagesStrategy.lock(
+                plan: loaded, scratchRoot: scratch, cacheDirectory: cacheDirectory, log: { line in Terminal.line(line) })
+            if case .registry(let reference) = loaded.base {
+                let pin = try await BaseLock.resolve(
+                    reference, platform: loaded.platform, registry: registry.options(environment: environment), cacheDirectory: cacheDirectory)
+                lock.base = pin
+                Terminal.line("base \(pin.reference): \(pin.digest)" + (pin.manifest == pin.digest ? "" : " (\(loaded.platform): \(pin.manifest))"))
+            }
             try lock.write(to: path)
             for layer in layers {
                 let packages = lock.layers[layer.name]?.packages ?? []

@@ -1,0 +1,73 @@
+import Foundation
+public import KilnCore
+import OCI
+public import Registry
+
+/// `kiln push` and `build --push`: the image of a layout (or an
+/// oci-archive) sent to a registry.
+public enum LayoutPush {
+    /// Pushes the image `source` holds to `target`, or to the image's own
+    /// `name:tag` when `target` is nil; a target without a tag or digest
+    /// gets the image's tag.
+    /// - Parameter scratch: an empty directory an archive may be unpacked into.
+    /// - Throws: ``LayoutError``, ``RegistryError``, ``PushError``,
+    ///   ``LayoutPushError``.
+    public static func push(
+        source: String, to target: String?, pusher: ImagePusher, scratch: String
+    ) async throws -> PushResult {
+        var isDirectory: ObjCBool = false
+        let reader = try FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? LayoutReader(directory: source)
+            : LayoutReader.unpackArchive(source, into: scratch)
+        let images = try reader.index().manifests.filter { $0.annotations?[LayoutReader.refNameAnnotation] != nil }
+        guard images.count == 1, let image = images.first else {
+            throw LayoutPushError.notOneImage(layout: source, refs: images.compactMap { $0.annotations?[LayoutReader.refNameAnnotation] })
+        }
+        let tag = image.annotations?[LayoutReader.refNameAnnotation]
+        var reference: RegistryReference
+        if let target {
+            do {
+                reference = try RegistryReference(parsing: target)
+            } catch {
+                throw LayoutPushError.badReference("\(error)")
+            }
+            if reference.tag == nil, reference.digest == nil, let tag { reference = reference.with(tag: tag) }
+        } else {
+            guard let name = image.annotations?[LayoutPushError.imageNameAnnotation] else {
+                throw LayoutPushError.noTarget(layout: source)
+            }
+            do {
+                reference = try RegistryReference(parsing: name)
+            } catch {
+                throw LayoutPushError.badReference("the image's name \(name): \(error)")
+            }
+        }
+        return try await pusher.push(image, from: reader, to: reference)
+    }
+}
+
+/// Why a layout cannot be pushed.
+public enum LayoutPushError: Error, Sendable, CustomStringConvertible {
+    /// The annotation holding an image's `name:tag` (containerd's).
+    static let imageNameAnnotation = "io.containerd.image.name"
+
+    /// The layout names no image, or several.
+    case notOneImage(layout: String, refs: [String])
+    /// No reference was given and the image names none.
+    case noTarget(layout: String)
+    /// The reference does not parse.
+    case badReference(String)
+
+    public var description: String {
+        switch self {
+        case .notOneImage(let layout, let refs) where refs.isEmpty:
+            "\(layout): no image with an org.opencontainers.image.ref.name to push"
+        case .notOneImage(let layout, let refs):
+            "\(layout) holds \(refs.count) images (\(refs.joined(separator: ", "))); kiln pushes a layout of one"
+        case .noTarget(let layout):
+            "\(layout): the image names no repository (io.containerd.image.name); give the reference to push to"
+        case .badReference(let message):
+            message
+        }
+    }
+}

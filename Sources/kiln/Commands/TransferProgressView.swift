@@ -1,0 +1,112 @@
+import Foundation
+import OCI
+import Registry
+import Synchronization
+
+/// Renders registry transfers on stderr (SPEC §4): on a terminal one live
+/// line per moving blob with a bar, bytes done of the total, throughput and
+/// ETA; with `--progress plain` a line per blob as it is done; nothing with
+/// `none`.
+final class TransferProgressView: TransferObserver, Sendable {
+    private let mode: ProgressMode
+    private let state = Mutex(State())
+
+    private struct State {
+        var active: [ContentDigestKey: Transfer] = [:]
+        var order: [ContentDigestKey] = []
+        var drawnLines = 0
+        var lastDraw = ContinuousClock.now - .seconds(1)
+    }
+
+    private typealias ContentDigestKey = String
+
+    private struct Transfer {
+        var direction: TransferDirection
+        var done: Int64 = 0
+        var total: Int64
+        var started = ContinuousClock.now
+    }
+
+    init(mode: ProgressMode) {
+        self.mode = mode
+    }
+
+    func transferStarted(_ blob: Descriptor, direction: TransferDirection) {
+        guard mode == .tty else { return }
+        state.withLock { state in
+            let key = blob.digest.hex
+            state.active[key] = Transfer(direction: direction, total: blob.size)
+            state.order.append(key)
+            redraw(&state, force: true)
+        }
+    }
+
+    func transferProgressed(_ blob: Descriptor, done: Int64, total: Int64) {
+        guard mode == .tty else { return }
+        state.withLock { state in
+            state.active[blob.digest.hex]?.done = done
+            if total > 0 { state.active[blob.digest.hex]?.total = total }
+            redraw(&state, force: false)
+        }
+    }
+
+    func transferFinished(_ blob: Descriptor, outcome: TransferOutcome) {
+        state.withLock { state in
+            let key = blob.digest.hex
+            state.active[key] = nil
+            state.order.removeAll { $0 == key }
+            if mode == .plain {
+                clear(&state)
+                Terminal.line("\(outcome.rawValue) \(String(blob.digest.hex.prefix(12))) \(ByteCount.format(blob.size))")
+            }
+            if mode == .tty { redraw(&state, force: true) }
+        }
+    }
+
+    /// Removes the live lines (before the result or an error is printed).
+    func clear() {
+        state.withLock { clear(&$0) }
+    }
+
+    private func clear(_ state: inout State) {
+        guard state.drawnLines > 0 else { return }
+        FileHandleWriter.stderr.write("\u{1B}[\(state.drawnLines)F\u{1B}[J")
+        state.drawnLines = 0
+    }
+
+    private func redraw(_ state: inout State, force: Bool) {
+        let now = ContinuousClock.now
+        guard force || now - state.lastDraw > .milliseconds(100) else { return }
+        state.lastDraw = now
+        clear(&state)
+        // At most 8 lines: the oldest transfers; the rest are summed up.
+        let shown = state.order.prefix(8)
+        var lines = shown.compactMap { key in state.active[key].map { Self.line(key: key, $0, now: now) } }
+        if state.order.count > shown.count { lines.append("  … and \(state.order.count - shown.count) more") }
+        for line in lines { FileHandleWriter.stderr.write(line + "\n") }
+        state.drawnLines = lines.count
+    }
+
+    /// `  ↑ 0123456789ab [#######-------]  50%  12.0 MiB / 24.0 MiB  30.1 MiB/s  ETA 0:01`
+    private static func line(key: String, _ transfer: Transfer, now: ContinuousClock.Instant) -> String {
+        let arrow = transfer.direction == .upload ? "↑" : "↓"
+        let seconds = max(0.001, Double((now - transfer.started).components.attoseconds) / 1e18 + Double((now - transfer.started).components.seconds))
+        let rate = Double(transfer.done) / seconds
+        var text = "  \(arrow) \(key.prefix(12)) "
+        if transfer.total > 0 {
+            let fraction = min(1, Double(transfer.done) / Double(transfer.total))
+            let filled = Int(fraction * 20)
+            text += "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: 20 - filled) + "] "
+            text += String(format: "%3d%%  ", Int(fraction * 100))
+            text += "\(ByteCount.format(transfer.done)) / \(ByteCount.format(transfer.total))  "
+        } else {
+            text += "\(ByteCount.format(transfer.done))  "
+        }
+        text += "\(ByteCount.format(Int64(rate)))/s"
+        if transfer.total > 0, rate > 0 {
+            let remaining = Int(Double(transfer.total - transfer.done) / rate)
+            text += String(format: "  ETA %d:%02d", remaining / 60, remaining % 60)
+        }
+        return text
+    }
+}
