@@ -20,7 +20,7 @@ import Glibc
 /// (`openssl` for the TLS and token modes).
 public final class RegistryServer: @unchecked Sendable {
     /// How the registry is reached and who it lets in.
-    public enum Mode: Sendable {
+    public enum Mode: Sendable, Hashable {
         /// Plain HTTP, anyone may pull and push.
         case plain
         /// HTTPS with a certificate for `127.0.0.1` and `localhost` signed by
