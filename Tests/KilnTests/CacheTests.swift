@@ -467,6 +467,7 @@ struct CacheFixture: Sendable {
             last used oldest 2023-11-14T22:13:20Z, newest 2023-11-15T22:13:20Z
             inputs 3 files in the stat index
             packages 0 downloaded .deb files, 0 B
+            registry 0 blobs of registry bases, 0 B
 
             """)
         let prune = try Tools.execute([KilnBinary.path, "cache", "prune", "--max-size", "\(report.layers[1].compressedSize)", "--cache-dir", fixture.cache])

@@ -159,6 +159,13 @@ struct RegistryCommandTests {
         #expect(result.stderr.contains("cached base blob \(layer) does not match its digest; fetching it again"))
         #expect(try BuiltLayout(scratch.path + "/two").index.manifests == first.index.manifests)
         #expect(try Files.bytes(cached) == Files.bytes(pushed.blob(layer)))
+
+        // The cache counts the base's blobs (manifest, config, layer), and
+        // a full prune removes them with the rest.
+        let cache = scratch.path + "/.cache/kiln"
+        #expect(try kilnOK(["cache", "info", "--cache-dir", cache]).stdout.contains("registry 3 blobs of registry bases"))
+        try kilnOK(["cache", "prune", "--cache-dir", cache])
+        #expect(!FileManager.default.fileExists(atPath: cache + "/registry"))
     }
 
     @Test func pullWritesTheBlobsAsServedAndPicksThePlatformFromAnIndex() throws {

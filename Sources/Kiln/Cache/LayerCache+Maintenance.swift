@@ -25,6 +25,10 @@ public struct CacheSummary: Codable, Hashable, Sendable {
     public var packageFiles: Int
     /// Bytes of the downloaded `.deb` files.
     public var packageBytes: Int64
+    /// Blobs of registry bases (manifests, configs, layers as served).
+    public var registryBlobs: Int
+    /// Bytes of the registry bases' blobs.
+    public var registryBytes: Int64
 
     enum CodingKeys: String, CodingKey {
         case directory, entries, blobs
@@ -34,6 +38,8 @@ public struct CacheSummary: Codable, Hashable, Sendable {
         case indexedInputs = "indexed_inputs"
         case packageFiles = "package_files"
         case packageBytes = "package_bytes"
+        case registryBlobs = "registry_blobs"
+        case registryBytes = "registry_bytes"
     }
 }
 
@@ -82,23 +88,27 @@ extension LayerCache {
         let entries = entryFiles()
         let blobs = files(in: blobsDirectory)
         let packages = files(in: directory + "/debian/sha256")
+        let registry = files(in: directory + "/registry/blobs/sha256")
         let uses = entries.map(\.lastUse)
         return CacheSummary(
             directory: directory, entries: entries.count, blobs: blobs.count, blobBytes: blobs.values.reduce(0, +),
             oldestUse: uses.min().map { Timestamp(secondsSinceEpoch: $0).rfc3339 }, newestUse: uses.max().map { Timestamp(secondsSinceEpoch: $0).rfc3339 },
-            indexedInputs: indexedInputs(), packageFiles: packages.count, packageBytes: packages.values.reduce(0, +))
+            indexedInputs: indexedInputs(), packageFiles: packages.count, packageBytes: packages.values.reduce(0, +),
+            registryBlobs: registry.count, registryBytes: registry.values.reduce(0, +))
     }
 
     /// Removes layer entries, least recently used first, until the blobs
     /// the remaining entries name take at most `maxSize` bytes; then every
     /// blob no entry names. Without `maxSize` the whole cache is emptied
-    /// (layers, the stat index and downloaded packages). Unreadable entries
-    /// and leftovers of interrupted writes always go.
+    /// (layers, the stat index, downloaded packages and registry bases'
+    /// blobs). Unreadable entries and leftovers of interrupted writes always
+    /// go.
     ///
     /// Open the cache with ``Access/exclusive`` first, so no build is using
     /// what is removed.
     public func prune(maxSize: Int64?) -> PruneResult {
         for (name, _) in files(in: temporaryDirectory) { unlink(temporaryDirectory + "/" + name) }
+        for (name, _) in files(in: directory + "/registry/tmp") { unlink(directory + "/registry/tmp/" + name) }
         for (name, _) in files(in: entriesDirectory) where name.hasPrefix(".tmp-") { unlink(entriesDirectory + "/" + name) }
         var entries = entryFiles().sorted { ($0.lastUse, $0.path) < ($1.lastUse, $1.path) }
         let blobs = files(in: blobsDirectory)
@@ -133,6 +143,7 @@ extension LayerCache {
         if maxSize == nil {
             unlink(statIndexPath)
             TreeRemoval.remove(directory + "/debian")
+            TreeRemoval.remove(directory + "/registry")
         }
         return result
     }

@@ -1,7 +1,9 @@
 import Foundation
 import Kiln
 import KilnCore
+import OCI
 import Plan
+import Registry
 import Synchronization
 
 /// Renders a build on stderr: a live line per running layer on a terminal,
@@ -11,6 +13,9 @@ final class BuildProgress: BuildObserver, Sendable {
     private let startLines: Bool
     private let nameWidth: Int
     private let screen: Mutex<Screen>
+    /// A registry base's downloads, which end before any layer starts, so
+    /// their live lines never share the screen with the layers'.
+    private let transfers: TransferProgressView
 
     /// - Parameter mode: `tty` redraws a live line per running layer,
     ///   `plain` prints a line as each layer starts, `none` neither; the
@@ -20,6 +25,19 @@ final class BuildProgress: BuildObserver, Sendable {
         self.startLines = mode == .plain
         self.nameWidth = nameWidth
         screen = Mutex(Screen(interactive: mode == .tty))
+        transfers = TransferProgressView(mode: mode)
+    }
+
+    func transferStarted(_ blob: Descriptor, direction: TransferDirection) {
+        transfers.transferStarted(blob, direction: direction)
+    }
+
+    func transferProgressed(_ blob: Descriptor, done: Int64, total: Int64) {
+        transfers.transferProgressed(blob, done: done, total: total)
+    }
+
+    func transferFinished(_ blob: Descriptor, outcome: TransferOutcome) {
+        transfers.transferFinished(blob, outcome: outcome)
     }
 
     func layerStarted(_ index: Int, layer: LayerSpec) {
@@ -90,6 +108,7 @@ final class BuildProgress: BuildObserver, Sendable {
 
     /// Clears the live lines before an error is printed.
     func abandon() {
+        transfers.clear()
         screen.withLock { $0.clear() }
     }
 

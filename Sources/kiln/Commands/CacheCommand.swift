@@ -48,6 +48,7 @@ struct CacheCommand: ParsableCommand {
             }
             lines.append("inputs \(summary.indexedInputs) files in the stat index")
             lines.append("packages \(summary.packageFiles) downloaded .deb files, \(ByteCount.format(summary.packageBytes))")
+            lines.append("registry \(summary.registryBlobs) blobs of registry bases, \(ByteCount.format(summary.registryBytes))")
             FileHandleWriter.stdout.write(lines.joined(separator: "\n") + "\n")
         }
     }

@@ -55,7 +55,8 @@ final class TransferProgressView: TransferObserver, Sendable {
             let key = blob.digest.hex
             state.active[key] = nil
             state.order.removeAll { $0 == key }
-            if mode == .plain {
+            // Blobs already on disk moved nothing: not worth a line.
+            if mode == .plain, outcome != .cached {
                 clear(&state)
                 Terminal.line("\(outcome.rawValue) \(String(blob.digest.hex.prefix(12))) \(ByteCount.format(blob.size))")
             }
