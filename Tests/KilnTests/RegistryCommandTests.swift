@@ -1,3 +1,4 @@
+import Glibc
 import KilnCore
 import Foundation
 import Testing
@@ -297,5 +298,42 @@ struct RegistryAuthCommandTests {
         let verified = try Tools.run(["skopeo", "--insecure-policy", "inspect", "--cert-dir", certDir, "--creds", "kiln:\(password)", "docker://\(registry.host)/team/app:v1"])
         let digest = try JSONDecoder().decode(RegistryCommandTests.Pushed.self, from: Data(pushed.output)).digest
         #expect(verified.contains(digest))
+    }
+}
+
+/// `kiln pull` stopped by SIGINT mid-download: the staged layout is removed,
+/// the previous output stays, and kiln exits 130.
+@Suite(.requires(.tools("docker-registry", "python3")))
+struct RegistryInterruptTests {
+    @Test func anInterruptedPullLeavesThePreviousOutput() throws {
+        let scratch = try TemporaryDirectory(prefix: "kiln-e2e-registry-interrupt")
+        let registry = try RegistryServer(mode: .plain)
+        let proxy = try FaultProxy(in: registry)
+        try scratch.write("app.yaml", RegistryCommandTests.plan(name: registry.host + "/team/app", tag: "v1"))
+        let environment = Build.environment(cache: scratch.path + "/.cache")
+        try Build.layout(["app.yaml", "-o", "out"], in: scratch.path, environment: environment)
+        let pushed = try Tools.execute([KilnBinary.path, "push", "out", "--insecure-registry", registry.host], in: scratch.path, environment: environment)
+        #expect(pushed.succeeded, "\(pushed.stderr)")
+        let before = try Build.files(scratch.path("out"))
+
+        try proxy.inject([FaultProxy.Rule("GET", "/blobs/sha256:", .delay(seconds: 30), count: 10)])
+        let kiln = Process()
+        kiln.executableURL = URL(fileURLWithPath: KilnBinary.path)
+        kiln.arguments = ["pull", proxy.host + "/team/app:v1", "-o", "out", "--insecure-registry", proxy.host]
+        kiln.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+        kiln.environment = environment
+        let errors = Pipe()
+        kiln.standardError = errors
+        kiln.standardOutput = FileHandle.nullDevice
+        try kiln.run()
+        for _ in 0..<400 where proxy.hits(method: "GET", pathContains: "/blobs/sha256:", fault: "delay") == 0 { usleep(50_000) }
+        #expect(proxy.hits(method: "GET", pathContains: "/blobs/sha256:", fault: "delay") > 0)
+        kill(kiln.processIdentifier, SIGINT)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        kiln.waitUntilExit()
+        #expect(kiln.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.hasSuffix("kiln: interrupted by SIGINT; the previous output is as it was\n"), "\(stderr)")
+        #expect(try Build.files(scratch.path("out")) == before)
+        #expect(try Build.leftovers(in: scratch.path) == [])
     }
 }

@@ -47,14 +47,21 @@ struct PullCommand: AsyncParsableCommand {
             throw CommandFailure(code: 2, message: "kiln: error: \(error)")
         }
         let view = TransferProgressView(mode: progress.resolved(terminal: Terminal.isInteractive && !json))
+        let options = registry.options(environment: ProcessEnvironment.current)
+        let (jobs, output) = (jobs ?? ProcessInfo.processInfo.activeProcessorCount, output)
         do {
-            let report = try await RegistryClient.session(registry.options(environment: ProcessEnvironment.current)) { client in
-                let puller = ImagePuller(client: client, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, observer: view)
-                return try await LayoutPull.pull(parsed, selection: selection, output: output, puller: puller)
+            let report = try await Interruptible.run {
+                try await RegistryClient.session(options) { client in
+                    let puller = ImagePuller(client: client, jobs: jobs, observer: view)
+                    return try await LayoutPull.pull(parsed, selection: selection, output: output, puller: puller)
+                }
             }
             view.clear()
             Terminal.line("pulled \(report.reference)@\(report.digest) into \(report.output) (\(report.downloaded) blobs)")
             if json { FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder().encode(report), as: UTF8.self) + "\n") }
+        } catch let failure as CommandFailure {
+            view.clear()
+            throw failure
         } catch {
             view.clear()
             throw CommandFailure(code: 1, message: "kiln: error: \(error)")

@@ -32,10 +32,15 @@ struct PushCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let (source, reference, registry, jobs) = (source, reference, registry, jobs)
+        let progress = progress.resolved(terminal: Terminal.isInteractive && !json)
         do {
-            let result = try await Self.push(
-                source: source, to: reference, registry: registry, jobs: jobs, progress: progress.resolved(terminal: Terminal.isInteractive && !json))
+            let result = try await Interruptible.run {
+                try await Self.push(source: source, to: reference, registry: registry, jobs: jobs, progress: progress)
+            }
             Self.report(result, json: json)
+        } catch let failure as CommandFailure {
+            throw failure
         } catch {
             throw CommandFailure(code: 1, message: "kiln: error: \(error)")
         }
