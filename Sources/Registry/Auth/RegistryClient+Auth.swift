@@ -30,7 +30,8 @@ extension RegistryClient {
             let service = bearer.parameters["service"]
             auth.withLock { $0.schemes[registry] = .bearer(realm: realm, service: service) }
             var scopes = call.scopes
-            for scope in (bearer.parameters["scope"] ?? "").split(separator: " ").map(String.init) where !scopes.contains(scope) {
+            for scope in (bearer.parameters["scope"] ?? "").split(separator: " ").map(String.init)
+            where !scopes.contains(where: { Self.scope($0, covers: scope) }) {
                 scopes.append(scope)
             }
             return try await self.bearer(realm: realm, service: service, scopes: scopes, call: call, refresh: sent != nil)
@@ -41,6 +42,18 @@ extension RegistryClient {
             return basic
         }
         return nil
+    }
+
+    /// Whether the token scope `held` (`repository:team/app:pull,push`)
+    /// grants all that `wanted` asks: the same resource, and its actions
+    /// among those held (in any order).
+    static func scope(_ held: String, covers wanted: String) -> Bool {
+        func split(_ scope: String) -> (resource: Substring, actions: Set<Substring>)? {
+            guard let colon = scope.lastIndex(of: ":") else { return nil }
+            return (scope[..<colon], Set(scope[scope.index(after: colon)...].split(separator: ",")))
+        }
+        guard let held = split(held), let wanted = split(wanted) else { return held == wanted }
+        return held.resource == wanted.resource && wanted.actions.isSubset(of: held.actions)
     }
 
     /// The credential for the call's repository, looked up once.
