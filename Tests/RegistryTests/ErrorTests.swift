@@ -73,11 +73,13 @@ import TestSupport
         let error = await RegistryHarness.error {
             try await client.fetchBlob(repository, descriptor: layer.descriptor, to: target, progress: nil)
         }
-        var flipped = layer.bytes
-        flipped[50_000] ^= 0xFF
-        let actual = try Tools.sha256(flipped)
+        // The proxy flips the middle byte of each answer (of a resumed
+        // one too, so the digest got is not foretold here).
         #expect(error?.kind == .digestMismatch)
-        #expect(error?.description == "pulling \(proxy.host)/team/app blob \(layer.digest): expected \(layer.digest) (100000 bytes), got \(actual) (100000 bytes); nothing was kept")
+        let message = try #require(error?.description)
+        #expect(message.hasPrefix("pulling \(proxy.host)/team/app blob \(layer.digest): expected \(layer.digest) (100000 bytes), got sha256:"))
+        #expect(message.hasSuffix(" (100000 bytes); nothing was kept"))
+        #expect(message.components(separatedBy: layer.digest.description).count == 3)
         #expect(!FileManager.default.fileExists(atPath: target) && !FileManager.default.fileExists(atPath: target + ".partial"))
 
         let config = await RegistryHarness.error {

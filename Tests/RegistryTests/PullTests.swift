@@ -91,8 +91,10 @@ import TestSupport
         let client = try RegistryClient(options: harness.options())
         try await client.fetchBlob(Repository(registry: harness.registry.host, path: "team/app"), descriptor: layer.descriptor, to: target, progress: nil)
         #expect(try Files.bytes(target) == layer.bytes)
+        // Only the rest was asked for (in one request, or more when a slow
+        // machine timed one out).
         let gets = harness.registry.accessLog().filter { $0.method == "GET" && $0.path.contains(layer.digest.hex) }
-        #expect(gets.map(\.status) == [206])
+        #expect(!gets.isEmpty && gets.allSatisfy { $0.status == 206 })
         #expect(gets.first?.bytes == 600_000)
 
         // A partial file of other bytes fails the digest; the client starts
