@@ -1,3 +1,5 @@
+import Foundation
+import KilnCore
 import OCI
 import Testing
 @testable import Registry
@@ -59,5 +61,24 @@ import Testing
         #expect(!RegistryClient.scope("repository:team/app:pull", covers: "repository:team/app:pull,push"))
         #expect(!RegistryClient.scope("repository:team/app:pull,push", covers: "repository:team/other:pull"))
         #expect(!RegistryClient.scope("repository:team/app:pull", covers: "registry:catalog:*"))
+    }
+
+    @Test func uploadLocationsRelativeOrAbsolute() throws {
+        var options = RegistryOptions(environment: [:])
+        options.insecureRegistries = ["127.0.0.1:5000"]
+        let client = try RegistryClient(options: options)
+        let uploads = try #require(URL(string: "http://127.0.0.1:5000/v2/team/old/blobs/uploads/"))
+        let digest = [URLQueryItem(name: "digest", value: "sha256:ab")]
+        #expect(try client.resolve(location: "/v2/team/old/blobs/uploads/u1?_state=x%3D", against: uploads, adding: digest, call: Self.call).absoluteString
+            == "http://127.0.0.1:5000/v2/team/old/blobs/uploads/u1?_state=x%3D&digest=sha256:ab")
+        #expect(try client.resolve(location: "https://storage.example/up/u2", against: uploads, call: Self.call).absoluteString
+            == "https://storage.example/up/u2")
+        #expect(try client.resolve(location: "u3", against: uploads, call: Self.call).absoluteString
+            == "http://127.0.0.1:5000/v2/team/old/blobs/uploads/u3")
+        let missing = #expect(throws: RegistryError.self) { try client.resolve(location: nil, against: uploads, call: Self.call) }
+        #expect(missing?.description == "pulling 127.0.0.1:5000/team/old:v1: the registry's upload Location is missing")
+        #expect(client.isRegistryHost(uploads, "127.0.0.1:5000"))
+        #expect(!client.isRegistryHost(try #require(URL(string: "https://storage.example/up/u2")), "127.0.0.1:5000"))
+        #expect(client.baseURL("docker.io") == "https://" + RegistryReference.dockerHubAPIHost + "/v2/")
     }
 }
