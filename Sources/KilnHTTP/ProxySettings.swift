@@ -70,7 +70,7 @@ public struct ProxySettings: Sendable, Hashable {
         public init(parsing value: String, variable: String) throws(HTTPTransportError) {
             let text = value.contains("://") ? value : "http://" + value
             guard let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
-                throw HTTPTransportError(.invalidRequest, "\(variable)=\(value) is not a proxy URL")
+                throw HTTPTransportError(.invalidRequest, "\(variable)=\(Self.redacted(value)) is not a proxy URL")
             }
             switch components.scheme?.lowercased() {
             case "http": kind = .http
@@ -78,7 +78,7 @@ public struct ProxySettings: Sendable, Hashable {
             default:
                 throw HTTPTransportError(
                     .invalidRequest,
-                    "\(variable)=\(value): kiln reaches proxies over http:// or socks5://, not \(components.scheme ?? "")://")
+                    "\(variable)=\(Self.redacted(value)): kiln reaches proxies over http:// or socks5://, not \(components.scheme ?? "")://")
             }
             self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
             port = components.port ?? 1080
@@ -88,6 +88,15 @@ public struct ProxySettings: Sendable, Hashable {
             } else {
                 credentials = nil
             }
+        }
+
+        /// A proxy setting fit for a message: `user:password@` shown as
+        /// `***@`, so an error never prints the proxy's password.
+        static func redacted(_ value: String) -> String {
+            guard let at = value.lastIndex(of: "@") else { return value }
+            let start = value.range(of: "://").map(\.upperBound) ?? value.startIndex
+            guard start <= at else { return value }
+            return String(value[..<start]) + "***" + String(value[at...])
         }
     }
 

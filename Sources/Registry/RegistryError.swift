@@ -21,8 +21,9 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
 
     /// The kinds of failure callers tell apart.
     public enum Kind: Hashable, Sendable {
-        /// `404`, or a `*_UNKNOWN` code: no such repository, manifest,
-        /// blob or upload.
+        /// `404`: no such repository, manifest, blob or upload session
+        /// (``RegistryError/code`` says which: `NAME_UNKNOWN`,
+        /// `MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`, `BLOB_UPLOAD_UNKNOWN`).
         case notFound
         /// `401`: no or wrong credentials.
         case unauthorized

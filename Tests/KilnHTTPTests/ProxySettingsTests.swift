@@ -98,4 +98,16 @@ import Testing
         }
         #expect(error?.description == "HTTPS_PROXY=socks4://old:1080: kiln reaches proxies over http:// or socks5://, not socks4://")
     }
+
+    /// A proxy's password never reaches a message.
+    @Test func credentialsAreLeftOutOfErrors() {
+        let scheme = #expect(throws: HTTPTransportError.self) {
+            try ProxySettings(environment: ["HTTPS_PROXY": "ftp://alice:s3cret@proxy.example:21"])
+        }
+        #expect(scheme?.description == "HTTPS_PROXY=ftp://***@proxy.example:21: kiln reaches proxies over http:// or socks5://, not ftp://")
+        let url = #expect(throws: HTTPTransportError.self) {
+            try ProxySettings(environment: ["http_proxy": "alice:s3cret@"])
+        }
+        #expect(url?.description == "http_proxy=***@ is not a proxy URL")
+    }
 }

@@ -17,10 +17,16 @@ struct AuthState {
         var expires: ContinuousClock.Instant
     }
 
+    /// A token request under way, which every call that needs the same
+    /// token awaits.
+    typealias TokenTask = Task<Result<Token, RegistryError>, Never>
+
     /// The scheme that worked, by registry.
     var schemes: [String: Scheme] = [:]
     /// Tokens by registry and scopes (see ``tokenKey(_:_:)``).
     var tokens: [String: Token] = [:]
+    /// Token requests under way, by the same key as ``tokens``.
+    var pending: [String: TokenTask] = [:]
     /// Credentials looked up, by `registry/path` (nil: there is none).
     var credentials: [String: Credential?] = [:]
 

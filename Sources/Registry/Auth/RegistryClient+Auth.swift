@@ -30,7 +30,8 @@ extension RegistryClient {
             let service = bearer.parameters["service"]
             auth.withLock { $0.schemes[registry] = .bearer(realm: realm, service: service) }
             var scopes = call.scopes
-            for scope in (bearer.parameters["scope"] ?? "").split(separator: " ").map(String.init) where !scopes.contains(scope) {
+            for scope in (bearer.parameters["scope"] ?? "").split(separator: " ").map(String.init)
+            where !scopes.contains(where: { Self.scope($0, covers: scope) }) {
                 scopes.append(scope)
             }
             return try await self.bearer(realm: realm, service: service, scopes: scopes, call: call, refresh: sent != nil)
@@ -41,6 +42,18 @@ extension RegistryClient {
             return basic
         }
         return nil
+    }
+
+    /// Whether the token scope `held` (`repository:team/app:pull,push`)
+    /// grants all that `wanted` asks: the same resource, and its actions
+    /// among those held (in any order).
+    static func scope(_ held: String, covers wanted: String) -> Bool {
+        func split(_ scope: String) -> (resource: Substring, actions: Set<Substring>)? {
+            guard let colon = scope.lastIndex(of: ":") else { return nil }
+            return (scope[..<colon], Set(scope[scope.index(after: colon)...].split(separator: ",")))
+        }
+        guard let held = split(held), let wanted = split(wanted) else { return held == wanted }
+        return held.resource == wanted.resource && wanted.actions.isSubset(of: held.actions)
     }
 
     /// The credential for the call's repository, looked up once.
@@ -74,16 +87,45 @@ extension RegistryClient {
     }
 
     /// A bearer token for `scopes`: the cached one while it lasts (unless
-    /// `refresh`), else one from the token server, cached.
+    /// `refresh`), else one from the token server, cached. Calls that want
+    /// the same token at once (parallel uploads meeting their first `401`)
+    /// share one request to the token server.
     func bearer(realm: URL, service: String?, scopes: [String], call: Call, refresh: Bool) async throws(RegistryError) -> String {
         let key = AuthState.tokenKey(call.repository.registry, scopes)
-        let now = ContinuousClock.now
-        if !refresh, let token = auth.withLock({ $0.tokens[key] }), token.expires > now {
-            return "Bearer " + token.value
+        enum Next {
+            case cached(AuthState.Token)
+            case wait(AuthState.TokenTask)
         }
-        let (value, lifetime) = try await fetchToken(realm: realm, service: service, scopes: scopes, call: call)
-        auth.withLock { $0.tokens[key] = AuthState.Token(value: value, expires: now + lifetime) }
-        return "Bearer " + value
+        let next = auth.withLock { state -> Next in
+            if !refresh, let token = state.tokens[key], token.expires > .now { return .cached(token) }
+            if let pending = state.pending[key] { return .wait(pending) }
+            let task = AuthState.TokenTask { () -> Result<AuthState.Token, RegistryError> in
+                let start = ContinuousClock.now
+                do throws(RegistryError) {
+                    let (value, lifetime) = try await self.fetchToken(realm: realm, service: service, scopes: scopes, call: call)
+                    return .success(AuthState.Token(value: value, expires: start + lifetime))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            state.pending[key] = task
+            return .wait(task)
+        }
+        switch next {
+        case .cached(let token):
+            return "Bearer " + token.value
+        case .wait(let task):
+            let result = await task.value
+            auth.withLock { state in
+                guard state.pending[key] == task else { return }
+                state.pending[key] = nil
+                if case .success(let token) = result { state.tokens[key] = token }
+            }
+            switch result {
+            case .success(let token): return "Bearer " + token.value
+            case .failure(let error): throw call.claiming(error)
+            }
+        }
     }
 
     /// Asks the token server for a token: `GET realm?service=&scope=…` with

@@ -55,7 +55,11 @@ extension RegistryClient {
         let url = try url(repository, "blobs/\(descriptor.digest)", call: call)
         let partial = path + ".partial"
         var file = try PartialFile(path: partial, call: call)
-        defer { file.close() }
+        defer {
+            // A download that got nothing leaves no empty partial file behind.
+            if file.size == 0 { file.remove() }
+            file.close()
+        }
         // Bytes that an earlier run left count only if the whole proves right.
         var resumedFromEarlierRun = file.size > 0
         if file.size > descriptor.size { try file.truncate(call) ; resumedFromEarlierRun = false }

@@ -123,7 +123,7 @@ extension RegistryClient {
         case 401: .unauthorized
         case 403: .denied
         case 404: .notFound
-        default: parsed.code?.hasSuffix("_UNKNOWN") == true ? .notFound : .status
+        default: .status
         }
         var message = parsed.message ?? ""
         if parsed.code.map(RegistryError.words) == message.lowercased() { message = "" }

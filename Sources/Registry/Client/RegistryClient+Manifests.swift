@@ -33,12 +33,12 @@ extension RegistryClient {
         let expected = try Self.digest(inReference: reference, call)
         let url = try url(repository, "manifests/" + reference, call: call)
         let (response, bytes) = try await fetchBody(call, url, headers: ["Accept": Self.manifestAccept], limit: Self.manifestLimit, what: "manifest")
-        let mediaType = try Self.manifestMediaType(bytes, contentType: response.headers["Content-Type"], call)
         let digest = ContentDigest(sha256Bytes: SHA256.hash(data: bytes))
         if let expected, digest != expected {
             throw call.error(.digestMismatch, "the registry sent a manifest whose digest is \(digest), not the \(expected) asked for")
         }
         try Self.crossCheck(response.headers, digest, call)
+        let mediaType = try Self.manifestMediaType(bytes, contentType: response.headers["Content-Type"], call)
         return FetchedManifest(bytes: bytes, mediaType: mediaType, digest: digest)
     }
 

@@ -170,6 +170,17 @@ struct Call: Sendable {
                       registry: repository.registry, repository: repository.path, subject: subject)
     }
 
+    /// `error`, from work this call shared with another, told about this
+    /// call (its operation, repository and subject).
+    func claiming(_ error: RegistryError) -> RegistryError {
+        var error = error
+        error.operation = operation
+        error.registry = repository.registry
+        error.repository = repository.path
+        error.subject = subject
+        return error
+    }
+
     /// `error` placed in this call (its operation, repository and subject).
     func adopting(_ error: RegistryError) -> RegistryError {
         var error = error
