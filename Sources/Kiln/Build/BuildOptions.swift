@@ -1,4 +1,4 @@
-import KilnCore
+public import KilnCore
 public import Registry
 
 /// How `kiln build` runs, beyond what the plan says.
@@ -21,6 +21,13 @@ public struct BuildOptions: Sendable {
     public var keepScratch: Bool
     /// How a registry base is reached (credentials, trust, plain HTTP).
     public var registry: RegistryOptions
+    /// The repository of the fleet's shared layer cache (`--cache-registry`,
+    /// `KILN_CACHE_REGISTRY`), if any.
+    public var cacheRegistry: RegistryReference?
+    /// Whether this build may upload to the shared cache.
+    public var cacheRegistryMode: SharedLayerCache.Mode = .readwrite
+    /// How long one shared-cache operation may take.
+    public var cacheRegistryTimeout: Duration = SharedLayerCache.defaultTimeout
 
     /// Memberwise; `kiln build` fills it from its flags, `cacheDirectory` from
     /// `--cache-dir` or ``defaultCacheDirectory(environment:)``.

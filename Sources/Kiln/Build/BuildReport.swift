@@ -79,9 +79,12 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var seconds: Double
     /// What `--push` did, once it has.
     public var push: PushResult? = nil
+    /// What the shared cache in a registry gave and took, when one was used.
+    public var sharedCache: SharedCacheReport? = nil
 
     enum CodingKeys: String, CodingKey {
         case image, layers, output, seconds, push
+        case sharedCache = "cache_registry"
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
         case tarOutput = "tar"
@@ -117,4 +120,17 @@ extension BuildObserver {
     public func transferStarted(_ blob: Descriptor, direction: TransferDirection) {}
     public func transferProgressed(_ blob: Descriptor, done: Int64, total: Int64) {}
     public func transferFinished(_ blob: Descriptor, outcome: TransferOutcome) {}
+}
+
+/// What a build did with the shared layer cache (`--cache-registry`).
+public struct SharedCacheReport: Codable, Hashable, Sendable {
+    /// The cache's repository, `host/path`.
+    public var repository: String
+    /// Layers fetched from it instead of built.
+    public var fetched: Int
+    /// Entries this build uploaded.
+    public var uploaded: Int
+    /// Layer blobs known to be in the repository after the build: what a
+    /// push to the same registry mounts instead of uploading.
+    public var blobs: [ContentDigest]
 }

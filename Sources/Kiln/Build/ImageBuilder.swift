@@ -86,9 +86,16 @@ public struct ImageBuilder: Sendable {
         // (compression, hashing, blob writes); ended once the layers are.
         let pool = WorkerPool(threads: max(1, options.jobs))
         defer { pool.shutdown() }
-        let cache = BuildCache.open(plan: plan, options: options, observer: observer, pool: pool)
+        let shared = openSharedCache()
+        let cache = BuildCache.open(plan: plan, options: options, observer: observer, pool: pool, shared: shared)
         defer { cache?.finish() }
-        let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache, pool: pool)
+        let built: [BuiltLayer]
+        do {
+            built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache, pool: pool)
+        } catch {
+            await shared?.shutdown()
+            throw error
+        }
         reports += built.map(\.report)
 
         // An image on a registry base names it (OCI's pre-defined
@@ -119,13 +126,38 @@ public struct ImageBuilder: Sendable {
             try archive?.commit()
             published = true
         } catch {
+            await shared?.shutdown()
             throw ImageBuildError.output(error)
         }
-        return BuildReport(
+        var report = BuildReport(
             image: plan.name + ":" + plan.tag, manifestDigest: written.manifest.digest, configDigest: written.config.digest,
             layers: reports, output: options.output.map { _ in staging.output },
             tarOutput: options.tarOutput.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
             seconds: started.duration(to: clock.now).seconds)
+        if let shared, let cache {
+            // Entries go up only once the build succeeded.
+            let uploaded = await shared.uploadMade(from: cache.store)
+            await shared.shutdown()
+            report.sharedCache = SharedCacheReport(
+                repository: shared.repository.description, fetched: cache.sharedHits, uploaded: uploaded,
+                blobs: shared.presentBlobs.sorted())
+            observer.note("cache registry \(shared.repository): \(cache.sharedHits) layer\(cache.sharedHits == 1 ? "" : "s") fetched, \(uploaded) entr\(uploaded == 1 ? "y" : "ies") uploaded")
+        }
+        return report
+    }
+
+    /// The shared layer cache the options name, or nil (without one, with
+    /// `--no-cache`, or when its client cannot be made: noted).
+    private func openSharedCache() -> SharedLayerCache? {
+        guard options.useCache, let reference = options.cacheRegistry else { return nil }
+        do {
+            return try SharedLayerCache(
+                reference: reference, mode: options.cacheRegistryMode, options: options.registry,
+                timeout: options.cacheRegistryTimeout, observer: observer)
+        } catch {
+            observer.note("cache registry \(reference.name) not used: \(error)")
+            return nil
+        }
     }
 
     /// The first base layer whose blob cannot be imported because it does
@@ -202,7 +234,7 @@ public struct ImageBuilder: Sendable {
             made = try await buildWhileHashing(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, cache: cache)
         } else {
             let key = await cache?.key(for: layer, lock: lock)
-            if let cache, let key, let hit = cache.reuse(layer, key: key, into: staging) {
+            if let cache, let key, let hit = await cache.reuse(layer, key: key, into: staging) {
                 made = (hit.blob, hit.notes, hit.provenance, true)
             } else {
                 let (blob, notes, provenance) = try await writeLayer(
@@ -233,7 +265,7 @@ public struct ImageBuilder: Sendable {
     ) async throws -> (blob: LayerBlob, notes: [String], provenance: Provenance, cached: Bool) {
         async let built = writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: cache.digester)
         let key = await cache.key(for: layer, lock: lock)
-        if let key, let hit = cache.reuse(layer, key: key, into: staging) {
+        if let key, let hit = await cache.reuse(layer, key: key, into: staging) {
             return (hit.blob, hit.notes, hit.provenance, true)
         }
         let (blob, notes, provenance) = try await built

@@ -5,6 +5,7 @@ import OCI
 import Plan
 import Strategies
 import Foundation
+import Synchronization
 
 /// The layer cache as one build uses it: each layer's inputs digested when
 /// the layer asks for its key (through the stat index), cached blobs linked
@@ -20,20 +21,28 @@ final class BuildCache: Sendable {
     let observer: any BuildObserver
     /// The cache held no entry when the build began: no key can hit.
     let startedEmpty: Bool
+    /// The fleet's cache in a registry (`--cache-registry`), asked after a
+    /// local miss.
+    let shared: SharedLayerCache?
+    private let fetchedFromShared = Mutex(0)
 
-    private init(store: LayerCache, plan: ImageBuildPlan, observer: any BuildObserver, pool: WorkerPool?) {
+    private init(store: LayerCache, plan: ImageBuildPlan, observer: any BuildObserver, pool: WorkerPool?, shared: SharedLayerCache?) {
         self.store = store
         self.plan = plan
         self.digester = InputDigester(statIndex: InputStatIndex(path: store.statIndexPath), pool: pool)
         self.observer = observer
-        self.startedEmpty = store.holdsNoEntries
+        // With a shared cache a key can hit even in an empty local cache.
+        self.startedEmpty = store.holdsNoEntries && shared == nil
+        self.shared = shared
     }
 
     /// The cache for a build, or nil with `--no-cache` or when the cache
     /// cannot be used (noted through `observer`).
     /// - Parameter pool: the build's pool, where keys are computed and
     ///   inputs hashed; nil starts one on first need (see ``InputDigester``).
-    static func open(plan: ImageBuildPlan, options: BuildOptions, observer: any BuildObserver, pool: WorkerPool? = nil) -> BuildCache? {
+    static func open(
+        plan: ImageBuildPlan, options: BuildOptions, observer: any BuildObserver, pool: WorkerPool? = nil, shared: SharedLayerCache? = nil
+    ) -> BuildCache? {
         guard options.useCache else { return nil }
         let store: LayerCache
         do {
@@ -42,7 +51,7 @@ final class BuildCache: Sendable {
             observer.note("layer cache not used: \(error)")
             return nil
         }
-        return BuildCache(store: store, plan: plan, observer: observer, pool: pool)
+        return BuildCache(store: store, plan: plan, observer: observer, pool: pool, shared: shared)
     }
 
     /// Writes back the stat index once the layers are done (whether or not
@@ -94,7 +103,18 @@ final class BuildCache: Sendable {
     /// The cached layer for `key`, its blob linked (or copied) into
     /// `staging` and its digest verified; nil on a miss. A corrupt entry is
     /// dropped with a note, and the layer is built again.
-    func reuse(_ layer: LayerSpec, key: ContentDigest, into staging: LayoutStaging) -> (blob: LayerBlob, notes: [String], provenance: Provenance)? {
+    func reuse(_ layer: LayerSpec, key: ContentDigest, into staging: LayoutStaging) async -> (blob: LayerBlob, notes: [String], provenance: Provenance)? {
+        if case .miss = store.lookup(key, compression: plan.compression.rawValue), let shared,
+           await shared.fetch(key, layer: layer.name, compression: plan.compression.rawValue, into: store) {
+            fetchedFromShared.withLock { $0 += 1 }
+        }
+        return reuseLocal(layer, key: key, into: staging)
+    }
+
+    /// Layers fetched from the shared cache so far.
+    var sharedHits: Int { fetchedFromShared.withLock { $0 } }
+
+    private func reuseLocal(_ layer: LayerSpec, key: ContentDigest, into staging: LayoutStaging) -> (blob: LayerBlob, notes: [String], provenance: Provenance)? {
         let entry: LayerCacheEntry
         switch store.lookup(key, compression: plan.compression.rawValue) {
         case .miss:
@@ -125,6 +145,7 @@ final class BuildCache: Sendable {
             uncompressedSize: blob.uncompressedSize, entries: blob.entryCount, notes: notes, provenance: provenance)
         do {
             try store.store(entry, blobFile: path)
+            shared?.made(entry)
         } catch {
             observer.note("layer \"\(layer.name)\" not cached: \(error)")
         }

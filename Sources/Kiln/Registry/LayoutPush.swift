@@ -13,7 +13,7 @@ public enum LayoutPush {
     /// - Throws: ``LayoutError``, ``RegistryError``, ``PushError``,
     ///   ``LayoutPushError``.
     public static func push(
-        source: String, to target: String?, pusher: ImagePusher, scratch: String
+        source: String, to target: String?, pusher: ImagePusher, scratch: String, extraMounts: [ContentDigest: Repository] = [:]
     ) async throws -> PushResult {
         var isDirectory: ObjCBool = false
         let reader = try FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) && isDirectory.boolValue
@@ -42,7 +42,7 @@ public enum LayoutPush {
                 throw LayoutPushError.badReference("the image's name \(name): \(error)")
             }
         }
-        return try await pusher.push(image, from: reader, to: reference)
+        return try await pusher.push(image, from: reader, to: reference, extraMounts: extraMounts)
     }
 }
 

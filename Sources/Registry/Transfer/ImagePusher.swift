@@ -32,15 +32,24 @@ public struct ImagePusher: Sendable {
     /// Pushes the image `image` (an entry of the layout's `index.json`: a
     /// manifest or an index) to `reference` (its tag, or `latest`; a
     /// reference with a digest must name exactly this image).
+    /// - Parameter extraMounts: blobs known to be in another repository
+    ///   (the shared layer cache's), mounted from there when it is on the
+    ///   same registry.
     /// - Throws: ``RegistryError``, ``LayoutError``, ``PushError``.
-    public func push(_ image: Descriptor, from layout: LayoutReader, to reference: RegistryReference) async throws -> PushResult {
+    public func push(
+        _ image: Descriptor, from layout: LayoutReader, to reference: RegistryReference, extraMounts: [ContentDigest: Repository] = [:]
+    ) async throws -> PushResult {
         if let digest = reference.digest, digest != image.digest {
             throw PushError.digestDiffers(reference: reference.description, image: image.digest)
         }
         let repository = Repository(reference)
         var plan = Plan()
         try plan.visit(image, layout: layout, depth: 0)
-        let mountable = await mountableBlobs(plan.bases, into: repository)
+        var fromBases = await mountableBlobs(plan.bases, into: repository)
+        for (digest, source) in extraMounts where source.registry == repository.registry && source.path != repository.path {
+            fromBases[digest] = fromBases[digest] ?? source
+        }
+        let mountable = fromBases
         let outcomes = try await concurrentMap(plan.blobs, limit: jobs) { [client, observer] blob in
             if try await client.blobExists(repository, digest: blob.digest) {
                 observer.transferFinished(blob, outcome: .existing)

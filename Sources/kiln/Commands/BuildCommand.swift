@@ -4,6 +4,7 @@ import Kiln
 import KilnCore
 import OCI
 import Plan
+import Registry
 import KilnProcess
 
 struct BuildCommand: AsyncParsableCommand {
@@ -61,6 +62,12 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup var registry: RegistryFlags
 
+    @Option(help: ArgumentHelp("A registry repository holding the layer cache a CI fleet shares (also $KILN_CACHE_REGISTRY), asked after the local cache.", valueName: "ref"))
+    var cacheRegistry: String?
+
+    @Option(help: "read: only look layers up in --cache-registry; readwrite (default): also upload the layers this build makes, once it succeeded.")
+    var cacheRegistryMode: CacheRegistryMode = .readwrite
+
     @Option(help: "Progress on stderr: auto (live lines on a terminal, else none), tty (live lines), plain (a line as each layer starts), none. Layer summaries print in every mode.")
     var progress: ProgressMode = .auto
 
@@ -111,11 +118,22 @@ struct BuildCommand: AsyncParsableCommand {
         let pushLayout = push != nil && output == nil && tar == nil
             ? FileManager.default.temporaryDirectory.appendingPathComponent("kiln-push-\(UUID().uuidString)").path : nil
         defer { if let pushLayout { try? FileManager.default.removeItem(atPath: pushLayout) } }
-        let options = BuildOptions(
+        var options = BuildOptions(
             output: output ?? pushLayout.map { $0 + "/layout" }, tarOutput: tar, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
             locked: locked, useCache: !noCache,
             cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
             keepScratch: keepScratch, registry: registry.options(environment: environment))
+        if let text = cacheRegistry ?? environment["KILN_CACHE_REGISTRY"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                options.cacheRegistry = try RegistryReference(parsing: text)
+            } catch {
+                throw CommandFailure(code: 2, message: "kiln: error: --cache-registry: \(error)")
+            }
+        }
+        options.cacheRegistryMode = cacheRegistryMode.mode
+        if let seconds = environment["KILN_CACHE_REGISTRY_TIMEOUT"].flatMap(Double.init), seconds > 0 {
+            options.cacheRegistryTimeout = .milliseconds(Int64(seconds * 1000))
+        }
         let progress = BuildProgress(mode: self.progress.resolved(terminal: Terminal.isInteractive && !json))
         // ^C or SIGTERM cancels the build: running commands' process groups
         // are killed and staging and scratch are removed as it unwinds; then
@@ -124,7 +142,8 @@ struct BuildCommand: AsyncParsableCommand {
         // (setsid) are reparented to kiln and killed when their layer's
         // command ends (see Orphans), not left running after the build.
         try? Orphans.becomeSubreaper()
-        let build = Task { try await ImageBuilder(plan: loaded, options: options, observer: progress).build() }
+        let builder = ImageBuilder(plan: loaded, options: options, observer: progress)
+        let build = Task { try await builder.build() }
         let interrupts: Interrupts
         do {
             interrupts = try Interrupts.watch { _ in build.cancel() }
@@ -148,9 +167,15 @@ struct BuildCommand: AsyncParsableCommand {
             progress.finish(report)
             if let push {
                 let source = options.output ?? options.tarOutput!
+                // Layers the shared cache holds are mounted from it when the
+                // push goes to the same registry.
+                var extraMounts: [ContentDigest: Repository] = [:]
+                if let shared = report.sharedCache, let reference = try? RegistryReference(parsing: shared.repository) {
+                    for blob in shared.blobs { extraMounts[blob] = Repository(reference) }
+                }
                 report.push = try await PushCommand.push(
                     source: source, to: push.isEmpty ? nil : push, registry: registry, jobs: jobs,
-                    progress: self.progress.resolved(terminal: Terminal.isInteractive && !json))
+                    progress: self.progress.resolved(terminal: Terminal.isInteractive && !json), extraMounts: extraMounts)
                 PushCommand.report(report.push!, json: false)
             }
             if json { FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder().encode(report), as: UTF8.self) + "\n") }
@@ -201,4 +226,11 @@ enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
     func resolved(terminal: Bool) -> ProgressMode {
         self == .auto ? (terminal ? .tty : .none) : self
     }
+}
+
+/// `--cache-registry-mode`, as the library's ``SharedLayerCache/Mode``.
+enum CacheRegistryMode: String, ExpressibleByArgument, CaseIterable {
+    case read, readwrite
+
+    var mode: SharedLayerCache.Mode { self == .read ? .read : .readwrite }
 }

@@ -47,7 +47,9 @@ struct PushCommand: AsyncParsableCommand {
     }
 
     /// Pushes, reporting transfers on stderr; `build --push` shares it.
-    static func push(source: String, to reference: String?, registry: RegistryFlags, jobs: Int?, progress: ProgressMode) async throws -> PushResult {
+    static func push(
+        source: String, to reference: String?, registry: RegistryFlags, jobs: Int?, progress: ProgressMode, extraMounts: [ContentDigest: Repository] = [:]
+    ) async throws -> PushResult {
         let view = TransferProgressView(mode: progress)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-push-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -55,7 +57,7 @@ struct PushCommand: AsyncParsableCommand {
         return try await RegistryClient.session(registry.options(environment: ProcessEnvironment.current)) { client in
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             let pusher = ImagePusher(client: client, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, observer: view)
-            return try await LayoutPush.push(source: source, to: reference, pusher: pusher, scratch: scratch)
+            return try await LayoutPush.push(source: source, to: reference, pusher: pusher, scratch: scratch, extraMounts: extraMounts)
         }
     }
 

@@ -1,0 +1,118 @@
+import Foundation
+import KilnCore
+import Testing
+import TestSupport
+
+/// The layer cache a CI fleet shares in a registry (SPEC §5.1): two
+/// "runners" (two cache directories, two working copies at different
+/// paths) and one real `docker-registry` on loopback; faults from the test
+/// proxy never fail a build.
+@Suite(.requires(.tools("docker-registry", "python3")))
+struct SharedCacheTests {
+    let scratch: TemporaryDirectory
+    let registry: RegistryServer
+
+    init() throws {
+        scratch = try TemporaryDirectory(prefix: "kiln-e2e-shared-cache")
+        registry = try RegistryServer(mode: .plain)
+        for runner in ["one", "two"] {
+            try scratch.write("\(runner)/app/data/blob.txt", String(repeating: "kiln shared cache\n", count: 4096))
+            try scratch.write("\(runner)/app/app.yaml", """
+                kiln: 1
+                name: \(registry.host)/team/app
+                tag: "v1"
+                created: "2024-01-01T00:00:00Z"
+                layers:
+                  - { name: data, type: files, files: [{ path: /data, source: data }] }
+                  - { name: motd, type: files, files: [{ path: /etc/motd, content: "hi\\n" }] }
+
+                """)
+        }
+    }
+
+    struct Report: Decodable {
+        struct Layer: Decodable { var name: String; var cached: Bool; var digest: String }
+        struct Shared: Decodable { var repository: String; var fetched: Int; var uploaded: Int }
+        struct Pushed: Decodable { var uploaded: Int; var mounted: Int; var existing: Int }
+        var manifest_digest: String
+        var layers: [Layer]
+        var cache_registry: Shared?
+        var push: Pushed?
+    }
+
+    /// `kiln build` in `runner`'s working copy with its own cache; must succeed.
+    func build(_ runner: String, _ extra: [String], host: String? = nil, environment: [String: String] = [:]) throws -> (Report, String) {
+        let host = host ?? registry.host
+        let result = try Tools.execute(
+            [KilnBinary.path, "build", "app.yaml", "-o", "out", "--json", "--cache-registry", host + "/ci/kiln-cache", "--insecure-registry", host] + extra,
+            in: scratch.path(runner + "/app"),
+            environment: Build.environment(cache: scratch.path(runner + "/cache"), setting: environment))
+        guard result.succeeded else { throw TestSupportError("kiln build in \(runner) exited \(result.status): \(result.stderr)") }
+        return (try JSONDecoder().decode(Report.self, from: Data(result.output)), result.stderr)
+    }
+
+    @Test func aSecondRunnerBuildsNothingAndPushesNoLayer() throws {
+        let (first, firstLog) = try build("one", [])
+        #expect(first.layers.allSatisfy { !$0.cached })
+        #expect(first.cache_registry?.uploaded == 2 && first.cache_registry?.fetched == 0)
+        #expect(firstLog.contains("note: cache registry \(registry.host)/ci/kiln-cache: 0 layers fetched, 2 entries uploaded"))
+        let uploadsAfterFirst = registry.requests(method: "PUT", pathContains: "/ci/kiln-cache/manifests/kiln-")
+        #expect(uploadsAfterFirst == 2)
+
+        let (second, _) = try build("two", ["--push"])
+        #expect(second.manifest_digest == first.manifest_digest)
+        #expect(second.layers.allSatisfy { $0.cached })
+        #expect(second.cache_registry?.fetched == 2 && second.cache_registry?.uploaded == 0)
+        // Both layers are mounted from the cache's repository: only the
+        // config goes up.
+        #expect(second.push?.mounted == 2)
+        #expect(second.push?.uploaded == 1)
+        #expect(registry.requests(method: "PUT", pathContains: "/ci/kiln-cache/manifests/kiln-") == uploadsAfterFirst)
+
+        // Entries are what SPEC §5.1 says: an artifact manifest tagged by
+        // the key, its config the entry, its one layer the blob.
+        let tags = try Tools.run(["skopeo", "--insecure-policy", "list-tags", "--tls-verify=false", "docker://\(registry.host)/ci/kiln-cache"])
+        #expect(tags.components(separatedBy: "\"kiln-").count - 1 == 2)
+    }
+
+    @Test func readModeUploadsNothing() throws {
+        let (report, _) = try build("one", ["--cache-registry-mode", "read"])
+        #expect(report.cache_registry?.uploaded == 0)
+        #expect(registry.requests(method: "PUT", pathContains: "/manifests/") == 0)
+    }
+
+    @Test func aRegistryThatIsDownIsANoteAndALocalBuild() throws {
+        let address = registry.host
+        registry.stop()
+        let (report, log) = try build("one", [], host: address)
+        #expect(report.layers.allSatisfy { !$0.cached })
+        #expect(log.contains("note: cache registry \(address)/ci/kiln-cache not used for the rest of this build"))
+    }
+
+    @Test func faultsFromTheRegistryNeverFailTheBuild() throws {
+        let (first, _) = try build("one", [])
+        let proxy = try FaultProxy(in: registry)
+
+        // A blob that does not match its digest: that entry is ignored.
+        try proxy.inject([FaultProxy.Rule("GET", "/ci/kiln-cache/blobs/" + first.layers[0].digest, .corrupt, count: 10)])
+        let (corrupt, corruptLog) = try build("two", [], host: proxy.host)
+        #expect(corrupt.manifest_digest == first.manifest_digest)
+        #expect(corrupt.layers.map(\.cached) == [false, true])
+        #expect(corruptLog.contains("layer \"data\": entry kiln-"))
+        #expect(corruptLog.contains("ignored"))
+
+        // 500s: the cache is skipped for the build, which still succeeds.
+        try FileManager.default.removeItem(atPath: scratch.path("two/cache"))
+        try proxy.inject([FaultProxy.Rule(nil, "/ci/kiln-cache/", .status(500), count: 100)])
+        let (failing, failingLog) = try build("two", [], host: proxy.host)
+        #expect(failing.manifest_digest == first.manifest_digest)
+        #expect(failingLog.contains("not used for the rest of this build: 500"))
+
+        // A slow registry: past KILN_CACHE_REGISTRY_TIMEOUT the build goes on.
+        try FileManager.default.removeItem(atPath: scratch.path("two/cache"))
+        try proxy.inject([FaultProxy.Rule(nil, "/ci/kiln-cache/manifests/", .delay(seconds: 20), count: 100)])
+        let (slow, slowLog) = try build("two", [], host: proxy.host, environment: ["KILN_CACHE_REGISTRY_TIMEOUT": "1"])
+        #expect(slow.manifest_digest == first.manifest_digest)
+        #expect(slowLog.contains("took longer than 1 s"), "\(slowLog)")
+    }
+}
