@@ -75,10 +75,40 @@ struct SharedCacheTests {
         #expect(tags.components(separatedBy: "\"kiln-").count - 1 == 2)
     }
 
+    @Test func cacheInfoAndDiffSayWhatTheSharedCacheHolds() throws {
+        let directory = scratch.path("two/app")
+        let environment = Build.environment(cache: scratch.path("two/cache"), setting: ["KILN_INSECURE_REGISTRIES": registry.host])
+        let reference = registry.host + "/ci/kiln-cache"
+        let empty = try Tools.execute([KilnBinary.path, "cache", "info", "app.yaml", "--cache-registry", reference], in: directory, environment: environment)
+        #expect(empty.succeeded, "\(empty.stderr)")
+        #expect(empty.stdout.hasSuffix("0 of 2 layers of app.yaml held, 0 B\n"))
+        _ = try build("one", [])
+        let held = try Tools.execute([KilnBinary.path, "cache", "info", "app.yaml", "--cache-registry", reference], in: directory, environment: environment)
+        #expect(held.stdout.contains("  motd: held, "))
+        #expect(held.stdout.contains("  data: held, "))
+        #expect(held.stdout.contains("2 of 2 layers of app.yaml held"))
+
+        // A changed layer that another runner already built is fetched, not built.
+        try scratch.write("one/app/next.yaml", try Files.text(scratch.path("one/app/app.yaml")).replacingOccurrences(of: "hi\\n", with: "hello\\n"))
+        try scratch.write("two/app/next.yaml", try Files.text(scratch.path("one/app/next.yaml")))
+        let before = try Tools.execute([KilnBinary.path, "diff", "app.yaml", "next.yaml", "--cache-registry", reference], in: directory, environment: environment)
+        #expect(before.stdout.contains("rebuilt  motd  (spec)\n"), "\(before.stdout)")
+        _ = try Tools.execute([KilnBinary.path, "build", "next.yaml", "--cache-registry", reference], in: scratch.path("one/app"),
+                              environment: Build.environment(cache: scratch.path("one/cache"), setting: ["KILN_INSECURE_REGISTRIES": registry.host]))
+        let after = try Tools.execute([KilnBinary.path, "diff", "app.yaml", "next.yaml", "--cache-registry", reference, "--format", "json"], in: directory, environment: environment)
+        #expect(after.stdout.contains(#""outcome":"rebuilt","reasons":["spec"],"shared":true"#), "\(after.stdout)")
+    }
+
     @Test func readModeUploadsNothing() throws {
         let (report, _) = try build("one", ["--cache-registry-mode", "read"])
         #expect(report.cache_registry?.uploaded == 0)
+        let (fromEnvironment, _) = try build("two", [], environment: ["KILN_CACHE_REGISTRY_MODE": "read"])
+        #expect(fromEnvironment.cache_registry?.uploaded == 0)
         #expect(registry.requests(method: "PUT", pathContains: "/manifests/") == 0)
+        // …and without it, the same build uploads.
+        try FileManager.default.removeItem(atPath: scratch.path("two/cache"))
+        let (readwrite, _) = try build("two", [])
+        #expect(readwrite.cache_registry?.uploaded == 2)
     }
 
     @Test func aRegistryThatIsDownIsANoteAndALocalBuild() throws {

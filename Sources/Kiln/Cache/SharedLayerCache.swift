@@ -1,4 +1,5 @@
 import Foundation
+public import Plan
 import Archive
 public import KilnCore
 import OCI
@@ -118,6 +119,33 @@ public final class SharedLayerCache: Sendable {
         }
     }
 
+    /// Which of `keys` the repository holds an entry for, with the entry's
+    /// blob size: what `kiln cache info` and `kiln diff` report. Asked in
+    /// parallel.
+    /// - Throws: the first registry failure other than a missing entry.
+    public func entries(for keys: [ContentDigest]) async throws -> [ContentDigest: Int64] {
+        try await withThrowingTaskGroup(of: (ContentDigest, Int64?).self) { group in
+            for key in Set(keys) {
+                group.addTask { [self] in
+                    var bytes: [UInt8]?
+                    do {
+                        bytes = try await withDeadline("looking up \(Self.tag(for: key))") { try await self.entryManifest(key) }
+                    } catch is Skip {
+                        bytes = nil  // an entry a build would ignore
+                    }
+                    guard let bytes, let manifest = try? JSONDecoder().decode(ImageManifest.self, from: Data(bytes)), manifest.layers.count == 1
+                    else { return (key, nil) }
+                    return (key, manifest.layers[0].size)
+                }
+            }
+            var found: [ContentDigest: Int64] = [:]
+            for try await (key, size) in group {
+                if let size { found[key] = size }
+            }
+            return found
+        }
+    }
+
     /// Records a layer this build made, to upload once it succeeded.
     func made(_ entry: LayerCacheEntry) {
         guard mode == .readwrite else { return }
@@ -232,4 +260,21 @@ struct SharedCacheTimeout: Error, CustomStringConvertible {
     var what: String
     var timeout: Duration
     var description: String { "\(what) took longer than \(timeout.components.seconds) s" }
+}
+
+extension SharedLayerCache {
+    /// What the repository holds of `plan`'s layers: each layer's key (nil
+    /// for a packages layer the lock does not pin: its key is known only
+    /// once it is resolved) and the entry's blob size when there is one.
+    /// - Throws: an input that cannot be read, a registry failure.
+    public func holdings(of plan: ImageBuildPlan) async throws -> [(layer: String, key: ContentDigest?, size: Int64?)] {
+        let locks = try PackageLocks.load(plan: plan, locked: false)
+        let inputs = try InputDigester().digests(of: plan.hostInputs)
+        let keys = try plan.layers.map { layer -> ContentDigest? in
+            if case .packages = layer.strategy, locks[layer.name] == nil { return nil }
+            return try LayerCacheKey(layer: layer, plan: plan, inputDigests: inputs, packages: locks[layer.name]?.packagesDigest).digest
+        }
+        let found = try await entries(for: keys.compactMap { $0 })
+        return zip(plan.layers, keys).map { layer, key in (layer.name, key, key.flatMap { found[$0] }) }
+    }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Archive
-import KilnCore
+public import KilnCore
 public import Plan
 import Strategies
 
@@ -138,5 +138,24 @@ public struct ImageDiffer: Sendable {
     private static func directory(_ path: String) throws -> String {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
+    }
+}
+
+extension ImageDiff {
+    /// The keys of the layers a build of the new plan would make: what the
+    /// shared cache is asked about.
+    public var keysToBuild: [ContentDigest] {
+        guard case .plans(let diff) = self else { return [] }
+        return diff.cache.filter { $0.outcome == .rebuilt || $0.outcome == .built }.compactMap(\.newKey)
+    }
+
+    /// The diff with each layer to build marked by whether `present` (the
+    /// keys the shared cache holds) has it.
+    public func markingShared(_ present: Set<ContentDigest>) -> ImageDiff {
+        guard case .plans(var diff) = self else { return self }
+        for index in diff.cache.indices where diff.cache[index].outcome == .rebuilt || diff.cache[index].outcome == .built {
+            diff.cache[index].shared = diff.cache[index].newKey.map(present.contains) ?? false
+        }
+        return .plans(diff)
     }
 }

@@ -47,6 +47,10 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
     /// The layer's cache key under the new plan; nil when only the old plan
     /// has it.
     public var newKey: ContentDigest?
+    /// For a layer to build or rebuild, whether the shared cache
+    /// (`--cache-registry`) holds it, so a build fetches it instead; nil
+    /// when no shared cache was asked.
+    public var shared: Bool? = nil
 
     /// One outcome per layer of the new plan, in its order, then one per
     /// layer only the old plan has.
@@ -107,7 +111,7 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
 
     private enum Keys: String, CodingKey {
         case name, type, outcome, reasons
-        case reusedFrom = "reused_from", oldKey = "old_key", newKey = "new_key"
+        case reusedFrom = "reused_from", oldKey = "old_key", newKey = "new_key", shared
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -119,5 +123,6 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
         try container.encodeIfPresent(reusedFrom, forKey: .reusedFrom)
         try container.encodeIfPresent(oldKey, forKey: .oldKey)
         try container.encodeIfPresent(newKey, forKey: .newKey)
+        try container.encodeIfPresent(shared, forKey: .shared)
     }
 }

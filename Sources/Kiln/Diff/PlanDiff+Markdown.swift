@@ -77,7 +77,8 @@ extension LayerCacheOutcome {
         switch outcome {
         case .rebuilt: "**rebuilt** " + detail
         case .reused: "reused " + Markdown.cell(detail)
-        case .kept, .built, .removed: outcome.rawValue
+        case .built: outcome.rawValue + (detail.isEmpty ? "" : " " + Markdown.cell(detail))
+        case .kept, .removed: outcome.rawValue
         }
     }
 }

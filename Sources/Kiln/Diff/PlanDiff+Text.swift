@@ -67,10 +67,12 @@ extension LayerCacheOutcome {
     /// `(spec, inputs)` for a rebuilt layer, `(cached as old layer "x")` for
     /// a reused one, nothing otherwise.
     var detail: String {
+        let fetched = shared == true ? "fetched from the shared cache" : nil
         switch outcome {
-        case .rebuilt: "(" + reasons.joined(separator: ", ") + ")"
-        case .reused: "(cached as old layer \"\(reusedFrom ?? "")\")"
-        case .kept, .built, .removed: ""
+        case .rebuilt: return "(" + (reasons + (fetched.map { [$0] } ?? [])).joined(separator: ", ") + ")"
+        case .reused: return "(cached as old layer \"\(reusedFrom ?? "")\")"
+        case .built: return fetched.map { "(\($0))" } ?? ""
+        case .kept, .removed: return ""
         }
     }
 

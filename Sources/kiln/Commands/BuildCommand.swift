@@ -65,8 +65,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A registry repository holding the layer cache a CI fleet shares (also $KILN_CACHE_REGISTRY), asked after the local cache.", valueName: "ref"))
     var cacheRegistry: String?
 
-    @Option(help: "read: only look layers up in --cache-registry; readwrite (default): also upload the layers this build makes, once it succeeded.")
-    var cacheRegistryMode: CacheRegistryMode = .readwrite
+    @Option(help: "read: only look layers up in --cache-registry; readwrite (default, or $KILN_CACHE_REGISTRY_MODE): also upload the layers this build makes, once it succeeded.")
+    var cacheRegistryMode: CacheRegistryMode?
 
     @Option(help: "Progress on stderr: auto (live lines on a terminal, else none), tty (live lines), plain (a line as each layer starts), none. Layer summaries print in every mode.")
     var progress: ProgressMode = .auto
@@ -130,7 +130,11 @@ struct BuildCommand: AsyncParsableCommand {
                 throw CommandFailure(code: 2, message: "kiln: error: --cache-registry: \(error)")
             }
         }
-        options.cacheRegistryMode = cacheRegistryMode.mode
+        if let mode = cacheRegistryMode ?? environment["KILN_CACHE_REGISTRY_MODE"].flatMap(CacheRegistryMode.init(rawValue:)) {
+            options.cacheRegistryMode = mode.mode
+        } else if let text = environment["KILN_CACHE_REGISTRY_MODE"], !text.isEmpty {
+            throw CommandFailure(code: 2, message: "kiln: error: KILN_CACHE_REGISTRY_MODE=\(text): expected read or readwrite")
+        }
         if let seconds = environment["KILN_CACHE_REGISTRY_TIMEOUT"].flatMap(Double.init), seconds > 0 {
             options.cacheRegistryTimeout = .milliseconds(Int64(seconds * 1000))
         }

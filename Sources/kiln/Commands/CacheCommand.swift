@@ -3,9 +3,10 @@ import Foundation
 import Kiln
 import KilnCore
 import OCI
+import Plan
 
 /// `kiln cache info` and `kiln cache prune`.
-struct CacheCommand: ParsableCommand {
+struct CacheCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "Show or trim the layer cache.",
@@ -19,16 +20,25 @@ struct CacheCommand: ParsableCommand {
         var path: String { cacheDir ?? BuildOptions.defaultCacheDirectory(environment: ProcessEnvironment.current) }
     }
 
-    struct Info: ParsableCommand {
+    struct Info: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Where the cache is, its entries and size, and when entries were last used.")
+            abstract: "Where the cache is, its entries and size, and when entries were last used; with PLAN and --cache-registry, what the shared cache holds of the plan's layers.")
+
+        @Argument(help: "A plan whose layers to look up in --cache-registry.")
+        var plan: String?
 
         @OptionGroup var location: Location
+
+        @OptionGroup var sharedCache: SharedCacheFlags
 
         @Flag(help: "Print one machine-readable result on stdout.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
+            let environment = ProcessEnvironment.current
+            if let plan {
+                return try await shared(plan: plan, environment: environment)
+            }
             let summary: CacheSummary
             do {
                 summary = try LayerCache(directory: location.path, access: .shared).summary()
@@ -49,6 +59,51 @@ struct CacheCommand: ParsableCommand {
             lines.append("inputs \(summary.indexedInputs) files in the stat index")
             lines.append("packages \(summary.packageFiles) downloaded .deb files, \(ByteCount.format(summary.packageBytes))")
             lines.append("registry \(summary.registryBlobs) blobs of registry bases, \(ByteCount.format(summary.registryBytes))")
+            FileHandleWriter.stdout.write(lines.joined(separator: "\n") + "\n")
+        }
+
+        /// `kiln cache info PLAN --cache-registry REF`: one line per layer,
+        /// then the count and bytes the registry holds for the plan.
+        private func shared(plan file: String, environment: [String: String]) async throws {
+            guard let shared = try sharedCache.open(environment: environment) else {
+                throw CommandFailure(code: 2, message: "kiln: error: a PLAN is looked up in the shared cache: give --cache-registry REF (or set KILN_CACHE_REGISTRY)")
+            }
+            let plan: ImageBuildPlan
+            do {
+                plan = try PlanLoader(environment: environment).load(file: file)
+            } catch {
+                for problem in error.errors { Terminal.line(problem.description) }
+                await shared.shutdown()
+                throw CommandFailure(code: 1)
+            }
+            let holdings: [(layer: String, key: ContentDigest?, size: Int64?)]
+            do {
+                holdings = try await shared.holdings(of: plan)
+                await shared.shutdown()
+            } catch {
+                await shared.shutdown()
+                throw CommandFailure(code: 1, message: "kiln: error: cache registry \(shared.repository): \(error)")
+            }
+            let held = holdings.compactMap(\.size)
+            let total = held.reduce(0, +)
+            if json {
+                let document = JSONValue.object([
+                    "repository": .string(shared.repository.description), "layers": .integer(Int64(holdings.count)),
+                    "entries": .integer(Int64(held.count)), "bytes": .integer(total),
+                    "held": .array(holdings.map { item in
+                        .object(["layer": .string(item.layer), "key": item.key.map { .string($0.description) } ?? .null,
+                                 "size": item.size.map { .integer($0) } ?? .null])
+                    }),
+                ])
+                FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder.serialize(document), as: UTF8.self) + "\n")
+                return
+            }
+            var lines = ["cache registry \(shared.repository)"]
+            for item in holdings {
+                let state = item.key == nil ? "not keyed (packages layer not pinned by the lock)" : item.size.map { "held, \(ByteCount.format($0))" } ?? "missing"
+                lines.append("  \(item.layer): \(state)")
+            }
+            lines.append("\(held.count) of \(holdings.count) layers of \(file) held, \(ByteCount.format(total))")
             FileHandleWriter.stdout.write(lines.joined(separator: "\n") + "\n")
         }
     }

@@ -4,7 +4,7 @@ import KilnCore
 import Plan
 import Glibc
 
-struct DiffCommand: ParsableCommand {
+struct DiffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Show what changes between two plans (or a plan and its git history), or two built layouts.",
@@ -27,6 +27,10 @@ struct DiffCommand: ParsableCommand {
     @Option(help: "A directory wider than the plans' own that host paths may reach into.")
     var context: String?
 
+    // With a shared cache, layers a build would make are checked there:
+    // the diff says which a build would fetch instead of building.
+    @OptionGroup var sharedCache: SharedCacheFlags
+
     func validate() throws {
         if revision != nil {
             guard paths.count == 1 else { throw ValidationError("--git REV takes exactly one plan (got \(paths.count))") }
@@ -35,9 +39,9 @@ struct DiffCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let differ = ImageDiffer(loader: PlanLoader(environment: ProcessEnvironment.current, context: context))
-        let diff: ImageDiff
+        var diff: ImageDiff
         do {
             if let revision {
                 diff = try differ.compare(plan: paths[0], atRevision: revision)
@@ -49,6 +53,14 @@ struct DiffCommand: ParsableCommand {
             throw CommandFailure(code: 2)
         } catch {
             throw CommandFailure(code: 2, message: "kiln: error: \(error)")
+        }
+        if let shared = try sharedCache.open(environment: ProcessEnvironment.current), !diff.keysToBuild.isEmpty {
+            do {
+                diff = diff.markingShared(Set(try await shared.entries(for: diff.keysToBuild).keys))
+            } catch {
+                Terminal.line("kiln: warning: cache registry \(shared.repository) not asked: \(error)")
+            }
+            await shared.shutdown()
         }
         let color = format == .text && isatty(1) == 1 && (ProcessEnvironment.current["NO_COLOR"] ?? "").isEmpty
         do {
