@@ -20,7 +20,7 @@ import Glibc
 /// (`openssl` for the TLS and token modes).
 public final class RegistryServer: @unchecked Sendable {
     /// How the registry is reached and who it lets in.
-    public enum Mode: Sendable {
+    public enum Mode: Sendable, Hashable {
         /// Plain HTTP, anyone may pull and push.
         case plain
         /// HTTPS with a certificate for `127.0.0.1` and `localhost` signed by
@@ -150,7 +150,12 @@ public final class RegistryServer: @unchecked Sendable {
             try directory.write("config.yml", Self.configuration(
                 port: port, storage: storagePath, tls: tlsSection, auth: authSection))
             let process = try Self.launch(config: directory.path("config.yml"), accessLog: accessLogPath, log: logPath)
-            let listening = Loopback.wait(seconds: 10) { !process.isRunning || Loopback.accepts(port: port) }
+            // Its own word that it listens, not a connect: another server
+            // may hold the port this one failed to bind.
+            let logPath = logPath
+            let listening = Loopback.wait(seconds: 10) {
+                !process.isRunning || ((try? Files.text(logPath)) ?? "").contains("listening on 127.0.0.1:\(port)")
+            }
             if listening && process.isRunning {
                 self.process = process
                 self.port = port
@@ -193,10 +198,11 @@ public final class RegistryServer: @unchecked Sendable {
     /// most) before reading it: a client that has just seen its answer finds
     /// its request counted.
     public func accessLog() -> [AccessLogEntry] {
-        var size = -1
+        let logSize = { (try? FileManager.default.attributesOfItem(atPath: self.accessLogPath)[.size] as? Int) ?? 0 }
+        var size = logSize()
         _ = Loopback.wait(seconds: 1) {
             usleep(50_000)
-            let now = (try? FileManager.default.attributesOfItem(atPath: accessLogPath)[.size] as? Int) ?? 0
+            let now = logSize()
             defer { size = now }
             return now == size
         }

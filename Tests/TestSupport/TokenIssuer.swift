@@ -177,6 +177,10 @@ public final class TokenIssuer: @unchecked Sendable {
         protocol_version = 'HTTP/1.1'
 
         def answer(self, status, body, log):
+            # Logged first: a client that has its answer finds it counted.
+            log['status'] = status
+            with lock, open(config['log'], 'a') as file:
+                file.write(json.dumps(log) + '\n')
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header('Content-Type', 'application/json')
@@ -185,9 +189,6 @@ public final class TokenIssuer: @unchecked Sendable {
                 self.send_header('WWW-Authenticate', 'Basic realm="kiln test token issuer"')
             self.end_headers()
             self.wfile.write(data)
-            log['status'] = status
-            with lock, open(config['log'], 'a') as file:
-                file.write(json.dumps(log) + '\n')
 
         def basic_user(self):
             header = self.headers.get('Authorization', '')
