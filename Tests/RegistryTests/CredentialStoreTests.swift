@@ -103,6 +103,7 @@ import TestSupport
               127.0.0.1:5000) printf '{"ServerURL":"%s","Username":"helper-user","Secret":"helper-secret"}\\n' "$server" ;;
               token.example) printf '{"ServerURL":"%s","Username":"<token>","Secret":"identity"}\\n' "$server" ;;
               broken.example) echo "keychain locked" >&2; exit 2 ;;
+              leaky.example) printf '{"Username":"u","Secret":"half-printed-secret"}'; exit 3 ;;
               *) echo "credentials not found in native keychain"; exit 1 ;;
             esac
             """, mode: 0o755)
@@ -118,6 +119,10 @@ import TestSupport
             try await store.credential(for: Repository(registry: "broken.example", path: "a"))
         }
         #expect(error?.message == "the credential helper docker-credential-test exited with status 2: keychain locked")
+        let leaky = await #expect(throws: RegistryError.self) {
+            try await store.credential(for: Repository(registry: "leaky.example", path: "a"))
+        }
+        #expect(leaky?.message == "the credential helper docker-credential-test exited with status 3")
         let missing = await #expect(throws: RegistryError.self) {
             try await self.store(["PATH": "/nonexistent"], authFile: file).credential(for: Self.repository)
         }

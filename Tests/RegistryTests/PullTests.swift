@@ -104,4 +104,44 @@ import TestSupport
         #expect(try Files.bytes(target) == layer.bytes)
         await client.shutdown()
     }
+
+    /// Two downloads of one blob to one file at once (two builds filling
+    /// one cache): the second writes a file of its own instead of the
+    /// locked partial one; both succeed and nothing is left over.
+    @Test func concurrentDownloadsOfOneBlob() async throws {
+        let harness = try RegistryHarness()
+        defer { harness.stop() }
+        let image = try harness.seededImage("twice", layerSizes: [2_000_000], seed: 5)
+        let layer = image.layers[0]
+        let client = try RegistryClient(options: harness.options())
+        let repository = Repository(registry: harness.registry.host, path: "team/app")
+        let directory = try harness.work.directory("cache")
+        let target = directory + "/" + layer.digest.hex
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 {
+                group.addTask { try await client.fetchBlob(repository, descriptor: layer.descriptor, to: target, progress: nil) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try Files.bytes(target) == layer.bytes)
+        #expect(try Files.entries(directory) == [layer.digest.hex])
+        await client.shutdown()
+    }
+
+    /// A client freed without shutdown() (its caller threw) closes its
+    /// connections by itself; async-http-client would stop the process
+    /// (in a debug build) if it did not.
+    @Test func aClientDroppedWithoutShutdown() async throws {
+        let harness = try RegistryHarness()
+        defer { harness.stop() }
+        let image = try harness.seededImage("dropped", layerSizes: [10], seed: 6)
+        weak var freed: RegistryClient?
+        do {
+            let client = try RegistryClient(options: harness.options())
+            freed = client
+            #expect(try await client.blobExists(Repository(registry: harness.registry.host, path: "team/app"), digest: image.config.digest))
+        }
+        #expect(freed == nil)
+        try await Task.sleep(for: .milliseconds(300))
+    }
 }

@@ -1,6 +1,5 @@
 internal import Foundation
 internal import KilnProcess
-internal import Synchronization
 
 /// Finds the credential for a registry the way podman and skopeo do.
 ///
@@ -132,19 +131,27 @@ struct CredentialStore: Sendable {
         let child = ChildProcess(
             executable: executable, arguments: [executable, "get"], environment: environment,
             standardInput: .bytes(Array(repository.registry.utf8)), timeout: 60)
-        let output = OutputLines()
-        let outcome: ChildProcess.Outcome
+        // On a thread of its own: a helper is quick, and its timeout must
+        // not depend on a busy task pool getting round to it.
+        let result: Result<ChildProcess.Captured, ChildProcessError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: Result { () throws(ChildProcessError) in try child.capture() })
+            }
+        }
+        let captured: ChildProcess.Captured
         do {
-            outcome = try await child.run { line in output.append(line) }
+            captured = try result.get()
         } catch {
             throw failure("the credential helper \(program) cannot run: \(error)", repository)
         }
-        let (stdout, stderr) = output.texts
-        guard outcome.termination.isSuccess else {
+        let stdout = String(decoding: captured.standardOutput, as: UTF8.self)
+        let stderr = String(decoding: captured.standardError, as: UTF8.self)
+        guard captured.termination.isSuccess else {
             // A helper that has nothing for the server says so and exits 1.
             if (stdout + stderr).lowercased().contains("credentials not found") { return nil }
-            let said = ErrorBody.oneLine(stderr.isEmpty ? stdout : stderr)
-            throw failure("the credential helper \(program) \(outcome.termination)" + (said.isEmpty ? "" : ": " + said), repository)
+            // Only stderr is shown: stdout is where a helper prints secrets.
+            let said = ErrorBody.oneLine(stderr)
+            throw failure("the credential helper \(program) \(captured.termination)" + (said.isEmpty ? "" : ": " + said), repository)
         }
         guard let document = try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any],
               let username = document["Username"] as? String, let secret = document["Secret"] as? String
@@ -158,20 +165,5 @@ struct CredentialStore: Sendable {
 
     private func failure(_ message: String, _ repository: Repository) -> RegistryError {
         RegistryError(.credentials, message, registry: repository.registry, repository: repository.path)
-    }
-}
-
-/// A helper's output lines, collected from the run's callback.
-private final class OutputLines: Sendable {
-    private let lines = Mutex<(stdout: [String], stderr: [String])>(([], []))
-
-    func append(_ line: ChildProcess.Line) {
-        lines.withLock {
-            if line.stream == .standardOutput { $0.stdout.append(line.text) } else { $0.stderr.append(line.text) }
-        }
-    }
-
-    var texts: (stdout: String, stderr: String) {
-        lines.withLock { ($0.stdout.joined(separator: "\n"), $0.stderr.joined(separator: "\n")) }
     }
 }

@@ -56,8 +56,9 @@ extension RegistryClient {
         let partial = path + ".partial"
         var file = try PartialFile(path: partial, call: call)
         defer {
-            // A download that got nothing leaves no empty partial file behind.
-            if file.size == 0 { file.remove() }
+            // A download that got nothing leaves no empty partial file
+            // behind, and one of its own (see PartialFile) leaves nothing.
+            if file.size == 0 || file.isPrivate { file.remove() }
             file.close()
         }
         // Bytes that an earlier run left count only if the whole proves right.
@@ -172,23 +173,47 @@ extension RegistryClient {
 }
 
 /// The file a download streams into, and the hash of what it holds.
+///
+/// It is `<target>.partial`, locked (`flock`) while a download writes it, so
+/// a later run can resume it. A download that finds it locked (another
+/// process or task is fetching the same blob) writes a file of its own
+/// beside it instead, which nobody resumes; either finished copy is renamed
+/// over the target, and both are the same verified bytes.
 struct PartialFile {
-    let path: String
+    private(set) var path: String
+    /// Whether this is a file of this download's own, removed on failure.
+    let isPrivate: Bool
     private var descriptor: Int32
     private var hasher = SHA256()
     /// Bytes in the file.
     private(set) var size: Int64 = 0
+    /// Set once the file was renamed into place.
+    private var finished = false
 
-    /// Opens (or creates) `path` and hashes what it already holds.
+    /// Opens (or creates) `path`, locks it, and hashes what it already holds.
     init(path: String, call: Call) throws(RegistryError) {
-        self.path = path
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw call.error(.file, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        func failure(_ what: String, _ path: String) -> RegistryError {
+            call.error(.file, "cannot \(what) \(path): \(String(cString: strerror(errno)))")
+        }
+        var descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure("open", path) }
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
+            self.path = path
+            isPrivate = false
+        } else {
+            Glibc.close(descriptor)
+            let own = path + "-" + AtomicFile.randomSuffix()
+            descriptor = open(own, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw failure("create", own) }
+            self.path = own
+            isPrivate = true
+        }
+        self.descriptor = descriptor
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw call.error(.file, "cannot read \(path): \(String(cString: strerror(errno)))") }
+            guard count >= 0 else { throw failure("read", self.path) }
             if count == 0 { break }
             hasher.update(data: buffer[..<count])
             size += Int64(count)
@@ -217,17 +242,21 @@ struct PartialFile {
         size = 0
     }
 
-    /// Removes the file (its content was wrong).
+    /// Removes the file (its content was wrong, or there is none), unless
+    /// it was renamed into place.
     mutating func remove() {
+        guard !finished else { return }
         unlink(path)
         hasher = SHA256()
         size = 0
     }
 
-    /// Renames the complete, verified file to `destination`.
+    /// Renames the complete, verified file to `destination` (still locked,
+    /// so no other download starts on it meanwhile), then closes it.
     mutating func finish(renamingTo destination: String) throws(FileIOError) {
-        close()
+        defer { close() }
         try AtomicFile.rename(path, to: destination)
+        finished = true
     }
 
     mutating func close() {

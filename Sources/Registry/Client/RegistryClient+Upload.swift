@@ -70,6 +70,12 @@ extension RegistryClient {
                 progress?(size, size)
                 return
             } catch {
+                // A closing PUT whose answer was lost finds its session gone
+                // though the blob arrived.
+                if error.code == "BLOB_UPLOAD_UNKNOWN", (try? await blobExists(repository, digest: descriptor.digest)) == true {
+                    progress?(size, size)
+                    return
+                }
                 // A session the registry lost (restarted, expired) or a
                 // connection that stayed down: a new session, a few times.
                 let restartable = error.kind == .transport || error.code == "BLOB_UPLOAD_UNKNOWN" || error.status == 416

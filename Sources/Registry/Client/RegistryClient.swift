@@ -48,6 +48,21 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// A client dropped without ``shutdown()`` (a caller that threw on its
+    /// way out) still closes its connections: in the background, since a
+    /// deinit cannot wait. (async-http-client stops a debug build whose
+    /// client is freed while open.)
+    deinit {
+        let owned = transports.withLock { state in
+            defer { state.byHost = [:] }
+            return state.isShutDown ? [] : Array(state.byHost.values)
+        }
+        guard !owned.isEmpty else { return }
+        Task.detached {
+            for transport in owned { try? await transport.shutdown() }
+        }
+    }
+
     /// Closes the client's own connections; later calls fail. A transport
     /// given to ``init(options:transport:)`` is the caller's to end.
     public func shutdown() async {
