@@ -260,6 +260,12 @@ struct RegistryCommandTests {
         let bad = try kiln(["pull", "Team/App", "-o", "x"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("repository must be lowercase"))
+        let badPush = try kiln(["push", "app", registry.host + "/Team/App"])
+        #expect(badPush.status == 2)
+        #expect(badPush.stderr.contains("invalid image reference \"\(registry.host)/Team/App\": repository must be lowercase"))
+        let nothing = try kiln(["push", "nothing-here"])
+        #expect(nothing.status == 1)
+        #expect(nothing.stderr.contains("nothing-here: no such layout directory or oci-archive"))
     }
 }
 

@@ -16,7 +16,10 @@ public enum LayoutPush {
         source: String, to target: String?, pusher: ImagePusher, scratch: String, extraMounts: [ContentDigest: Repository] = [:]
     ) async throws -> PushResult {
         var isDirectory: ObjCBool = false
-        let reader = try FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) && isDirectory.boolValue
+        guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
+            throw LayoutPushError.missing(source)
+        }
+        let reader = try isDirectory.boolValue
             ? LayoutReader(directory: source)
             : LayoutReader.unpackArchive(source, into: scratch)
         let images = try reader.index().manifests.filter { $0.annotations?[LayoutReader.refNameAnnotation] != nil }
@@ -57,6 +60,8 @@ public enum LayoutPushError: Error, Sendable, CustomStringConvertible {
     case noTarget(layout: String)
     /// The reference does not parse.
     case badReference(String)
+    /// Nothing is at the source path.
+    case missing(String)
 
     public var description: String {
         switch self {
@@ -68,6 +73,8 @@ public enum LayoutPushError: Error, Sendable, CustomStringConvertible {
             "\(layout): the image names no repository (io.containerd.image.name); give the reference to push to"
         case .badReference(let message):
             message
+        case .missing(let source):
+            "\(source): no such layout directory or oci-archive"
         }
     }
 }

@@ -29,6 +29,14 @@ struct PushCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        // A reference that cannot be one is a usage error (exit 2).
+        if let reference {
+            do {
+                _ = try RegistryReference(parsing: reference)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
     }
 
     func run() async throws {
