@@ -99,6 +99,37 @@ struct SharedCacheTests {
         #expect(after.stdout.contains(#""outcome":"rebuilt","reasons":["spec"],"shared":true"#), "\(after.stdout)")
     }
 
+    @Test func twoRunnersAtOnceBothSucceedAndAgree() throws {
+        // Both start on empty caches at the same moment: each may miss and
+        // build, both upload; the first tag stays, and the bytes agree.
+        var runs: [(Process, Pipe)] = []
+        for runner in ["one", "two"] {
+            let kiln = Process()
+            kiln.executableURL = URL(fileURLWithPath: KilnBinary.path)
+            kiln.arguments = ["build", "app.yaml", "-o", "out", "--json", "--cache-registry", registry.host + "/ci/kiln-cache", "--insecure-registry", registry.host]
+            kiln.currentDirectoryURL = URL(fileURLWithPath: scratch.path(runner + "/app"))
+            kiln.environment = Build.environment(cache: scratch.path(runner + "/cache"))
+            let output = Pipe()
+            kiln.standardOutput = output
+            kiln.standardError = FileHandle.nullDevice
+            try kiln.run()
+            runs.append((kiln, output))
+        }
+        var digests: [String] = []
+        for (kiln, output) in runs {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            kiln.waitUntilExit()
+            #expect(kiln.terminationStatus == 0)
+            digests.append(try JSONDecoder().decode(Report.self, from: data).manifest_digest)
+        }
+        #expect(digests.count == 2 && digests[0] == digests[1])
+        // A third runner finds every layer.
+        try FileManager.default.removeItem(atPath: scratch.path("two/cache"))
+        let (third, _) = try build("two", [])
+        #expect(third.layers.allSatisfy { $0.cached })
+        #expect(third.manifest_digest == digests[0])
+    }
+
     @Test func readModeUploadsNothing() throws {
         let (report, _) = try build("one", ["--cache-registry-mode", "read"])
         #expect(report.cache_registry?.uploaded == 0)
