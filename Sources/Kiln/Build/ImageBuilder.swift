@@ -89,6 +89,11 @@ public struct ImageBuilder: Sendable {
         let cache = BuildCache.open(plan: plan, options: options, observer: observer, pool: pool)
         defer { cache?.finish() }
         let built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache, pool: pool)
+        try LowerLayerCheck.check(plan: plan, base: base?.image.layers ?? [], built: built.map { layer in
+            LayoutLayer(
+                descriptor: layer.descriptor, diffID: layer.report.diffID, path: staging.blobPath(layer.descriptor.digest),
+                compression: MediaType.layerCompression(layer.descriptor.mediaType) ?? .none)
+        })
         reports += built.map(\.report)
 
         // An image on a registry base names it (OCI's pre-defined
