@@ -14,13 +14,13 @@ struct ExportCommand: AsyncParsableCommand {
     @Argument(help: "An OCI layout directory, an oci-archive, or a registry reference.")
     var source: String
 
-    @Option(help: "A new directory to write the file system into (as umoci unpack's rootfs).")
+    @Option(help: ArgumentHelp("A new directory to write the file system into (as umoci unpack's rootfs).", valueName: "dir"))
     var rootfs: String?
 
-    @Option(help: "A tar file to write the file system into, flattened and deterministic.")
+    @Option(help: ArgumentHelp("A tar file to write the file system into, flattened and deterministic.", valueName: "file"))
     var tar: String?
 
-    @Option(help: "The platform to take from a multi-platform image, os/arch[/variant].")
+    @Option(help: ArgumentHelp("The platform to take from a multi-platform image, os/arch[/variant].", valueName: "platform"))
     var platform: String?
 
     @OptionGroup var registry: RegistryFlags
