@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "clinux.h"
@@ -66,4 +68,12 @@ int clinux_forward_interrupts(int write_end) {
 
 int clinux_become_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+int clinux_openat2(int directory, const char *path, uint64_t flags, uint64_t resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = flags;
+    how.resolve = resolve;
+    return (int)syscall(SYS_openat2, directory, path, &how, sizeof how);
 }

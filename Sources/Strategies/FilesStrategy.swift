@@ -62,13 +62,17 @@ public struct FilesStrategy: LayerPreparing {
             }
             let uid = declared.owner?.uid ?? 0
             let gid = declared.owner?.gid ?? 0
-            provenance.assignTree(path, to: provenance.add(.filesEntry(Self.origin(of: declared, context: context))))
+            let origin = provenance.add(.filesEntry(Self.origin(of: declared, context: context)))
+            provenance.assignTree(declared.content == .remove ? Self.whiteoutPath(path) : path, to: origin)
             switch declared.content {
             case .content(let text):
                 let entry = LayerEntry(path: path, kind: .regular(.bytes(Array(text.utf8))), mode: declared.mode ?? 0o644, uid: uid, gid: gid)
                 try add(entry, from: declared)
             case .directory:
                 try add(LayerEntry(path: path, kind: .directory, mode: declared.mode ?? 0o755, uid: uid, gid: gid), from: declared)
+                if declared.replace { try add(Self.marker(path + "/" + Whiteout.opaqueMarker), from: declared) }
+            case .remove:
+                try add(Self.marker(Self.whiteoutPath(path)), from: declared)
             case .symlink(let target):
                 try add(LayerEntry(path: path, kind: .symlink(target: target), mode: 0o777, uid: uid, gid: gid), from: declared)
             case .source(let host):
@@ -103,6 +107,19 @@ public struct FilesStrategy: LayerPreparing {
         return PreparedLayer(tree: tree, provenance: provenance)
     }
 
+    /// `dir/.wh.name` for `dir/name` (SPEC §1.4).
+    static func whiteoutPath(_ path: String) -> String {
+        let parent = LayerTree.parent(of: path)
+        let name = parent.map { String(path.dropFirst($0.count + 1)) } ?? path
+        return (parent.map { $0 + "/" } ?? "") + Whiteout.prefix + name
+    }
+
+    /// A whiteout or opaque marker: empty, mode 0000, 0:0, as docker,
+    /// containerd and umoci write them.
+    static func marker(_ path: String) -> LayerEntry {
+        LayerEntry(path: path, kind: .regular(.bytes([])), mode: 0, uid: 0, gid: 0)
+    }
+
     /// What the provenance says of a declared entry; a source's host path
     /// relative to the context, as the cache key has it.
     static func origin(of declared: FileEntry, context: StrategyContext) -> Provenance.FilesEntry {
@@ -115,6 +132,8 @@ public struct FilesStrategy: LayerPreparing {
             Provenance.FilesEntry(path: declared.path, kind: .symlink)
         case .directory:
             Provenance.FilesEntry(path: declared.path, kind: .directory)
+        case .remove:
+            Provenance.FilesEntry(path: declared.path, kind: .remove)
         }
     }
 }
@@ -130,6 +149,12 @@ public enum FilesStrategyError: Error, Hashable, Sendable, CustomStringConvertib
     case source(layer: String, location: SourceLocation, HostTreeError)
     /// An image path that is not absolute and normalized.
     case invalidPath(layer: String, location: SourceLocation, path: String)
+    /// `remove: true` for a path no lower layer has (SPEC §1.4).
+    case removesMissing(layer: String, location: SourceLocation, path: String)
+    /// An entry below a path a lower layer has as a symlink: its tar would
+    /// replace the symlink with a directory. `resolved` is the path the
+    /// entry reaches through the symlink.
+    case belowLowerSymlink(layer: String, location: SourceLocation, path: String, symlink: String, target: String, resolved: String)
 
     public var description: String {
         switch self {
@@ -141,6 +166,11 @@ public enum FilesStrategyError: Error, Hashable, Sendable, CustomStringConvertib
             "\(location): error: layer \"\(layer)\": \(error)"
         case .invalidPath(let layer, let location, let path):
             "\(location): error: layer \"\(layer)\": invalid image path \"/\(path)\""
+        case .removesMissing(let layer, let location, let path):
+            "\(location): error: layer \"\(layer)\": cannot remove /\(path): neither the base nor an earlier layer has it"
+        case .belowLowerSymlink(let layer, let location, let path, let symlink, let target, let resolved):
+            "\(location): error: layer \"\(layer)\": /\(path) is below /\(symlink), which a lower layer has as a symlink to \(target); "
+                + "write /\(resolved) (or replace /\(symlink) with directory: true, replace: true)"
         }
     }
 }

@@ -148,6 +148,8 @@ extension Provenance {
         /// What the entry declares.
         public enum Kind: String, Codable, Hashable, Sendable {
             case source, content, symlink, directory
+            /// `remove: true`: the layer holds the path's whiteout.
+            case remove
         }
 
         /// The entry's absolute image path as the plan declares it (`/etc/app`).

@@ -233,4 +233,31 @@ import TestSupport
         #expect(stat(directory + "/out/opt/share/README.hard", &first) == 0 && stat(directory + "/out/opt/share/doc/README", &second) == 0)
         #expect(first.st_ino == second.st_ino)
     }
+
+    @Test func removeAndReplaceWriteWhiteoutsAndOpaqueMarkers() throws {
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let layer = try Self.prepare("""
+              - name: files
+                type: files
+                files:
+                  - { path: /etc/cron.daily, remove: true }
+                  - { path: /top, remove: true }
+                  - { path: /opt/app, directory: true, replace: true, mode: "0750" }
+                  - { path: /opt/app/config, content: "c" }
+            """, in: temporaryDirectory.path)
+        // Markers: empty regular files, mode 0000, 0:0 (SPEC §1.4), sorted
+        // like every entry.
+        let marker = LayerEntry.Kind.regular(.bytes([]))
+        #expect(try layer.tree.sortedEntries() == [
+            LayerEntry(path: ".wh.top", kind: marker, mode: 0),
+            LayerEntry(path: "etc", kind: .directory, mode: 0o755),
+            LayerEntry(path: "etc/.wh.cron.daily", kind: marker, mode: 0),
+            LayerEntry(path: "opt", kind: .directory, mode: 0o755),
+            LayerEntry(path: "opt/app", kind: .directory, mode: 0o750),
+            LayerEntry(path: "opt/app/.wh..wh..opq", kind: marker, mode: 0),
+            LayerEntry(path: "opt/app/config", kind: .regular(.bytes(Array("c".utf8))), mode: 0o644),
+        ])
+        #expect(layer.provenance.origin(of: "etc/.wh.cron.daily") == .filesEntry(Provenance.FilesEntry(path: "/etc/cron.daily", kind: .remove)))
+    }
 }

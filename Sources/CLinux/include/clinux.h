@@ -45,6 +45,17 @@ int clinux_forward_interrupts(int write_end);
 /// `setsid` children) are reparented to this process instead of init.
 int clinux_become_subreaper(void);
 
+/// openat2(2) with `how.flags = flags`, `how.resolve = resolve` (the
+/// RESOLVE_* bits, for resolving a path beneath a directory descriptor
+/// without leaving it). -1 with errno ENOSYS on kernels older than 5.6.
+int clinux_openat2(int directory, const char *path, uint64_t flags, uint64_t resolve);
+
+/// The RESOLVE_* bits of <linux/openat2.h>, which Swift cannot import.
+static const uint64_t clinux_resolve_beneath = 0x08;
+static const uint64_t clinux_resolve_no_symlinks = 0x04;
+static const uint64_t clinux_resolve_no_magiclinks = 0x02;
+static const uint64_t clinux_resolve_no_xdev = 0x01;
+
 // The wait-status macros of <sys/wait.h>, which Swift cannot import.
 static inline int clinux_wifexited(int status) { return WIFEXITED(status); }
 static inline int clinux_wexitstatus(int status) { return WEXITSTATUS(status); }

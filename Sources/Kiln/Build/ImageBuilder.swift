@@ -92,6 +92,11 @@ public struct ImageBuilder: Sendable {
         let built: [BuiltLayer]
         do {
             built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache, pool: pool)
+            try LowerLayerCheck.check(plan: plan, base: base?.image.layers ?? [], built: built.map { layer in
+                LayoutLayer(
+                    descriptor: layer.descriptor, diffID: layer.report.diffID, path: staging.blobPath(layer.descriptor.digest),
+                    compression: MediaType.layerCompression(layer.descriptor.mediaType) ?? .none)
+            })
         } catch {
             await shared?.shutdown()
             throw error

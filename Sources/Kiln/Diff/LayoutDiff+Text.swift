@@ -76,7 +76,7 @@ extension LayoutLayerChange {
     static let sameEntries = "same entries (times, order or header details differ)"
 
     /// An entry's record in a few words: `file 0644 0:0 3 bytes sha256:…`,
-    /// `symlink 0777 0:0 → target`.
+    /// `symlink 0777 0:0 → target`, `whiteout`.
     static func record(_ value: JSONValue?) -> String {
         let fields = TreeDiff.object(value)
         func text(_ key: String) -> String? {
@@ -91,6 +91,7 @@ extension LayoutLayerChange {
         if let digest = text("digest") { words.append(DiffValue.digest(digest)) }
         if let device = text("device") { words.append("device " + device) }
         if let target = text("target") { words.append("→ " + target) }
+        if fields["opaque"] == .bool(true) { words.append("(opaque: hides what lower layers have below it)") }
         return words.joined(separator: " ")
     }
 }

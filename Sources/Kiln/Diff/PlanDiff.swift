@@ -111,7 +111,7 @@ public struct LayerChange: Hashable, Sendable, Encodable {
 
     private static let sections = [
         Section(name: "files", key: { TreeDiff.string(TreeDiff.object($0)["path"]) ?? "" },
-                order: ["source", "source_digest", "content", "symlink", "directory", "mode", "owner"], skipping: ["path"]),
+                order: ["source", "source_digest", "content", "symlink", "directory", "replace", "remove", "mode", "owner"], skipping: ["path"]),
         Section(name: "names", key: { packageName(TreeDiff.string($0) ?? "") }, order: [], skipping: []),
         // An input's `source` is its `path` seen from the plan's directory:
         // the same thing twice.

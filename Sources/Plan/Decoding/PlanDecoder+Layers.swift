@@ -104,7 +104,7 @@ extension PlanDecoder {
 
     // MARK: files
 
-    private static let fileEntryKeys = ["path", "source", "content", "symlink", "directory", "mode", "owner"]
+    private static let fileEntryKeys = ["path", "source", "content", "symlink", "directory", "remove", "replace", "mode", "owner"]
     private static let contentKinds = ["source", "content", "symlink", "directory"]
 
     private mutating func files(_ fields: Fields, prefix: String) -> FilesLayer? {
@@ -154,6 +154,7 @@ extension PlanDecoder {
         let path = fields.required("path", diagnostics: &diagnostics).flatMap { node in
             checked(node, "\(pathPrefix)\"path\"", prefix: pathPrefix, label: "path") { text throws(SyntaxError) in try ImagePath(validating: text).string }
         }
+        if fields.has("remove") { return removal(fields, path: path, entryPrefix: entryPrefix) }
         // In the order the plan writes them, so the error points at the second one.
         let kinds = PlanDecoder.contentKinds.compactMap { fields[$0] }.sorted { $0.key.mark < $1.key.mark }.compactMap { $0.key.scalar?.text }
         var content: FileEntry.Content?
@@ -187,8 +188,39 @@ extension PlanDecoder {
             diagnostics.error(node.mark, "\(entryPrefix)a symlink has no mode of its own (remove \"mode\")")
             return nil
         }
+        var replace = false
+        if let pair = fields["replace"] {
+            guard let flag = diagnostics.bool(pair.value, "\(entryPrefix)\"replace\"") else { return nil }
+            if flag, kinds.first.map({ $0 != "directory" }) ?? false {
+                // A file or symlink replaces a lower path anyway; only a
+                // directory would merge with the lower one.
+                diagnostics.error(pair.key.mark, "\(entryPrefix)\"replace\" needs \"directory: true\": only a directory replaces what lower layers have below its path")
+                return nil
+            }
+            replace = flag
+        }
         guard let path, let content, fields.value("mode") == nil || mode != nil, fields.value("owner") == nil || owner != nil else { return nil }
-        return FileEntry(path: path, content: content, mode: mode, owner: owner, location: diagnostics.location(node.mark))
+        return FileEntry(path: path, content: content, mode: mode, owner: owner, replace: replace, location: diagnostics.location(fields.node.mark))
+    }
+
+    /// `{ path, remove: true }`: the path and nothing else (SPEC §1.4).
+    private mutating func removal(_ fields: Fields, path: String?, entryPrefix: String) -> FileEntry? {
+        let others = (PlanDecoder.contentKinds + ["replace", "mode", "owner"]).compactMap { fields[$0] }.sorted { $0.key.mark < $1.key.mark }
+        if let other = others.first, let key = other.key.scalar?.text {
+            let why = PlanDecoder.contentKinds.contains(key)
+                ? "a removed path holds nothing (to replace a directory, write directory: true and replace: true)"
+                : "a whiteout has no mode, owner or replace of its own"
+            diagnostics.error(other.key.mark, "\(entryPrefix)\"remove\" cannot go with \(quoted(key)): \(why)")
+            return nil
+        }
+        let value = fields.value("remove")!
+        guard let flag = diagnostics.bool(value, "\(entryPrefix)\"remove\"") else { return nil }
+        guard flag else {
+            diagnostics.error(value.mark, "\(entryPrefix)\"remove\" can only be true; drop it to keep the path")
+            return nil
+        }
+        guard let path else { return nil }
+        return FileEntry(path: path, content: .remove, location: diagnostics.location(fields.node.mark))
     }
 
     /// `root` + `paths`: each path under `root` lands at the same path under `/`.

@@ -100,7 +100,7 @@ extension LayerSpec: Encodable {
 
 extension FileEntry: Encodable {
     private enum Keys: String, CodingKey {
-        case path, source, sourceDigest = "source_digest", content, symlink, directory, mode, owner
+        case path, source, sourceDigest = "source_digest", content, symlink, directory, replace, remove, mode, owner
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -119,6 +119,11 @@ extension FileEntry: Encodable {
         case .directory:
             try c.encode(true, forKey: .directory)
             try c.encode(FileMode.format(mode ?? 0o755), forKey: .mode)
+            if replace { try c.encode(true, forKey: .replace) }
+        case .remove:
+            // A whiteout has no mode or owner a plan can choose (SPEC §1.4).
+            try c.encode(true, forKey: .remove)
+            return
         }
         try c.encode((owner ?? Owner(uid: 0, gid: 0)).description, forKey: .owner)
     }

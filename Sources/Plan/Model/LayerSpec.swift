@@ -80,21 +80,27 @@ public struct FileEntry: Hashable, Sendable {
     /// Owner, or nil for 0:0. For a `source` directory, applies to every
     /// entry copied from it.
     public var owner: Owner?
+    /// `replace: true` on a directory: nothing of the lower layers' tree
+    /// at `path` shows through (the layer holds the opaque marker
+    /// `.wh..wh..opq` inside it, SPEC §1.4). Only with ``Content/directory``.
+    public var replace: Bool
     /// Where the entry is declared.
     public var location: SourceLocation
 
-    /// Memberwise; `path` must already be a valid ``ImagePath`` string.
-    public init(path: String, content: Content, mode: UInt32? = nil, owner: Owner? = nil, location: SourceLocation) {
+    /// Memberwise; `path` must already be a valid ``ImagePath`` string, and
+    /// `replace` only set on a directory.
+    public init(path: String, content: Content, mode: UInt32? = nil, owner: Owner? = nil, replace: Bool = false, location: SourceLocation) {
         self.path = path
         self.content = content
         self.mode = mode
         self.owner = owner
+        self.replace = replace
         self.location = location
     }
 
-    /// Same path, content, mode and owner, wherever the plan wrote them.
+    /// Same path, content, mode, owner and replace, wherever the plan wrote them.
     public static func == (lhs: FileEntry, rhs: FileEntry) -> Bool {
-        lhs.path == rhs.path && lhs.content == rhs.content && lhs.mode == rhs.mode && lhs.owner == rhs.owner
+        lhs.path == rhs.path && lhs.content == rhs.content && lhs.mode == rhs.mode && lhs.owner == rhs.owner && lhs.replace == rhs.replace
     }
 
     /// Hashes what `==` compares.
@@ -103,6 +109,7 @@ public struct FileEntry: Hashable, Sendable {
         hasher.combine(content)
         hasher.combine(mode)
         hasher.combine(owner)
+        hasher.combine(replace)
     }
 
     /// Exactly one kind of content per entry.
@@ -116,6 +123,9 @@ public struct FileEntry: Hashable, Sendable {
         case symlink(String)
         /// An empty directory.
         case directory
+        /// `remove: true`: the path, which a lower layer has, is removed
+        /// (the layer holds its whiteout `.wh.NAME`, SPEC §1.4).
+        case remove
     }
 }
 

@@ -238,7 +238,7 @@ public enum PlanSchema {
     },
     "filesEntry": {
       "type": "object",
-      "description": "One image path and what it holds: exactly one of source, content, symlink, directory.",
+      "description": "One image path and what it holds: exactly one of source, content, symlink, directory, or remove: true for a path a lower layer has.",
       "required": [
         "path"
       ],
@@ -263,6 +263,14 @@ public enum PlanSchema {
         "directory": {
           "const": true,
           "description": "true: make the path an empty directory (mode 0755 unless mode says otherwise)."
+        },
+        "replace": {
+          "type": "boolean",
+          "description": "With directory: true, true replaces what lower layers (the base, earlier layers) have at the path: the layer holds the opaque marker .wh..wh..opq inside the directory, so nothing of the lower tree shows through."
+        },
+        "remove": {
+          "const": true,
+          "description": "true: remove the path, which a lower layer (the base or an earlier layer) must have; the layer holds its whiteout .wh.NAME. No other key but path."
         },
         "mode": {
           "type": [
@@ -301,6 +309,11 @@ public enum PlanSchema {
           "required": [
             "directory"
           ]
+        },
+        {
+          "required": [
+            "remove"
+          ]
         }
       ],
       "dependentSchemas": {
@@ -310,6 +323,44 @@ public enum PlanSchema {
               "mode"
             ]
           }
+        },
+        "remove": {
+          "not": {
+            "anyOf": [
+              {
+                "required": [
+                  "mode"
+                ]
+              },
+              {
+                "required": [
+                  "owner"
+                ]
+              },
+              {
+                "required": [
+                  "replace"
+                ]
+              }
+            ]
+          }
+        },
+        "replace": {
+          "anyOf": [
+            {
+              "required": [
+                "directory"
+              ]
+            },
+            {
+              "properties": {
+                "replace": {
+                  "const": false,
+                  "description": "replace: false is the default and needs no directory."
+                }
+              }
+            }
+          ]
         }
       }
     },
