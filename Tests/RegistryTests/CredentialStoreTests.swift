@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import Testing
 import TestSupport
 @testable import Registry
@@ -54,6 +55,18 @@ import TestSupport
             """#)
         let credential = try await store([:], authFile: file).credential(for: Self.repository)
         #expect(credential?.secret == .password(username: user, password: "pw"))
+    }
+
+    @Test func dockerHubCredentialsUnderTheLegacyIndexKeyAreFound() async throws {
+        let directory = try TemporaryDirectory(prefix: "kiln-auth")
+        defer { directory.remove() }
+        let file = try directory.write("config.json", #"{"auths":{"https://index.docker.io/v1/":{"auth":"\#(Self.auth("hub", "pw"))"}}}"#)
+        let hub = Repository(try RegistryReference(parsing: "alpine"))
+        #expect(try await store([:], authFile: file).credential(for: hub)?.secret == .password(username: "hub", password: "pw"))
+        // Only for docker.io: another registry does not get Hub's credential.
+        #expect(try await store([:], authFile: file).credential(for: Self.repository) == nil)
+        #expect(CredentialStore.helperServer(for: "docker.io") == "https://index.docker.io/v1/")
+        #expect(CredentialStore.helperServer(for: "127.0.0.1:5000") == "127.0.0.1:5000")
     }
 
     @Test func mostSpecificKeyWins() async throws {

@@ -12,6 +12,9 @@ public struct RegistryReference: Hashable, Sendable, CustomStringConvertible {
     /// The host serving Docker Hub's registry API: docker's reference rules
     /// map `docker.io` to it. The one place this name is spelled.
     public static let dockerHubAPIHost = "registry-1.docker.io"
+    /// The key `docker login` files Docker Hub's credentials under (in
+    /// `auths` and for credential helpers), docker's legacy index address.
+    public static let dockerHubCredentialKey = "https://index.docker.io/v1/"
 
     /// The registry, `host[:port]`: `docker.io`, `127.0.0.1:5000`.
     public var registry: String

@@ -1,4 +1,5 @@
 internal import Foundation
+internal import KilnCore
 internal import KilnProcess
 
 /// Finds the credential for a registry the way podman and skopeo do.
@@ -56,7 +57,9 @@ struct CredentialStore: Sendable {
 
     private func credential(in document: [String: Any], file: String, for repository: Repository) async throws(RegistryError) -> Credential? {
         let registry = repository.registry
-        if let helpers = document["credHelpers"] as? [String: Any], let helper = helpers[registry] as? String, !helper.isEmpty {
+        let hub = registry == RegistryReference.dockerHub
+        if let helpers = document["credHelpers"] as? [String: Any],
+           let helper = (helpers[registry] ?? (hub ? helpers[Self.normalizedKey(RegistryReference.dockerHubCredentialKey)] : nil)) as? String, !helper.isEmpty {
             return try await run(helper: helper, named: "credHelpers in \(file)", for: repository)
         }
         if let auths = document["auths"] as? [String: Any] {
@@ -91,7 +94,13 @@ struct CredentialStore: Sendable {
             keys.append(repository.registry + "/" + components.joined(separator: "/"))
             components.removeLast()
         }
-        return keys + [repository.registry]
+        keys.append(repository.registry)
+        // Docker Hub's credentials are filed under its legacy index address
+        // by `docker login`.
+        if repository.registry == RegistryReference.dockerHub {
+            keys.append(normalizedKey(RegistryReference.dockerHubCredentialKey))
+        }
+        return keys
     }
 
     private func credential(from entry: [String: Any], key: String, file: String, _ repository: Repository) throws(RegistryError) -> Credential? {
@@ -119,6 +128,13 @@ struct CredentialStore: Sendable {
         return document
     }
 
+    /// What a credential helper is asked for: the registry, except that
+    /// docker (and so every helper) files Docker Hub under its legacy
+    /// index address.
+    static func helperServer(for registry: String) -> String {
+        registry == RegistryReference.dockerHub ? RegistryReference.dockerHubCredentialKey : registry
+    }
+
     /// Runs `docker-credential-<helper> get` with the registry on stdin.
     private func run(helper: String, named origin: String, for repository: Repository) async throws(RegistryError) -> Credential? {
         let program = "docker-credential-" + helper
@@ -130,7 +146,7 @@ struct CredentialStore: Sendable {
         }
         let child = ChildProcess(
             executable: executable, arguments: [executable, "get"], environment: environment,
-            standardInput: .bytes(Array(repository.registry.utf8)), timeout: 60)
+            standardInput: .bytes(Array(Self.helperServer(for: repository.registry).utf8)), timeout: 60)
         // On a thread of its own: a helper is quick, and its timeout must
         // not depend on a busy task pool getting round to it.
         let result: Result<ChildProcess.Captured, ChildProcessError> = await withCheckedContinuation { continuation in
