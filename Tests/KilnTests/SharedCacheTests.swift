@@ -99,6 +99,32 @@ struct SharedCacheTests {
         #expect(after.stdout.contains(#""outcome":"rebuilt","reasons":["spec"],"shared":true"#), "\(after.stdout)")
     }
 
+    @Test func aPushOnlyBuildLeavesSharedLayersInTheRegistry() throws {
+        let (first, _) = try build("one", [])
+        // No -o, no --tar: the build only pushes, to the cache's registry,
+        // so shared layers nothing reads are mounted there, not downloaded.
+        let result = try Tools.execute(
+            [KilnBinary.path, "build", "app.yaml", "--json", "--cache-registry", registry.host + "/ci/kiln-cache",
+             "--insecure-registry", registry.host, "--push", registry.host + "/team/pushed:v1"],
+            in: scratch.path("two/app"), environment: Build.environment(cache: scratch.path("two/cache")))
+        #expect(result.succeeded, "\(result.stderr)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.output))
+        #expect(report.manifest_digest == first.manifest_digest)
+        #expect(report.layers.allSatisfy { $0.cached })
+        #expect(report.push?.mounted == 2 && report.push?.uploaded == 1)
+        // The top layer is never downloaded; "data" is, because the build
+        // checks the files layer above it against it (SPEC §1.4).
+        #expect(registry.requests(method: "GET", pathContains: "/ci/kiln-cache/blobs/" + first.layers[1].digest) == 0)
+        #expect(registry.requests(method: "GET", pathContains: "/ci/kiln-cache/blobs/" + first.layers[0].digest) == 1)
+        #expect(try Files.entries(scratch.path("two/cache/kiln/layers/blobs/sha256")) == [String(first.layers[0].digest.dropFirst(7))])
+        #expect(result.stderr.contains("nothing written (no -o or --tar)"))
+        // What the registry serves is the image, whole.
+        try Tools.run(["skopeo", "--insecure-policy", "copy", "--src-tls-verify=false", "docker://\(registry.host)/team/pushed:v1", "oci:\(scratch.path)/copied:v1"])
+        let copied = try BuiltLayout(scratch.path("copied"))
+        #expect(copied.index.manifests[0].digest == first.manifest_digest)
+        #expect(copied.manifest.layers.map(\.digest) == first.layers.map(\.digest))
+    }
+
     @Test func twoRunnersAtOnceBothSucceedAndAgree() throws {
         // Both start on empty caches at the same moment: each may miss and
         // build, both upload; the first tag stays, and the bytes agree.

@@ -26,6 +26,10 @@ public struct BuildOptions: Sendable {
     public var cacheRegistry: RegistryReference?
     /// Whether this build may upload to the shared cache.
     public var cacheRegistryMode: SharedLayerCache.Mode = .readwrite
+    /// The build only pushes, to the shared cache's registry (no `-o`, no
+    /// `--tar`): a shared-cache hit may leave its blob in the registry,
+    /// where the push mounts it, unless the build reads the layer.
+    public var sharedBlobsMayStayRemote = false
     /// How long one shared-cache operation may take.
     public var cacheRegistryTimeout: Duration = SharedLayerCache.defaultTimeout
 

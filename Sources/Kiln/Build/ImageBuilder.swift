@@ -151,6 +151,16 @@ public struct ImageBuilder: Sendable {
         return report
     }
 
+    /// Whether a shared-cache hit for layer `index` may leave its blob in
+    /// the registry: the build only pushes there, and no later check reads
+    /// the layer (``LowerLayerCheck`` reads the layers below the last files
+    /// layer it checks).
+    private func mayStayRemote(_ index: Int) -> Bool {
+        guard options.sharedBlobsMayStayRemote else { return false }
+        let hasBase = plan.base != .scratch
+        return index >= (LowerLayerCheck.checkedLayers(plan: plan, hasBase: hasBase).last ?? 0)
+    }
+
     /// The shared layer cache the options name, or nil (without one, with
     /// `--no-cache`, or when its client cannot be made: noted).
     private func openSharedCache() -> SharedLayerCache? {
@@ -239,7 +249,7 @@ public struct ImageBuilder: Sendable {
             made = try await buildWhileHashing(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, cache: cache)
         } else {
             let key = await cache?.key(for: layer, lock: lock)
-            if let cache, let key, let hit = await cache.reuse(layer, key: key, into: staging) {
+            if let cache, let key, let hit = await cache.reuse(layer, key: key, into: staging, leaveRemote: mayStayRemote(index)) {
                 made = (hit.blob, hit.notes, hit.provenance, true)
             } else {
                 let (blob, notes, provenance) = try await writeLayer(

@@ -103,12 +103,29 @@ final class BuildCache: Sendable {
     /// The cached layer for `key`, its blob linked (or copied) into
     /// `staging` and its digest verified; nil on a miss. A corrupt entry is
     /// dropped with a note, and the layer is built again.
-    func reuse(_ layer: LayerSpec, key: ContentDigest, into staging: LayoutStaging) async -> (blob: LayerBlob, notes: [String], provenance: Provenance)? {
-        if case .miss = store.lookup(key, compression: plan.compression.rawValue), let shared,
-           await shared.fetch(key, layer: layer.name, compression: plan.compression.rawValue, into: store) {
-            fetchedFromShared.withLock { $0 += 1 }
+    /// - Parameter leaveRemote: a shared-cache hit may leave its blob in
+    ///   the registry (declared remote in `staging`): the build only
+    ///   pushes, to the shared cache's registry, and nothing reads the
+    ///   layer's bytes.
+    func reuse(_ layer: LayerSpec, key: ContentDigest, into staging: LayoutStaging, leaveRemote: Bool = false) async -> (blob: LayerBlob, notes: [String], provenance: Provenance)? {
+        if case .miss = store.lookup(key, compression: plan.compression.rawValue), let shared {
+            switch await shared.lookup(key, layer: layer.name, compression: plan.compression.rawValue, into: store, leaveBlob: leaveRemote) {
+            case .fetched?:
+                fetchedFromShared.withLock { $0 += 1 }
+            case .remote(let entry)?:
+                fetchedFromShared.withLock { $0 += 1 }
+                staging.declareRemote(entry.digest)
+                return (Self.blob(of: entry, compression: plan.compression), entry.notes, entry.provenance)
+            case nil:
+                break
+            }
         }
         return reuseLocal(layer, key: key, into: staging)
+    }
+
+    private static func blob(of entry: LayerCacheEntry, compression: Compression) -> LayerBlob {
+        let digests = BlobDigests(diffID: entry.diffID, digest: entry.digest, size: entry.size, uncompressedSize: entry.uncompressedSize)
+        return LayerBlob(digests: digests, compression: compression, entryCount: entry.entries)
     }
 
     /// Layers fetched from the shared cache so far.
@@ -133,8 +150,7 @@ final class BuildCache: Sendable {
             return nil
         }
         store.markUsed(key)
-        let digests = BlobDigests(diffID: entry.diffID, digest: entry.digest, size: entry.size, uncompressedSize: entry.uncompressedSize)
-        return (LayerBlob(digests: digests, compression: plan.compression, entryCount: entry.entries), entry.notes, entry.provenance)
+        return (Self.blob(of: entry, compression: plan.compression), entry.notes, entry.provenance)
     }
 
     /// Stores a freshly written layer; a failure is only noted.

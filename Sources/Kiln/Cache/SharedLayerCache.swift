@@ -77,13 +77,22 @@ public final class SharedLayerCache: Sendable {
     /// registry can mount instead of uploading.
     public var presentBlobs: Set<ContentDigest> { state.withLock { $0.present } }
 
-    /// Fetches the entry for `key` into `store` when the repository has a
-    /// good one. Returns whether it did.
-    func fetch(_ key: ContentDigest, layer: String, compression: String, into store: LayerCache) async -> Bool {
-        guard !state.withLock({ $0.unusable }) else { return false }
+    /// What a lookup found.
+    enum Found: Sendable {
+        /// The entry and its blob are in the local cache now.
+        case fetched
+        /// The entry, its blob left in the repository (a push to the same
+        /// registry mounts it).
+        case remote(LayerCacheEntry)
+    }
+
+    /// Looks `key` up; with a good entry, downloads its blob and the entry
+    /// into `store`, or, with `leaveBlob`, only reads the entry.
+    func lookup(_ key: ContentDigest, layer: String, compression: String, into store: LayerCache, leaveBlob: Bool) async -> Found? {
+        guard !state.withLock({ $0.unusable }) else { return nil }
         do {
             return try await withDeadline("looking up layer \"\(layer)\"") { [self] in
-                guard let manifestBytes = try await entryManifest(key) else { return false }
+                guard let manifestBytes = try await entryManifest(key) else { return nil }
                 let manifest: ImageManifest
                 do {
                     manifest = try JSONDecoder().decode(ImageManifest.self, from: Data(manifestBytes))
@@ -100,12 +109,18 @@ public final class SharedLayerCache: Sendable {
                 guard entry.key == key, entry.format == LayerFormat.version, entry.compression == compression,
                       entry.digest == blob.digest, entry.size == blob.size
                 else { throw Skip.entry("its config describes another layer") }
+                if leaveBlob {
+                    // The tag names a manifest the registry accepted, so
+                    // the blob is there; the push's mount confirms it.
+                    _ = state.withLock { $0.present.insert(blob.digest) }
+                    return .remote(entry)
+                }
                 let temporary = store.directory + "/layers/tmp/shared-\(getpid())-" + AtomicFile.randomSuffix()
                 defer { unlink(temporary) }
                 try await client.fetchBlob(repository, descriptor: blob, to: temporary, progress: nil)
                 try store.store(entry, blobFile: temporary)
                 _ = state.withLock { $0.present.insert(blob.digest) }
-                return true
+                return .fetched
             }
         } catch {
             // A bad entry costs only itself; a registry that fails costs
@@ -115,7 +130,7 @@ public final class SharedLayerCache: Sendable {
             } else {
                 giveUp(error)
             }
-            return false
+            return nil
         }
     }
 

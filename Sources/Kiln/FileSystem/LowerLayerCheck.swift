@@ -19,10 +19,7 @@ enum LowerLayerCheck {
     ///   ``FilesStrategyError`` at the entry's plan location;
     ///   ``ImageBuildError/base(_:)`` for an unreadable base layer.
     static func check(plan: ImageBuildPlan, base: [LayoutLayer], built: [LayoutLayer]) throws {
-        let checked = plan.layers.indices.filter { index in
-            guard case .files = plan.layers[index].strategy else { return false }
-            return index > 0 || !base.isEmpty
-        }
+        let checked = checkedLayers(plan: plan, hasBase: !base.isEmpty)
         guard let last = checked.last else { return }
         let system = ImageFileSystem()
         do {
@@ -44,6 +41,16 @@ enum LowerLayerCheck {
             } catch {
                 throw ImageBuildError.layer(name: spec.name, error)
             }
+        }
+    }
+
+    /// The plan layers the check looks at (files layers with something
+    /// below them), in order. The check reads the layers below the last of
+    /// them; the layers from that one up are never read.
+    static func checkedLayers(plan: ImageBuildPlan, hasBase: Bool) -> [Int] {
+        plan.layers.indices.filter { index in
+            guard case .files = plan.layers[index].strategy else { return false }
+            return index > 0 || hasBase
         }
     }
 

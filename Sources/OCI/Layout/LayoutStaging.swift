@@ -36,7 +36,7 @@ public final class LayoutStaging: Sendable {
     /// The staging directory's path.
     public let directory: String
     /// Published or discarded, and the last temporary blob number given.
-    private let state = Mutex<(closed: Bool, nextTemporary: Int)>((false, 0))
+    private let state = Mutex<(closed: Bool, nextTemporary: Int, remote: Set<ContentDigest>)>((false, 0, []))
 
     /// Checks the output path and creates the staging directory beside it.
     /// - Throws: ``LayoutError/outputNotDirectory(path:)``,
@@ -68,6 +68,13 @@ public final class LayoutStaging: Sendable {
     /// The path a blob with `digest` has in the staging layout.
     public func blobPath(_ digest: ContentDigest) -> String {
         directory + "/blobs/" + digest.blobPath
+    }
+
+    /// Declares a blob that stays in a registry: the image may name it
+    /// without it being staged (a build that only pushes, to a registry
+    /// that has it). Such a layout is for that push, not for readers.
+    public func declareRemote(_ digest: ContentDigest) {
+        _ = state.withLock { $0.remote.insert(digest) }
     }
 
     /// Whether a blob with `digest` is staged.
@@ -182,7 +189,8 @@ public final class LayoutStaging: Sendable {
         guard image.config.rootfs.diffIDs.count == image.layers.count else {
             throw .layerCountMismatch(what: "the image config", layers: image.layers.count, diffIDs: image.config.rootfs.diffIDs.count)
         }
-        for layer in image.layers where !BlobFiles.exists(blobPath(layer.digest)) {
+        let remote = state.withLock { $0.remote }
+        for layer in image.layers where !remote.contains(layer.digest) && !BlobFiles.exists(blobPath(layer.digest)) {
             throw .blobNotStaged(digest: layer.digest)
         }
         let config = try writeJSONBlob(image.config, mediaType: MediaType.imageConfig, what: "image config")

@@ -59,6 +59,10 @@ public struct ImagePusher: Sendable {
                 observer.transferFinished(blob, outcome: .mounted)
                 return TransferOutcome.mounted
             }
+            guard FileManager.default.fileExists(atPath: layout.blobPath(blob.digest)) else {
+                // A layer a push-only build left in the shared cache.
+                throw PushError.blobNotLocal(digest: blob.digest, mountFrom: mountable[blob.digest]?.description)
+            }
             observer.transferStarted(blob, direction: .upload)
             try await client.uploadBlob(repository, descriptor: blob, from: layout.blobPath(blob.digest)) { done, total in
                 observer.transferProgressed(blob, done: done, total: total)
@@ -158,6 +162,8 @@ public enum PushError: Error, Sendable, CustomStringConvertible {
     case unsupportedMediaType(digest: ContentDigest, mediaType: String)
     /// Indexes nested more than 4 deep.
     case tooDeep(digest: ContentDigest)
+    /// A blob with no local file that could not be mounted either.
+    case blobNotLocal(digest: ContentDigest, mountFrom: String?)
 
     public var description: String {
         switch self {
@@ -167,6 +173,8 @@ public enum PushError: Error, Sendable, CustomStringConvertible {
             "\(digest): media type \"\(mediaType)\" is not an image manifest or index"
         case .tooDeep(let digest):
             "\(digest): indexes nested more than 4 deep"
+        case .blobNotLocal(let digest, let source):
+            "blob \(digest) is not in the layout" + (source.map { " and could not be mounted from \($0) (build with -o to download it)" } ?? "")
         }
     }
 }

@@ -135,6 +135,14 @@ struct BuildCommand: AsyncParsableCommand {
         } else if let text = environment["KILN_CACHE_REGISTRY_MODE"], !text.isEmpty {
             throw CommandFailure(code: 2, message: "kiln: error: KILN_CACHE_REGISTRY_MODE=\(text): expected read or readwrite")
         }
+        // A build that only pushes, to the shared cache's registry, leaves
+        // the cached layers there: the push mounts them, so they are never
+        // downloaded at all (SPEC §5.1).
+        if pushLayout != nil, let cache = options.cacheRegistry, let push,
+           let target = try? RegistryReference(parsing: push.isEmpty ? loaded.name + ":" + loaded.tag : push),
+           target.registry == cache.registry {
+            options.sharedBlobsMayStayRemote = true
+        }
         if let seconds = environment["KILN_CACHE_REGISTRY_TIMEOUT"].flatMap(Double.init), seconds > 0 {
             options.cacheRegistryTimeout = .milliseconds(Int64(seconds * 1000))
         }
@@ -168,6 +176,8 @@ struct BuildCommand: AsyncParsableCommand {
         }
         do {
             var report = try result.get()
+            // A push-only build's layout is temporary: nothing is written.
+            if pushLayout != nil { report.output = nil }
             progress.finish(report)
             if let push {
                 let source = options.output ?? options.tarOutput!
