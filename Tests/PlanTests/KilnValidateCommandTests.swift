@@ -39,6 +39,20 @@ import TestSupport
         ])
     }
 
+    @Test func jsonReportsEveryPlanWithItsErrors() throws {
+        let result = try kiln(["validate", "good.yaml", "bad.yaml", "--json"])
+        #expect(result.status == 1)
+        #expect(result.stdout == #"""
+            {"plans":[{"errors":[],"file":"good.yaml","ok":true},{"errors":[{"column":1,"file":"bad.yaml","line":1,"message":"an image from scratch needs at least one layer (add layers:)"},{"column":7,"file":"bad.yaml","line":2,"message":"image name \"App\" must be lowercase (did you mean \"app\"?)"}],"file":"bad.yaml","ok":false}]}
+
+            """#)
+        // The human lines stay on stderr.
+        #expect(result.stderrLines.last == "kiln: 2 errors in 1 of 2 plans")
+        let good = try kiln(["validate", "good.yaml", "--json"])
+        #expect(good.status == 0)
+        #expect(good.stdout == #"{"plans":[{"errors":[],"file":"good.yaml","ok":true}]}"# + "\n")
+    }
+
     @Test func aPlanThatCannotBeReadExitsOne() throws {
         let missing = try kiln(["validate", "missing.yaml"])
         #expect(missing.status == 1)

@@ -217,7 +217,9 @@ struct BuildCommand: AsyncParsableCommand {
         FileHandleWriter.stdout.write(String(decoding: bytes, as: UTF8.self) + "\n")
     }
 
-    private static func errorObject(message: String, location: SourceLocation?, layer: String?) -> JSONValue {
+    /// `{"message", "file", "line", "column", "layer"}` (what is known), as
+    /// `--json` reports an error everywhere.
+    static func errorObject(message: String, location: SourceLocation?, layer: String?) -> JSONValue {
         var object: [String: JSONValue] = ["message": .string(message)]
         if let location {
             object["file"] = .string(location.file)

@@ -15,6 +15,9 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "A directory wider than each plan's own that host paths may reach into.")
     var context: String?
 
+    @Flag(help: "Also print one machine-readable result on stdout: {\"plans\": [{\"file\", \"ok\", \"errors\": [{\"message\", \"file\", \"line\", \"column\"}]}]}.")
+    var json = false
+
     func validate() throws {
         if plans.isEmpty { throw ValidationError("name at least one plan file") }
     }
@@ -23,15 +26,24 @@ struct ValidateCommand: ParsableCommand {
         let loader = PlanLoader(environment: ProcessEnvironment.current, context: context)
         var failed = 0
         var errorCount = 0
+        var results: [JSONValue] = []
         for file in plans {
             do {
                 _ = try loader.load(file: file)
                 Terminal.line("\(file): ok")
+                results.append(.object(["file": .string(file), "ok": .bool(true), "errors": .array([])]))
             } catch {
                 failed += 1
                 errorCount += error.errors.count
                 for problem in error.errors { Terminal.line(problem.description) }
+                results.append(.object([
+                    "file": .string(file), "ok": .bool(false),
+                    "errors": .array(error.errors.map { BuildCommand.errorObject(message: $0.message, location: $0.location, layer: nil) }),
+                ]))
             }
+        }
+        if json, let bytes = try? CanonicalJSONEncoder.serialize(.object(["plans": .array(results)])) {
+            FileHandleWriter.stdout.write(String(decoding: bytes, as: UTF8.self) + "\n")
         }
         if failed > 0 {
             let plansWord = plans.count == 1 ? "plan" : "plans"
