@@ -60,7 +60,7 @@ public struct LayoutSummary: Codable, Hashable, Sendable {
                 createdBy: index < history.count ? history[index].createdBy : nil)
         }
         return [ImageSummary(
-            name: annotations["io.containerd.image.name"], tag: annotations[LayoutReader.refNameAnnotation],
+            name: annotations[LayoutReader.imageNameAnnotation], tag: annotations[LayoutReader.refNameAnnotation],
             manifestDigest: descriptor.digest, configDigest: manifest.config.digest,
             platform: config.platform.description, created: config.created, layers: layers,
             size: manifest.layers.reduce(0) { $0 + $1.size }, config: config.config ?? ContainerConfig(),

@@ -30,7 +30,7 @@ public enum LayoutPull {
         var entry = pulled.image
         var annotations = entry.annotations ?? [:]
         if let tag = reference.tag { annotations[LayoutReader.refNameAnnotation] = tag }
-        annotations[LayoutPushError.imageNameAnnotation] = reference.name + (reference.tag.map { ":" + $0 } ?? "@" + pulled.digest.description)
+        annotations[LayoutReader.imageNameAnnotation] = reference.name + (reference.tag.map { ":" + $0 } ?? "@" + pulled.digest.description)
         entry.annotations = annotations
         try staging.writeIndex([entry])
         try staging.publish()

@@ -36,7 +36,7 @@ public enum LayoutPush {
             }
             if reference.tag == nil, reference.digest == nil, let tag { reference = reference.with(tag: tag) }
         } else {
-            guard let name = image.annotations?[LayoutPushError.imageNameAnnotation] else {
+            guard let name = image.annotations?[LayoutReader.imageNameAnnotation] else {
                 throw LayoutPushError.noTarget(layout: source)
             }
             do {
@@ -51,9 +51,6 @@ public enum LayoutPush {
 
 /// Why a layout cannot be pushed.
 public enum LayoutPushError: Error, Sendable, CustomStringConvertible {
-    /// The annotation holding an image's `name:tag` (containerd's).
-    static let imageNameAnnotation = "io.containerd.image.name"
-
     /// The layout names no image, or several.
     case notOneImage(layout: String, refs: [String])
     /// No reference was given and the image names none.

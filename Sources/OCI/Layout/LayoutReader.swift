@@ -18,6 +18,8 @@ public struct LayoutReader: Sendable {
 
     /// The annotation that names an image inside a layout.
     public static let refNameAnnotation = "org.opencontainers.image.ref.name"
+    /// containerd's annotation holding an image's full `name:tag`.
+    public static let imageNameAnnotation = "io.containerd.image.name"
     /// JSON documents (index, manifest, config) larger than this are refused.
     public static let documentLimit = 16 << 20
 

@@ -197,8 +197,8 @@ public final class LayoutStaging: Sendable {
         let manifest = ImageManifest(config: config, layers: image.layers, annotations: image.annotations.isEmpty ? nil : image.annotations)
         var entry = try writeJSONBlob(manifest, mediaType: MediaType.imageManifest, what: "image manifest")
         var annotations = image.annotations
-        annotations["org.opencontainers.image.ref.name"] = image.tag
-        annotations["io.containerd.image.name"] = image.name + ":" + image.tag
+        annotations[LayoutReader.refNameAnnotation] = image.tag
+        annotations[LayoutReader.imageNameAnnotation] = image.name + ":" + image.tag
         entry.annotations = annotations
         entry.platform = image.platform
         try writeIndex([entry])

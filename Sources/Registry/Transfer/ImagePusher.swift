@@ -43,14 +43,14 @@ public struct ImagePusher: Sendable {
             throw PushError.digestDiffers(reference: reference.description, image: image.digest)
         }
         let repository = Repository(reference)
-        var plan = Plan()
-        try plan.visit(image, layout: layout, depth: 0)
-        var fromBases = await mountableBlobs(plan.bases, into: repository)
+        var gathered = Gathered()
+        try gathered.visit(image, layout: layout, depth: 0)
+        var fromBases = await mountableBlobs(gathered.bases, into: repository)
         for (digest, source) in extraMounts where source.registry == repository.registry && source.path != repository.path {
             fromBases[digest] = fromBases[digest] ?? source
         }
         let mountable = fromBases
-        let outcomes = try await concurrentMap(plan.blobs, limit: jobs) { [client, observer] blob in
+        let outcomes = try await concurrentMap(gathered.blobs, limit: jobs) { [client, observer] blob in
             if try await client.blobExists(repository, digest: blob.digest) {
                 observer.transferFinished(blob, outcome: .existing)
                 return TransferOutcome.existing
@@ -72,10 +72,10 @@ public struct ImagePusher: Sendable {
         }
         // Children by digest, then the image itself under the tag: the tag
         // appears only once everything it reaches is there.
-        for (descriptor, bytes) in plan.manifests.dropLast() {
+        for (descriptor, bytes) in gathered.manifests.dropLast() {
             _ = try await client.putManifest(repository, reference: descriptor.digest.description, bytes: bytes, mediaType: descriptor.mediaType)
         }
-        let (top, bytes) = plan.manifests[plan.manifests.count - 1]
+        let (top, bytes) = gathered.manifests[gathered.manifests.count - 1]
         let tagOrDigest = reference.digest == nil ? (reference.tag ?? "latest") : top.digest.description
         let digest = try await client.putManifest(repository, reference: tagOrDigest, bytes: bytes, mediaType: top.mediaType)
         var pushed = reference
@@ -88,7 +88,7 @@ public struct ImagePusher: Sendable {
 
     /// What one image push sends, gathered from the layout first so a
     /// malformed layout fails before anything is uploaded.
-    private struct Plan {
+    private struct Gathered {
         /// Blobs (configs and layers), each once, in the order met.
         var blobs: [Descriptor] = []
         /// Manifests and indexes with their bytes, children first.
