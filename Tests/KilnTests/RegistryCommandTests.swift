@@ -342,4 +342,32 @@ struct RegistryInterruptTests {
         #expect(try Build.files(scratch.path("out")) == before)
         #expect(try Build.leftovers(in: scratch.path) == [])
     }
+
+    /// ^C while `build --push` pushes stops the push too, and says the
+    /// image was written but not pushed.
+    @Test func anInterruptedBuildPushStopsThePush() throws {
+        let scratch = try TemporaryDirectory(prefix: "kiln-e2e-registry-interrupt")
+        let registry = try RegistryServer(mode: .plain)
+        let proxy = try FaultProxy(in: registry)
+        try scratch.write("app.yaml", RegistryCommandTests.plan(name: proxy.host + "/team/app", tag: "v1"))
+        try proxy.inject([FaultProxy.Rule(nil, "/blobs/", .delay(seconds: 30), count: 10)])
+        let kiln = Process()
+        kiln.executableURL = URL(fileURLWithPath: KilnBinary.path)
+        kiln.arguments = ["build", "app.yaml", "-o", "out", "--push", "--insecure-registry", proxy.host]
+        kiln.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+        kiln.environment = Build.environment(cache: scratch.path + "/.cache")
+        let errors = Pipe()
+        kiln.standardError = errors
+        kiln.standardOutput = FileHandle.nullDevice
+        try kiln.run()
+        for _ in 0..<400 where proxy.hits(pathContains: "/blobs/", fault: "delay") == 0 { usleep(50_000) }
+        #expect(proxy.hits(pathContains: "/blobs/", fault: "delay") > 0)
+        kill(kiln.processIdentifier, SIGINT)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        kiln.waitUntilExit()
+        #expect(kiln.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.hasSuffix("kiln: interrupted by SIGINT; the image is written, its push is not complete\n"), "\(stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path("out/index.json")))
+        #expect(registry.requests(method: "PUT", pathContains: "/manifests/") == 0)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Kiln
 import KilnCore
 import OCI
@@ -147,40 +148,26 @@ struct BuildCommand: AsyncParsableCommand {
             options.cacheRegistryTimeout = .milliseconds(Int64(seconds * 1000))
         }
         let progress = BuildProgress(mode: self.progress.resolved(terminal: Terminal.isInteractive && !json))
-        // ^C or SIGTERM cancels the build: running commands' process groups
-        // are killed and staging and scratch are removed as it unwinds; then
-        // kiln exits 128 + the signal. A second signal exits at once.
-        // Descendants of build commands that leave their process group
-        // (setsid) are reparented to kiln and killed when their layer's
-        // command ends (see Orphans), not left running after the build.
+        // ^C or SIGTERM cancels the build (and its push): running commands'
+        // process groups are killed and staging and scratch are removed as
+        // it unwinds; then kiln exits 128 + the signal. A second signal
+        // exits at once. Descendants of build commands that leave their
+        // process group (setsid) are reparented to kiln and killed when
+        // their layer's command ends (see Orphans), not left running after
+        // the build.
         try? Orphans.becomeSubreaper()
         let builder = ImageBuilder(plan: loaded, options: options, observer: progress)
-        let build = Task { try await builder.build() }
-        let interrupts: Interrupts
-        do {
-            interrupts = try Interrupts.watch { _ in build.cancel() }
-        } catch {
-            build.cancel()
-            _ = await build.result
-            throw CommandFailure(code: 1, message: "kiln: error: \(error)")
-        }
-        let result = await build.result
-        Orphans.sweep()
-        // A signal that came after the layout was published stopped nothing:
-        // the build is reported as the success it was.
-        if case .failure = result, let signal = interrupts.signal, let code = interrupts.exitCode {
-            progress.abandon()
-            let message = "interrupted by \(Interrupts.name(of: signal)); the previous output is as it was"
-            if json { writeJSONError(message: message, location: nil, layer: nil, extra: ["signal": .integer(Int64(signal))]) }
-            throw CommandFailure(code: code, message: "kiln: " + message)
-        }
-        do {
-            var report = try result.get()
+        let (push, registry, jobs) = (push, registry, jobs)
+        let pushProgress = self.progress.resolved(terminal: Terminal.isInteractive && !json)
+        let built = LayoutWritten()
+        let pushSource = options.output ?? options.tarOutput
+        let outcome = try await Interruptible.outcome { () -> BuildReport in
+            var report = try await builder.build()
+            built.set()
             // A push-only build's layout is temporary: nothing is written.
             if pushLayout != nil { report.output = nil }
             progress.finish(report)
             if let push {
-                let source = options.output ?? options.tarOutput!
                 // Layers the shared cache holds are mounted from it when the
                 // push goes to the same registry.
                 var extraMounts: [ContentDigest: Repository] = [:]
@@ -188,10 +175,24 @@ struct BuildCommand: AsyncParsableCommand {
                     for blob in shared.blobs { extraMounts[blob] = Repository(reference) }
                 }
                 report.push = try await PushCommand.push(
-                    source: source, to: push.isEmpty ? nil : push, registry: registry, jobs: jobs,
-                    progress: self.progress.resolved(terminal: Terminal.isInteractive && !json), extraMounts: extraMounts)
+                    source: pushSource!, to: push.isEmpty ? nil : push, registry: registry, jobs: jobs,
+                    progress: pushProgress, extraMounts: extraMounts)
                 PushCommand.report(report.push!, json: false)
             }
+            return report
+        }
+        Orphans.sweep()
+        // A signal that came after the work was done stopped nothing: it is
+        // reported as the success it was.
+        if case .failure = outcome.result, let (signal, code) = outcome.interruption {
+            progress.abandon()
+            let message = "interrupted by \(Interrupts.name(of: signal)); "
+                + (built.isSet && pushLayout == nil ? "the image is written, its push is not complete" : "the previous output is as it was")
+            if json { writeJSONError(message: message, location: nil, layer: nil, extra: ["signal": .integer(Int64(signal))]) }
+            throw CommandFailure(code: code, message: "kiln: " + message)
+        }
+        do {
+            let report = try outcome.result.get()
             if json { FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder().encode(report), as: UTF8.self) + "\n") }
         } catch {
             progress.abandon()
@@ -229,6 +230,14 @@ struct BuildCommand: AsyncParsableCommand {
         if let layer { object["layer"] = .string(layer) }
         return .object(object)
     }
+}
+
+/// Set once the build has published its output (so an interrupt during
+/// the push that follows does not claim the previous output stayed).
+final class LayoutWritten: Sendable {
+    private let flag = Mutex(false)
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
 }
 
 /// `--progress`: how a running build shows itself on stderr. The summary
