@@ -148,10 +148,14 @@ public struct PackagesStrategy: LayerPreparing {
         plan: ImageBuildPlan, aptRoot: String = "/", scratchRoot: String, cacheDirectory: String, log: @escaping @Sendable (String) -> Void
     ) async throws -> LockFile {
         var lock = LockFile()
-        for spec in plan.layers {
-            guard case .packages(let layer) = spec.strategy else { continue }
-            let context = StrategyContext(plan: plan, layer: spec, scratchRoot: scratchRoot, cacheDirectory: cacheDirectory, log: log)
-            lock.layers[spec.name] = try await PackagesStrategy(layer, aptRoot: aptRoot).resolve(context: context)
+        // A `platforms:` plan resolves each layer once per platform, under
+        // its own key (``LockFile/key(layer:plan:)``).
+        for target in plan.targetPlatforms.map(plan.forPlatform) {
+            for spec in target.layers {
+                guard case .packages(let layer) = spec.strategy else { continue }
+                let context = StrategyContext(plan: target, layer: spec, scratchRoot: scratchRoot, cacheDirectory: cacheDirectory, log: log)
+                lock.layers[LockFile.key(layer: spec.name, plan: target)] = try await PackagesStrategy(layer, aptRoot: aptRoot).resolve(context: context)
+            }
         }
         return lock
     }
@@ -282,7 +286,7 @@ extension LockFile {
     /// stale (the layer's inputs changed since `kiln lock`).
     /// - Throws: ``UnsupportedPlatform``.
     public func layer(_ spec: LayerSpec, plan: ImageBuildPlan) throws -> LockedLayer? {
-        guard case .packages(let layer) = spec.strategy, let locked = layers[spec.name] else { return nil }
+        guard case .packages(let layer) = spec.strategy, let locked = layers[LockFile.key(layer: spec.name, plan: plan)] else { return nil }
         return try locked.inputs == PackagesStrategy.inputsDigest(of: layer, plan: plan) ? locked : nil
     }
 
@@ -294,10 +298,13 @@ extension LockFile {
     public func verify(plan: ImageBuildPlan, path: String) throws {
         var stale: [String] = []
         var names: Set<String> = []
-        for spec in plan.layers {
-            guard case .packages = spec.strategy else { continue }
-            names.insert(spec.name)
-            if try layer(spec, plan: plan) == nil { stale.append(spec.name) }
+        for target in plan.targetPlatforms.map(plan.forPlatform) {
+            for spec in target.layers {
+                guard case .packages = spec.strategy else { continue }
+                let key = LockFile.key(layer: spec.name, plan: target)
+                names.insert(key)
+                if try layer(spec, plan: target) == nil { stale.append(key) }
+            }
         }
         stale += layers.keys.filter { !names.contains($0) }.sorted()
         guard stale.isEmpty else { throw LockFileError.stale(path: path, layers: stale) }

@@ -134,7 +134,7 @@ struct CacheFixture: Sendable {
         #expect(moved.manifestDigest == original.manifestDigest)
         #expect(try fixture.entries().count == 2)
         let blobs = try FileManager.default.contentsOfDirectory(atPath: fixture.path("moved/blobs/sha256")).sorted()
-        #expect(blobs == (moved.layers.map(\.digest.hex) + [moved.manifestDigest.hex, moved.configDigest.hex]).sorted())
+        #expect(blobs == (moved.layers.map(\.digest.hex) + [moved.manifestDigest.hex, moved.configDigest!.hex]).sorted())
         for layer in moved.layers {
             #expect(try Tools.sha256(file: fixture.path("moved/blobs/sha256/" + layer.digest.hex)) == layer.digest.description)
         }

@@ -267,6 +267,71 @@ struct RegistryCommandTests {
         #expect(nothing.status == 1)
         #expect(nothing.stderr.contains("nothing-here: no such layout directory or oci-archive"))
     }
+
+    /// SPEC §1.5 with §6: a `platforms:` image pushes as an index (every
+    /// manifest, then the index), `--platform` pushes one image, and a plan
+    /// on that index as its base pins each platform's manifest.
+    @Test func multiPlatformImagesPushAsAnIndexAndServeAsBases() throws {
+        let base = registry.host + "/team/multi"
+        try scratch.write("multi.yaml", """
+            kiln: 1
+            name: \(base)
+            tag: "1"
+            created: "2024-01-01T00:00:00Z"
+            platforms: [linux/amd64, linux/arm64]
+            layers:
+              - name: motd
+                type: files
+                files:
+                  - { path: /etc/motd, content: "shared\\n" }
+              - name: arch
+                type: build
+                command: 'echo "$TARGETARCH" > "$KILN_OUT/arch.txt"'
+
+            """)
+        let built = try JSONSerialization.jsonObject(with: Data(try kilnOK(["build", "multi.yaml", "-o", "multi", "--push", "--json"] + insecure).stdout.utf8)) as? [String: Any]
+        let indexDigest = try #require(built?["manifest_digest"] as? String)
+        let raw = try Tools.run(["skopeo", "--insecure-policy", "inspect", "--raw", "--tls-verify=false", "docker://\(base):1"])
+        let index = try JSONDecoder().decode(IndexJSON.self, from: Data(raw.utf8))
+        #expect(try Tools.sha256(Array(raw.utf8)) == indexDigest)
+        #expect(index.manifests.map { $0.platform?.architecture } == ["amd64", "arm64"])
+        let arm = try JSONDecoder().decode(Inspected.self, from: Data(try Tools.run([
+            "skopeo", "--insecure-policy", "inspect", "--override-arch", "arm64", "--tls-verify=false", "docker://\(base):1",
+        ]).utf8))
+        #expect(arm.Architecture == "arm64")
+
+        // --platform pushes the arm64 manifest alone.
+        let one = try JSONDecoder().decode(Pushed.self, from: Data(try kilnOK(["push", "multi", base + ":arm64", "--platform", "linux/arm64", "--json"] + insecure).stdout.utf8))
+        #expect(one.digest == index.manifests[1].digest)
+        let refused = try kiln(["push", "multi", base + ":s390x", "--platform", "linux/s390x"] + insecure)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("holds no image for linux/s390x (platforms: linux/amd64, linux/arm64)"), "\(refused.stderr)")
+
+        // A plan on the index pins the tag once and each platform's manifest.
+        try scratch.write("app.yaml", """
+            kiln: 1
+            name: \(registry.host)/team/app
+            base: "\(base):1"
+            platforms: [linux/amd64, linux/arm64]
+            layers:
+              - name: app
+                type: files
+                files:
+                  - { path: /app.txt, content: "app\\n" }
+
+            """)
+        try kilnOK(["lock", "app.yaml"] + insecure)
+        let lock = try #require(try JSONSerialization.jsonObject(with: Data(try Files.bytes(scratch.path("app.lock.json")))) as? [String: Any])
+        let pinned = try #require(lock["base"] as? [String: Any])
+        #expect(pinned["digest"] as? String == indexDigest)
+        #expect(pinned["manifests"] as? [String: String] == ["linux/amd64": index.manifests[0].digest, "linux/arm64": index.manifests[1].digest])
+        let app = try kilnOK(["build", "app.yaml", "-o", "app-multi", "--locked", "--json"] + insecure)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(app.stdout.utf8)) as? [String: Any])
+        let layers = try #require(report["layers"] as? [[String: Any]])
+        // Each platform's base layers (motd shared, arch per platform), then the shared app layer.
+        #expect(layers.map { $0["name"] as? String } == ["base", "base", "base", "base", "app"])
+        #expect(layers.map { $0["platform"] as? String } == ["linux/amd64", "linux/amd64", "linux/arm64", "linux/arm64", nil])
+    }
 }
 
 /// Push and pull with credentials and TLS: Basic auth from an auth file,

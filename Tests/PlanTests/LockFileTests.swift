@@ -69,6 +69,20 @@ import TestSupport
         }
     }
 
+    /// A `platforms:` plan's base pin: each platform's manifest under
+    /// `manifests`, after `manifest` in key order, round-tripping.
+    @Test func pinsEachPlatformsBaseManifest() throws {
+        let index = ContentDigest(sha256Bytes: [UInt8](repeating: 3, count: 32))
+        let amd64 = ContentDigest(sha256Bytes: [UInt8](repeating: 4, count: 32))
+        let arm64 = ContentDigest(sha256Bytes: [UInt8](repeating: 5, count: 32))
+        let lock = LockFile(base: LockedBase(
+            reference: "127.0.0.1:5000/team/base:1", digest: index, manifest: amd64,
+            platforms: ["linux/amd64": amd64, "linux/arm64": arm64]))
+        let text = String(decoding: lock.encoded(), as: UTF8.self)
+        #expect(text.contains(#""base": {"digest":"\#(index)","manifest":"\#(amd64)","manifests":{"linux/amd64":"\#(amd64)","linux/arm64":"\#(arm64)"},"reference":"#))
+        #expect(try LockFile.decode(lock.encoded(), path: "x") == lock)
+    }
+
     @Test func packagesDigestIgnoresURLs() throws {
         let inputs = ContentDigest(sha256Bytes: [UInt8](repeating: 1, count: 32))
         let package = LockedPackage(name: "a", version: "1", architecture: "all", url: "http://one.invalid/a.deb", size: 3, sha256: Self.sha)

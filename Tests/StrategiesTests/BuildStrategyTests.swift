@@ -170,10 +170,13 @@ extension Requirement {
         #expect(fixture.log.texts.sorted() == [
             "EXTRA=1",
             "HOME=\(scratch.home)",
+            "KILN_ARCH=amd64", "KILN_OS=linux",
             "KILN_OUT=\(scratch.output)",
+            "KILN_PLATFORM=linux/amd64",
             "LC_ALL=C",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "SOURCE_DATE_EPOCH=1704067200",
+            "TARGETARCH=amd64", "TARGETOS=linux", "TARGETPLATFORM=linux/amd64", "TARGETVARIANT=",
             "TMPDIR=\(scratch.temporary)",
             "TZ=UTC",
         ])
@@ -519,9 +522,11 @@ extension Requirement {
         // command that records its directories writes the same bytes anywhere.
         #expect(fixture.log.texts.sorted() == [
             "/tmp/kiln/context",
-            "HOME=/tmp/kiln/home", "KILN_OUT=/tmp/kiln/out", "LC_ALL=C",
+            "HOME=/tmp/kiln/home", "KILN_ARCH=amd64", "KILN_OS=linux", "KILN_OUT=/tmp/kiln/out", "KILN_PLATFORM=linux/amd64", "LC_ALL=C",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "SOURCE_DATE_EPOCH=1704067200", "TMPDIR=/tmp/kiln/tmp", "TZ=UTC",
+            "SOURCE_DATE_EPOCH=1704067200",
+            "TARGETARCH=amd64", "TARGETOS=linux", "TARGETPLATFORM=linux/amd64", "TARGETVARIANT=",
+            "TMPDIR=/tmp/kiln/tmp", "TZ=UTC",
         ])
         #expect(!scratch.root.hasPrefix("/tmp/kiln/"))
     }

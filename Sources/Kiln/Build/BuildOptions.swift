@@ -30,6 +30,9 @@ public struct BuildOptions: Sendable {
     /// `--tar`): a shared-cache hit may leave its blob in the registry,
     /// where the push mounts it, unless the build reads the layer.
     public var sharedBlobsMayStayRemote = false
+    /// `--platform`: build only this platform of the plan's (SPEC §1.5),
+    /// as a single image; nil builds every platform.
+    public var platform: Platform?
     /// How long one shared-cache operation may take.
     public var cacheRegistryTimeout: Duration = SharedLayerCache.defaultTimeout
 

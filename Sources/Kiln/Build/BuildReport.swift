@@ -33,10 +33,23 @@ public struct LayerReport: Codable, Hashable, Sendable {
     /// (empty for base layers). Not part of `--json`, whose shape it would
     /// change; the SBOM reads it from here.
     public var provenance = Provenance()
+    /// In a `platforms:` build, the platform a per-platform layer (packages,
+    /// build, base) was built for; nil for a layer every platform shares.
+    public var platform: String? = nil
+
+    /// The name as the build's lines show it: `app@arm64` for a
+    /// per-platform layer of a `platforms:` build (`linux/` left out, to
+    /// keep the line within 100 columns).
+    public var displayName: String { platform.map { name + "@" + LayerReport.shortPlatform($0) } ?? name }
+
+    /// `arm64` for `linux/arm64`, `arm/v7` for `linux/arm/v7`; another os kept.
+    public static func shortPlatform(_ platform: String) -> String {
+        platform.hasPrefix("linux/") ? String(platform.dropFirst(6)) : platform
+    }
 
     // `provenance` is left out: see its comment.
     enum CodingKeys: String, CodingKey {
-        case name, strategy, entries, cached, notes, seconds, digest
+        case name, strategy, entries, cached, notes, seconds, digest, platform
         case uncompressedSize = "uncompressed_size"
         case compressedSize = "compressed_size"
         case diffID = "diff_id"
@@ -67,10 +80,16 @@ public struct BuildReport: Codable, Hashable, Sendable {
     /// Digest of the manifest blob: the image's identity, equal for every
     /// build of the same plan and inputs.
     public var manifestDigest: ContentDigest
-    /// Digest of the config blob (the image ID in Docker's classic image store).
-    public var configDigest: ContentDigest
-    /// Every layer of the image, base layers first.
+    /// Digest of the config blob (the image ID in Docker's classic image
+    /// store); nil for a `platforms:` build, whose images are in ``platforms``.
+    public var configDigest: ContentDigest?
+    /// Every layer of the image, base layers first; for a `platforms:`
+    /// build, each shared layer once and each per-platform layer once per
+    /// platform (``LayerReport/platform``), in plan order.
     public var layers: [LayerReport]
+    /// For a `platforms:` build, each platform's image, in plan order;
+    /// ``manifestDigest`` is then the image index's digest.
+    public var platforms: [PlatformImageReport]? = nil
     /// The layout directory written, if any.
     public var output: String?
     /// The archive written, if any, as an absolute path like ``output``.
@@ -83,11 +102,27 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var sharedCache: SharedCacheReport? = nil
 
     enum CodingKeys: String, CodingKey {
-        case image, layers, output, seconds, push
+        case image, layers, output, seconds, push, platforms
         case sharedCache = "cache_registry"
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
         case tarOutput = "tar"
+    }
+}
+
+/// One platform's image of a `platforms:` build.
+public struct PlatformImageReport: Codable, Hashable, Sendable {
+    /// `os/architecture[/variant]`.
+    public var platform: String
+    /// Digest of the platform's image manifest.
+    public var manifestDigest: ContentDigest
+    /// Digest of its config blob.
+    public var configDigest: ContentDigest
+
+    enum CodingKeys: String, CodingKey {
+        case platform
+        case manifestDigest = "manifest_digest"
+        case configDigest = "config_digest"
     }
 }
 

@@ -17,12 +17,20 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     case lock(String)
     /// The build's scratch directory could not be created.
     case scratch(path: String, errno: Int32)
+    /// `--platform` names a platform the plan does not build.
+    case platform(requested: String, planned: [String])
+    /// Building one platform of a `platforms:` plan failed: `error` says how.
+    indirect case forPlatform(String, ImageBuildError)
 
     /// Whether the message starts with the place in the plan it is about
     /// (`plan.yaml:7:9: error: layer "tree": …`), the form of plan errors,
     /// so it is shown as it is rather than after `kiln: error:`.
     public var startsWithPlanLocation: Bool {
-        if case .layer(_, let error) = self { error is FilesStrategyError } else { false }
+        switch self {
+        case .layer(_, let error): error is FilesStrategyError
+        case .forPlatform(_, let error): error.startsWithPlanLocation
+        default: false
+        }
     }
 
     public var description: String {
@@ -35,6 +43,13 @@ public enum ImageBuildError: Error, CustomStringConvertible {
         case .output(let error): "output: \(error)"
         case .lock(let message): message
         case .scratch(let path, let code): "cannot create a scratch directory in \(path): \(String(cString: strerror(code)))"
+        case .platform(let requested, let planned):
+            "--platform \(requested): the plan builds \(planned.joined(separator: ", ")) (list it under platforms: to build it)"
+        case .forPlatform(let platform, let error):
+            // A plan location stays first; the platform follows it.
+            error.startsWithPlanLocation
+                ? "\(error) (building \(platform))"
+                : "\(platform): \(error)"
         }
     }
 }

@@ -31,13 +31,16 @@ public struct ImageBuilder: Sendable {
         self.observer = observer
     }
 
-    /// Builds the image and publishes the layout (and the archive).
+    /// Builds the image — or, for a `platforms:` plan, one image per
+    /// platform and an image index over them (SPEC §1.5) — and publishes
+    /// the layout (and the archive).
     /// - Throws: ``ImageBuildError`` naming the layer or step that failed.
     public func build() async throws -> BuildReport {
         let clock = ContinuousClock()
         let started = clock.now
         let scratch = try ScratchDirectory(prefix: "kiln-build")
         defer { if !options.keepScratch { scratch.remove() } }
+        let targets = try targetPlans()
 
         let layoutPath = options.output ?? scratch.path + "/layout"
         // `-o out/app` creates `out/` as `mkdir -p` would; a failed build
@@ -52,35 +55,14 @@ public struct ImageBuilder: Sendable {
             throw ImageBuildError.output(error)
         }
 
-        var loaded = try await BaseImageLoader.load(plan: plan, options: options, observer: observer, scratch: scratch.path)
-        if loaded.registry != nil, let damaged = Self.unimportable(loaded.base, into: staging) {
-            // A registry blob in the cache that no longer matches its digest
-            // is dropped and fetched again, never used.
-            observer.note("cached base blob \(damaged.descriptor.digest) does not match its digest; fetching it again")
-            unlink(damaged.path)
-            loaded = try await BaseImageLoader.load(plan: plan, options: options, observer: observer, scratch: scratch.path)
-        }
-        let base = loaded.base
+        var platforms: [PlatformBuild] = []
         var reports: [LayerReport] = []
-        if let base {
-            for layer in base.image.layers {
-                do {
-                    try staging.importBlob(from: layer.path, descriptor: layer.descriptor)
-                } catch {
-                    throw ImageBuildError.base(base.naming(error, of: layer))
-                }
-                let report = LayerReport(
-                    name: "base", strategy: "base", entries: 0, uncompressedSize: 0, compressedSize: layer.descriptor.size,
-                    diffID: layer.diffID, digest: layer.descriptor.digest, seconds: 0, cached: true, notes: [])
-                observer.baseLayerReused(report)
-                reports.append(report)
+        for (ordinal, target) in targets.enumerated() {
+            let prepared = try await scoped(target) {
+                try await prepare(target, staging: staging, scratch: scratch.path + "/base-\(ordinal)")
             }
-        }
-
-        let locks = try PackageLocks.load(plan: plan, locked: options.locked)
-        if !locks.unpinned.isEmpty {
-            let names = locks.unpinned.map { "\"\($0)\"" }.joined(separator: ", ")
-            observer.note("packages layer\(locks.unpinned.count == 1 ? "" : "s") \(names) not pinned by \(locks.path): resolving from the repositories (kiln lock pins them)")
+            reports += prepared.baseReports
+            platforms.append(prepared)
         }
         // One pool of `--jobs` threads for the build's blocking work
         // (compression, hashing, blob writes); ended once the layers are.
@@ -89,39 +71,33 @@ public struct ImageBuilder: Sendable {
         let shared = openSharedCache()
         let cache = BuildCache.open(plan: plan, options: options, observer: observer, pool: pool, shared: shared)
         defer { cache?.finish() }
-        let built: [BuiltLayer]
+        let jobs = LayerJob.jobs(plan: plan, platforms: targets.count)
+        var images: [WrittenImage] = []
         do {
-            built = try await buildLayers(into: staging, scratch: scratch.path, locks: locks, cache: cache, pool: pool)
-            try LowerLayerCheck.check(plan: plan, base: base?.image.layers ?? [], built: built.map { layer in
-                LayoutLayer(
-                    descriptor: layer.descriptor, diffID: layer.report.diffID, path: staging.blobPath(layer.descriptor.digest),
-                    compression: MediaType.layerCompression(layer.descriptor.mediaType) ?? .none)
-            })
+            let built = try await buildLayers(jobs, platforms: platforms, into: staging, scratch: scratch.path, cache: cache, pool: pool)
+            reports += built.map(\.report)
+            for (ordinal, platform) in platforms.enumerated() {
+                let layers = plan.layers.indices.map { index in
+                    built[jobs.firstIndex { $0.layer == index && ($0.platform == nil || $0.platform == ordinal) }!]
+                }
+                images.append(try await scoped(platform.plan) { try write(platform, layers: layers, into: staging) })
+            }
         } catch {
             await shared?.shutdown()
             throw error
         }
-        reports += built.map(\.report)
 
-        // An image on a registry base names it (OCI's pre-defined
-        // annotations): `kiln push` mounts the base's blobs from there.
-        var annotations = plan.annotations
-        if let pin = loaded.registry?.pin {
-            annotations[ImagePusher.baseNameAnnotation] = annotations[ImagePusher.baseNameAnnotation] ?? pin.reference
-            annotations[ImagePusher.baseDigestAnnotation] = annotations[ImagePusher.baseDigestAnnotation] ?? pin.manifest.description
-        }
-        let config = ImageConfigComposer.compose(plan: plan, base: base?.image.config, layers: built.map(\.history), diffIDs: reports.map(\.diffID))
-        let baseDescriptors = (base?.image.layers ?? []).map { layer in
-            var descriptor = layer.descriptor
-            descriptor.mediaType = MediaType.ociLayer(descriptor.mediaType)
-            return descriptor
-        }
-        let descriptors = baseDescriptors + built.map(\.descriptor)
-        let written: WrittenImage
+        let tagged: Descriptor
         do {
-            written = try staging.writeImage(LayoutImageSpec(
-                name: plan.name, tag: plan.tag, platform: plan.platform, config: config,
-                layers: descriptors, annotations: annotations))
+            if images.count == 1 && !(plan.isMultiPlatform && options.platform == nil) {
+                tagged = images[0].manifest
+            } else {
+                tagged = try staging.writeImageIndex(images.map(\.manifest), annotations: plan.annotations)
+            }
+            // Docker's manifest.json can list one image per tag: the
+            // host's, else the first platform's.
+            let docker = images.first { $0.manifest.platform.map { $0.satisfies(Platform.host) } ?? false } ?? images[0]
+            _ = try staging.writeTag(tagged, name: plan.name, tag: plan.tag, annotations: plan.annotations, docker: docker)
             // The archive is written first but renamed into place only after
             // the layout is, so a failure anywhere leaves both as they were.
             let archive = try options.tarOutput.map { tar throws(LayoutError) in
@@ -135,10 +111,16 @@ public struct ImageBuilder: Sendable {
             throw ImageBuildError.output(error)
         }
         var report = BuildReport(
-            image: plan.name + ":" + plan.tag, manifestDigest: written.manifest.digest, configDigest: written.config.digest,
+            image: plan.name + ":" + plan.tag, manifestDigest: tagged.digest,
+            configDigest: tagged.mediaType == MediaType.imageIndex ? nil : images[0].config.digest,
             layers: reports, output: options.output.map { _ in staging.output },
             tarOutput: options.tarOutput.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
             seconds: started.duration(to: clock.now).seconds)
+        if tagged.mediaType == MediaType.imageIndex {
+            report.platforms = zip(platforms, images).map { platform, image in
+                PlatformImageReport(platform: platform.plan.platform.description, manifestDigest: image.manifest.digest, configDigest: image.config.digest)
+            }
+        }
         if let shared, let cache {
             // Entries go up only once the build succeeded.
             let uploaded = await shared.uploadMade(from: cache.store)
@@ -149,6 +131,104 @@ public struct ImageBuilder: Sendable {
             observer.note("cache registry \(shared.repository): \(cache.sharedHits) layer\(cache.sharedHits == 1 ? "" : "s") fetched, \(uploaded) entr\(uploaded == 1 ? "y" : "ies") uploaded")
         }
         return report
+    }
+
+    /// The plan of each image the build makes: the plan itself, or for a
+    /// `platforms:` plan one per platform (only `--platform`'s when given).
+    private func targetPlans() throws -> [ImageBuildPlan] {
+        guard let wanted = options.platform else { return plan.targetPlatforms.map(plan.forPlatform) }
+        guard let chosen = plan.targetPlatforms.first(where: { $0 == wanted })
+                ?? plan.targetPlatforms.first(where: { $0.satisfies(wanted) }) else {
+            throw ImageBuildError.platform(requested: wanted.description, planned: plan.targetPlatforms.map(\.description))
+        }
+        return [plan.forPlatform(chosen)]
+    }
+
+    /// Runs `body` for `target`; in a `platforms:` build an error names
+    /// the platform it happened for.
+    private func scoped<T>(_ target: ImageBuildPlan, _ body: () async throws -> T) async throws -> T {
+        guard plan.isMultiPlatform else { return try await body() }
+        do {
+            return try await body()
+        } catch let error as ImageBuildError {
+            throw ImageBuildError.forPlatform(target.platform.description, error)
+        }
+    }
+
+    /// What one platform's image starts from: its base (loaded, blobs
+    /// imported into the staging layout) and its packages locks.
+    struct PlatformBuild: Sendable {
+        var plan: ImageBuildPlan
+        var loaded: BaseImageLoader.Loaded
+        var locks: PackageLocks
+        var baseReports: [LayerReport]
+    }
+
+    private func prepare(_ target: ImageBuildPlan, staging: LayoutStaging, scratch: String) async throws -> PlatformBuild {
+        var loaded = try await BaseImageLoader.load(plan: target, options: options, observer: observer, scratch: scratch)
+        if loaded.registry != nil, let damaged = Self.unimportable(loaded.base, into: staging) {
+            // A registry blob in the cache that no longer matches its digest
+            // is dropped and fetched again, never used.
+            observer.note("cached base blob \(damaged.descriptor.digest) does not match its digest; fetching it again")
+            unlink(damaged.path)
+            loaded = try await BaseImageLoader.load(plan: target, options: options, observer: observer, scratch: scratch)
+        }
+        var reports: [LayerReport] = []
+        if let base = loaded.base {
+            for layer in base.image.layers {
+                do {
+                    try staging.importBlob(from: layer.path, descriptor: layer.descriptor)
+                } catch {
+                    throw ImageBuildError.base(base.naming(error, of: layer))
+                }
+                var report = LayerReport(
+                    name: "base", strategy: "base", entries: 0, uncompressedSize: 0, compressedSize: layer.descriptor.size,
+                    diffID: layer.diffID, digest: layer.descriptor.digest, seconds: 0, cached: true, notes: [])
+                report.platform = plan.isMultiPlatform ? target.platform.description : nil
+                observer.baseLayerReused(report)
+                reports.append(report)
+            }
+        }
+        let locks = try PackageLocks.load(plan: target, locked: options.locked)
+        if !locks.unpinned.isEmpty {
+            let names = locks.unpinned.map { "\"\($0)\"" }.joined(separator: ", ")
+            let platform = plan.isMultiPlatform ? " for \(target.platform)" : ""
+            observer.note("packages layer\(locks.unpinned.count == 1 ? "" : "s") \(names)\(platform) not pinned by \(locks.path): resolving from the repositories (kiln lock pins them)")
+        }
+        return PlatformBuild(plan: target, loaded: loaded, locks: locks, baseReports: reports)
+    }
+
+    /// Checks one platform's layers against its base and writes its config
+    /// and manifest into the staging layout.
+    private func write(_ platform: PlatformBuild, layers built: [BuiltLayer], into staging: LayoutStaging) throws -> WrittenImage {
+        let target = platform.plan
+        let base = platform.loaded.base
+        try LowerLayerCheck.check(plan: target, base: base?.image.layers ?? [], built: built.map { layer in
+            LayoutLayer(
+                descriptor: layer.descriptor, diffID: layer.report.diffID, path: staging.blobPath(layer.descriptor.digest),
+                compression: MediaType.layerCompression(layer.descriptor.mediaType) ?? .none)
+        })
+        // An image on a registry base names it (OCI's pre-defined
+        // annotations): `kiln push` mounts the base's blobs from there.
+        var annotations = plan.annotations
+        if let pin = platform.loaded.registry?.pin {
+            annotations[ImagePusher.baseNameAnnotation] = annotations[ImagePusher.baseNameAnnotation] ?? pin.reference
+            annotations[ImagePusher.baseDigestAnnotation] = annotations[ImagePusher.baseDigestAnnotation] ?? pin.manifest.description
+        }
+        let diffIDs = platform.baseReports.map(\.diffID) + built.map(\.report.diffID)
+        let config = ImageConfigComposer.compose(plan: target, base: base?.image.config, layers: built.map(\.history), diffIDs: diffIDs)
+        let baseDescriptors = (base?.image.layers ?? []).map { layer in
+            var descriptor = layer.descriptor
+            descriptor.mediaType = MediaType.ociLayer(descriptor.mediaType)
+            return descriptor
+        }
+        do {
+            return try staging.writeManifest(LayoutImageSpec(
+                name: plan.name, tag: plan.tag, platform: target.platform, config: config,
+                layers: baseDescriptors + built.map(\.descriptor), annotations: annotations))
+        } catch {
+            throw ImageBuildError.output(error)
+        }
     }
 
     /// Whether a shared-cache hit for layer `index` may leave its blob in
@@ -197,34 +277,42 @@ public struct ImageBuilder: Sendable {
         var history: History
     }
 
-    /// Builds every plan layer, at most `jobs` at once; the first failure
-    /// cancels the others. Results come back in plan order.
+    /// Builds every layer job, at most `jobs` at once across platforms; the
+    /// first failure cancels the others. Results come back in job order.
     private func buildLayers(
-        into staging: LayoutStaging, scratch: String, locks: PackageLocks, cache: BuildCache?, pool: WorkerPool
+        _ jobs: [LayerJob], platforms: [PlatformBuild], into staging: LayoutStaging, scratch: String, cache: BuildCache?, pool: WorkerPool
     ) async throws -> [BuiltLayer] {
         let workers = LayerWorkers(pool: pool)
         let writer = LayerWriter(compression: plan.compression, modificationTime: plan.created, workers: workers)
         // The cache's digester has the inputs' digests from the keys; without
         // a cache, one on the build's pool digests what provenance names.
         let digester = cache?.digester ?? InputDigester(pool: pool)
-        let layers = Array(plan.layers.enumerated())
         return try await withThrowingTaskGroup(of: (Int, BuiltLayer).self) { group in
-            var results: [BuiltLayer?] = Array(repeating: nil, count: layers.count)
+            var results: [BuiltLayer?] = Array(repeating: nil, count: jobs.count)
             var next = 0
             func startNext() {
-                guard next < layers.count else { return }
-                let (index, layer) = layers[next]
+                guard next < jobs.count else { return }
+                let slot = next
+                let job = jobs[slot]
+                let platform = platforms[job.platform ?? 0]
+                let layer = plan.layers[job.layer]
                 next += 1
+                let where_ = LayerSlot(index: slot, layer: job.layer, platform: job.platform == nil ? nil : platform.plan.platform)
                 group.addTask {
                     try Task.checkCancellation()
-                    return (index, try await buildLayer(
-                        index, layer, writer: writer, staging: staging, scratch: scratch, lock: locks[layer.name], cache: cache, digester: digester))
+                    func build() async throws -> BuiltLayer {
+                        try await buildLayer(
+                            where_, layer, target: platform.plan, writer: writer, staging: staging, scratch: scratch,
+                            lock: platform.locks[layer.name], cache: cache, digester: digester)
+                    }
+                    // A layer every platform shares fails for all of them.
+                    return (slot, job.platform == nil ? try await build() : try await scoped(platform.plan, build))
                 }
             }
-            for _ in 0..<min(max(1, options.jobs), layers.count) { startNext() }
+            for _ in 0..<min(max(1, options.jobs), jobs.count) { startNext() }
             do {
-                while let (index, built) = try await group.next() {
-                    results[index] = built
+                while let (slot, built) = try await group.next() {
+                    results[slot] = built
                     startNext()
                 }
             } catch {
@@ -235,36 +323,56 @@ public struct ImageBuilder: Sendable {
         }
     }
 
+    /// Where a layer job sits: its slot (the index the observer sees: jobs
+    /// in plan order, a per-platform layer once per platform), its plan
+    /// layer, and in a `platforms:` build the platform of a per-platform layer.
+    struct LayerSlot: Sendable {
+        var index: Int
+        var layer: Int
+        var platform: Platform?
+
+        /// The layer as the observer shows it: `app@arm64` for a
+        /// per-platform layer of a `platforms:` build (as
+        /// ``LayerReport/displayName``).
+        func shown(_ layer: LayerSpec) -> LayerSpec {
+            guard let platform else { return layer }
+            var shown = layer
+            shown.name = layer.name + "@" + LayerReport.shortPlatform(platform.description)
+            return shown
+        }
+    }
+
     /// Reuses the layer from the cache when its key is there, else builds
     /// it (and stores it in the cache).
     private func buildLayer(
-        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?, cache: BuildCache?,
-        digester: InputDigester
+        _ slot: LayerSlot, _ layer: LayerSpec, target: ImageBuildPlan, writer: LayerWriter, staging: LayoutStaging, scratch: String,
+        lock: LockedLayer?, cache: BuildCache?, digester: InputDigester
     ) async throws -> BuiltLayer {
         let clock = ContinuousClock()
         let started = clock.now
-        observer.layerStarted(index, layer: layer)
+        observer.layerStarted(slot.index, layer: slot.shown(layer))
         let made: (blob: LayerBlob, notes: [String], provenance: Provenance, cached: Bool)
         if let cache, cache.buildsWhileHashing(layer) {
-            made = try await buildWhileHashing(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, cache: cache)
+            made = try await buildWhileHashing(slot, layer, target: target, writer: writer, staging: staging, scratch: scratch, lock: lock, cache: cache)
         } else {
-            let key = await cache?.key(for: layer, lock: lock)
-            if let cache, let key, let hit = await cache.reuse(layer, key: key, into: staging, leaveRemote: mayStayRemote(index)) {
+            let key = await cache?.key(for: layer, lock: lock, plan: target)
+            if let cache, let key, let hit = await cache.reuse(layer, key: key, into: staging, leaveRemote: mayStayRemote(slot.layer)) {
                 made = (hit.blob, hit.notes, hit.provenance, true)
             } else {
                 let (blob, notes, provenance) = try await writeLayer(
-                    index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: digester)
+                    slot, layer, target: target, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: digester)
                 if let cache, let key {
                     cache.store(layer, key: key, blob: blob, notes: notes, provenance: provenance, stagedAt: staging.blobPath(blob.digest))
                 }
                 made = (blob, notes, provenance, false)
             }
         }
-        let report = LayerReport(
+        var report = LayerReport(
             name: layer.name, strategy: layer.strategy.typeName, entries: made.blob.entryCount,
             uncompressedSize: made.blob.uncompressedSize, compressedSize: made.blob.size, diffID: made.blob.diffID, digest: made.blob.digest,
             seconds: started.duration(to: clock.now).seconds, cached: made.cached, notes: made.notes, provenance: made.provenance)
-        observer.layerFinished(index, report: report)
+        report.platform = slot.platform?.description
+        observer.layerFinished(slot.index, report: report)
         return BuiltLayer(
             report: report,
             descriptor: Descriptor(mediaType: MediaType.layer(plan.compression), digest: made.blob.digest, size: made.blob.size),
@@ -276,10 +384,11 @@ public struct ImageBuilder: Sendable {
     /// cancelled — leaving the scope cancels and awaits it — and the cached
     /// blob used; a build that finished first staged the same bytes.
     private func buildWhileHashing(
-        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?, cache: BuildCache
+        _ slot: LayerSlot, _ layer: LayerSpec, target: ImageBuildPlan, writer: LayerWriter, staging: LayoutStaging, scratch: String,
+        lock: LockedLayer?, cache: BuildCache
     ) async throws -> (blob: LayerBlob, notes: [String], provenance: Provenance, cached: Bool) {
-        async let built = writeLayer(index, layer, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: cache.digester)
-        let key = await cache.key(for: layer, lock: lock)
+        async let built = writeLayer(slot, layer, target: target, writer: writer, staging: staging, scratch: scratch, lock: lock, digester: cache.digester)
+        let key = await cache.key(for: layer, lock: lock, plan: target)
         if let key, let hit = await cache.reuse(layer, key: key, into: staging) {
             return (hit.blob, hit.notes, hit.provenance, true)
         }
@@ -288,21 +397,23 @@ public struct ImageBuilder: Sendable {
         return (blob, notes, provenance, false)
     }
 
-    /// Runs the layer's strategy and writes its blob into the staging layout.
+    /// Runs the layer's strategy for `target` (the plan as it builds the
+    /// layer's platform) and writes its blob into the staging layout.
     /// - Parameter digester: the cache's, which already digested the
     ///   layer's inputs for its key, or one on the build's pool.
     private func writeLayer(
-        _ index: Int, _ layer: LayerSpec, writer: LayerWriter, staging: LayoutStaging, scratch: String, lock: LockedLayer?,
-        digester: InputDigester
+        _ slot: LayerSlot, _ layer: LayerSpec, target: ImageBuildPlan, writer: LayerWriter, staging: LayoutStaging, scratch: String,
+        lock: LockedLayer?, digester: InputDigester
     ) async throws -> (LayerBlob, [String], Provenance) {
         let observer = self.observer
-        let layerScratch = scratch + "/layer-\(index)-" + layer.name
+        let shown = slot.shown(layer)
+        let layerScratch = scratch + "/layer-\(slot.index)-" + layer.name
         // Hashing blocks: on the pool, not on a Swift concurrency thread.
         let inputDigests = await writer.workers.pool.run { ProvenanceInputs.digests(of: layer, digester: digester) }
         let context = StrategyContext(
-            plan: plan, layer: layer, scratchRoot: layerScratch, cacheDirectory: options.cacheDirectory,
+            plan: target, layer: layer, scratchRoot: layerScratch, cacheDirectory: options.cacheDirectory,
             keepScratch: options.keepScratch, inputDigests: inputDigests,
-            log: { line in observer.layerOutput(index, layer: layer, line: line) })
+            log: { line in observer.layerOutput(slot.index, layer: shown, line: line) })
         do {
             try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
             let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context, lock: lock)
@@ -312,7 +423,7 @@ public struct ImageBuilder: Sendable {
                 }
             }
             let blobPath = staging.temporaryBlobPath()
-            let blob = try await writer.write(prepared.tree, to: blobPath) { bytes in observer.layerProgress(index, bytes: bytes) }
+            let blob = try await writer.write(prepared.tree, to: blobPath) { bytes in observer.layerProgress(slot.index, bytes: bytes) }
             try staging.commitBlob(at: blobPath, digest: blob.digest)
             return (blob, prepared.notes, prepared.provenance)
         } catch is CancellationError {
@@ -321,6 +432,30 @@ public struct ImageBuilder: Sendable {
             throw error
         } catch {
             throw ImageBuildError.layer(name: layer.name, error)
+        }
+    }
+}
+
+/// One layer to build: a plan layer, and in a `platforms:` build the
+/// platform (an index into the build's) of a layer built per platform.
+struct LayerJob: Hashable, Sendable {
+    /// Index into the plan's layers.
+    var layer: Int
+    /// Which platform's image the layer is built for; nil for a layer
+    /// every platform shares.
+    var platform: Int?
+
+    /// The jobs of a build of `platforms` images, in plan order: a files
+    /// or derivation layer once — its bytes do not depend on the platform,
+    /// so every image shares its blob — a packages or build layer once per
+    /// platform (resolved per architecture; the command cross-compiles).
+    static func jobs(plan: ImageBuildPlan, platforms: Int) -> [LayerJob] {
+        plan.layers.indices.flatMap { index -> [LayerJob] in
+            guard platforms > 1 else { return [LayerJob(layer: index)] }
+            switch plan.layers[index].strategy {
+            case .packages, .build: return (0..<platforms).map { LayerJob(layer: index, platform: $0) }
+            default: return [LayerJob(layer: index)]
+            }
         }
     }
 }

@@ -39,10 +39,13 @@ enum RegistryBase {
         } else if options.locked {
             throw ImageBuildError.lock("--locked: \(LockFileError.missing(path: lockPath))")
         }
-        let current = pin.flatMap { $0.reference == reference.description ? $0 : nil }
+        let current = pin.flatMap { $0.reference == reference.description ? $0.pin(for: plan) : nil }
         if options.locked, current == nil {
-            let why = pin.map { "pins the base \($0.reference), but the plan says \(reference.description)" }
-                ?? "does not pin the base \(reference.description)"
+            let why = pin.map { pin in
+                pin.reference == reference.description
+                    ? "does not pin the base \(reference.description) for \(plan.platform)"
+                    : "pins the base \(pin.reference), but the plan says \(reference.description)"
+            } ?? "does not pin the base \(reference.description)"
             throw ImageBuildError.lock("--locked: \(lockPath) \(why); run `kiln lock`")
         }
         let resolved = try await RegistryClient.session(options.registry) { client in

@@ -82,22 +82,23 @@ final class BuildCache: Sendable {
     /// only once its repositories are read), or one whose inputs cannot be
     /// read (said in a note; the layer's own build then says more). Blocks
     /// while the layer's inputs are hashed.
-    func key(for layer: LayerSpec, lock: LockedLayer?) -> ContentDigest? {
+    /// - Parameter target: the plan as it builds the layer's platform.
+    func key(for layer: LayerSpec, lock: LockedLayer?, plan target: ImageBuildPlan) -> ContentDigest? {
         if case .packages = layer.strategy, lock == nil { return nil }
         do {
             let digests = try digester.digests(of: layer.hostInputs)
-            return try LayerCacheKey(layer: layer, plan: plan, inputDigests: digests, packages: lock?.packagesDigest).digest
+            return try LayerCacheKey(layer: layer, plan: target, inputDigests: digests, packages: lock?.packagesDigest).digest
         } catch {
             observer.note("layer \"\(layer.name)\" not cached: \(error)")
             return nil
         }
     }
 
-    /// ``key(for:lock:)`` as a job of the build's pool, so hashing never
+    /// ``key(for:lock:plan:)`` as a job of the build's pool, so hashing never
     /// holds a Swift concurrency thread; the job hashes files itself while
     /// it waits for the pool's other threads (see ``WorkerPool``).
-    func key(for layer: LayerSpec, lock: LockedLayer?) async -> ContentDigest? {
-        await digester.pool.run { self.key(for: layer, lock: lock) }
+    func key(for layer: LayerSpec, lock: LockedLayer?, plan target: ImageBuildPlan) async -> ContentDigest? {
+        await digester.pool.run { self.key(for: layer, lock: lock, plan: target) }
     }
 
     /// The cached layer for `key`, its blob linked (or copied) into

@@ -43,9 +43,14 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
             "entry": .integer(Int64(LayerCacheEntry.version)),
             "compressor": .string(compressor ?? LayerFormat.compressor(plan.compression)),
             "mtime": .integer(plan.created.secondsSinceEpoch),
-            "platform": .string(plan.platform.description),
             "layer": strategy,
         ]
+        // A files or derivation layer's bytes do not depend on the
+        // platform: one entry serves every platform of a `platforms:` plan.
+        switch layer.strategy {
+        case .packages, .build: description["platform"] = .string(plan.platform.description)
+        default: break
+        }
         if case .packages = layer.strategy {
             description["base_is_scratch"] = .bool(plan.base == .scratch)
             if let packages { description["packages"] = .string(packages.description) }

@@ -54,7 +54,10 @@ public enum ImageExporter {
             _ = try await LayoutPull.pull(reference, selection: .platform(platform ?? Platform.host), output: pulled, puller: puller)
             reader = try LayoutReader(directory: pulled)
         }
-        let image = try reader.image(ref: nil, platform: platform)
+        // Without --platform a multi-platform image gives this machine's
+        // platform when it has one, as `kiln pull` and podman do.
+        let image = try platform.map { try reader.image(ref: nil, platform: $0) }
+            ?? (try? reader.image(ref: nil, platform: Platform.host)) ?? reader.image(ref: nil, platform: nil)
         let summary: ImageExport.Summary
         switch destination {
         case .rootfs(let directory):

@@ -5,6 +5,7 @@ extension LayoutSummary {
         var lines: [String] = []
         for image in images {
             lines.append(image.name ?? image.tag ?? image.manifestDigest.description)
+            if let index = image.indexDigest { lines.append("  index       \(index)") }
             lines.append("  manifest    \(image.manifestDigest)")
             lines.append("  config      \(image.configDigest)")
             lines.append("  platform    \(image.platform)")

@@ -41,7 +41,13 @@ public struct LayoutSummary: Codable, Hashable, Sendable {
     private static func summaries(of descriptor: Descriptor, in reader: LayoutReader, annotations: [String: String]) throws -> [ImageSummary] {
         if MediaType.isIndex(descriptor.mediaType) {
             let nested: ImageIndex = try reader.readJSONBlob(descriptor, what: "image index")
-            return try nested.manifests.flatMap { try summaries(of: $0, in: reader, annotations: annotations.merging($0.annotations ?? [:]) { _, inner in inner }) }
+            return try nested.manifests.flatMap { entry in
+                try summaries(of: entry, in: reader, annotations: annotations.merging(entry.annotations ?? [:]) { _, inner in inner }).map { image in
+                    var image = image
+                    image.indexDigest = image.indexDigest ?? descriptor.digest
+                    return image
+                }
+            }
         }
         guard MediaType.isManifest(descriptor.mediaType) else { return [] }
         let manifest: ImageManifest = try reader.readJSONBlob(descriptor, what: "image manifest")
@@ -90,9 +96,13 @@ public struct ImageSummary: Codable, Hashable, Sendable {
     public var config: ContainerConfig
     /// The manifest's annotations.
     public var annotations: [String: String]
+    /// The image index the image was listed in (a multi-platform image),
+    /// or nil for a manifest `index.json` names itself.
+    public var indexDigest: ContentDigest? = nil
 
     enum CodingKeys: String, CodingKey {
         case name, tag, platform, created, layers, size, config, annotations
+        case indexDigest = "index_digest"
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
     }

@@ -12,8 +12,11 @@ public enum LayoutPush {
     /// - Parameter scratch: an empty directory an archive may be unpacked into.
     /// - Throws: ``LayoutError``, ``RegistryError``, ``PushError``,
     ///   ``LayoutPushError``.
+    /// - Parameter platform: push only this platform's image of a
+    ///   multi-platform layout (under the same tag); nil pushes it all.
     public static func push(
-        source: String, to target: String?, pusher: ImagePusher, scratch: String, extraMounts: [ContentDigest: Repository] = [:]
+        source: String, to target: String?, pusher: ImagePusher, scratch: String, extraMounts: [ContentDigest: Repository] = [:],
+        platform: Platform? = nil
     ) async throws -> PushResult {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
@@ -45,7 +48,23 @@ public enum LayoutPush {
                 throw LayoutPushError.badReference("the image's name \(name): \(error)")
             }
         }
-        return try await pusher.push(image, from: reader, to: reference, extraMounts: extraMounts)
+        return try await pusher.push(
+            try platform.map { try choose($0, from: image, in: reader, layout: source) } ?? image, from: reader, to: reference,
+            extraMounts: extraMounts)
+    }
+
+    /// The manifest for `platform` in the image `entry` names: one of an
+    /// index's, or the manifest itself when its platform matches.
+    private static func choose(_ platform: Platform, from entry: Descriptor, in reader: LayoutReader, layout: String) throws -> Descriptor {
+        guard MediaType.isIndex(entry.mediaType) else {
+            if let own = entry.platform, !own.satisfies(platform) { throw LayoutPushError.noSuchPlatform(layout: layout, platform: platform, held: [own]) }
+            return entry
+        }
+        let index: ImageIndex = try reader.readJSONBlob(entry, what: "image index")
+        guard let chosen = index.manifests.first(where: { $0.platform?.satisfies(platform) ?? false }) else {
+            throw LayoutPushError.noSuchPlatform(layout: layout, platform: platform, held: index.manifests.compactMap(\.platform))
+        }
+        return chosen
     }
 }
 
@@ -59,6 +78,8 @@ public enum LayoutPushError: Error, Sendable, CustomStringConvertible {
     case badReference(String)
     /// Nothing is at the source path.
     case missing(String)
+    /// `--platform` names a platform the image does not hold.
+    case noSuchPlatform(layout: String, platform: Platform, held: [Platform])
 
     public var description: String {
         switch self {
@@ -72,6 +93,8 @@ public enum LayoutPushError: Error, Sendable, CustomStringConvertible {
             message
         case .missing(let source):
             "\(source): no such layout directory or oci-archive"
+        case .noSuchPlatform(let layout, let platform, let held):
+            "\(layout) holds no image for \(platform) (platforms: \(held.map(\.description).joined(separator: ", ")))"
         }
     }
 }

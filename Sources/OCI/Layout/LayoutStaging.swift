@@ -185,6 +185,17 @@ public final class LayoutStaging: Sendable {
     /// - Throws: ``LayoutError/blobNotStaged(digest:)``,
     ///   ``LayoutError/layerCountMismatch(what:layers:diffIDs:)``, an I/O error.
     public func writeImage(_ image: LayoutImageSpec) throws(LayoutError) -> WrittenImage {
+        let written = try writeManifest(image)
+        let index = try writeTag(written.manifest, name: image.name, tag: image.tag, annotations: image.annotations, docker: written)
+        return WrittenImage(manifest: index.manifests[0], config: written.config, layers: written.layers, index: index)
+    }
+
+    /// Writes an image's config and manifest blobs, not `index.json`.
+    /// - Returns: the manifest's descriptor carrying the image's platform,
+    ///   as an index lists it.
+    /// - Throws: ``LayoutError/blobNotStaged(digest:)``,
+    ///   ``LayoutError/layerCountMismatch(what:layers:diffIDs:)``, an I/O error.
+    public func writeManifest(_ image: LayoutImageSpec) throws(LayoutError) -> WrittenImage {
         try checkOpen()
         guard image.config.rootfs.diffIDs.count == image.layers.count else {
             throw .layerCountMismatch(what: "the image config", layers: image.layers.count, diffIDs: image.config.rootfs.diffIDs.count)
@@ -196,17 +207,37 @@ public final class LayoutStaging: Sendable {
         let config = try writeJSONBlob(image.config, mediaType: MediaType.imageConfig, what: "image config")
         let manifest = ImageManifest(config: config, layers: image.layers, annotations: image.annotations.isEmpty ? nil : image.annotations)
         var entry = try writeJSONBlob(manifest, mediaType: MediaType.imageManifest, what: "image manifest")
-        var annotations = image.annotations
-        annotations[LayoutReader.refNameAnnotation] = image.tag
-        annotations[LayoutReader.imageNameAnnotation] = image.name + ":" + image.tag
-        entry.annotations = annotations
         entry.platform = image.platform
+        return WrittenImage(manifest: entry, config: config, layers: image.layers, index: ImageIndex(manifests: [entry]))
+    }
+
+    /// Writes an image index blob over `manifests` (each with its
+    /// platform), for a multi-platform image (SPEC §1.5).
+    /// - Returns: its descriptor.
+    public func writeImageIndex(_ manifests: [Descriptor], annotations: [String: String]) throws(LayoutError) -> Descriptor {
+        try checkOpen()
+        for manifest in manifests where !BlobFiles.exists(blobPath(manifest.digest)) { throw .blobNotStaged(digest: manifest.digest) }
+        let index = ImageIndex(manifests: manifests, annotations: annotations.isEmpty ? nil : annotations)
+        return try writeJSONBlob(index, mediaType: MediaType.imageIndex, what: "image index")
+    }
+
+    /// Writes `index.json` with `entry` (an image manifest or an image
+    /// index) tagged `name:tag` — `annotations` plus `ref.name` and
+    /// `io.containerd.image.name`, which win — `oci-layout`, and Docker's
+    /// `manifest.json` listing the image `docker`.
+    /// - Returns: `index.json`'s content.
+    public func writeTag(_ entry: Descriptor, name: String, tag: String, annotations: [String: String], docker: WrittenImage) throws(LayoutError) -> ImageIndex {
+        var entry = entry
+        var annotations = annotations
+        annotations[LayoutReader.refNameAnnotation] = tag
+        annotations[LayoutReader.imageNameAnnotation] = name + ":" + tag
+        entry.annotations = annotations
         try writeIndex([entry])
-        let docker = [DockerManifestEntry(
-            config: "blobs/" + config.digest.blobPath, repoTags: [image.name + ":" + image.tag],
-            layers: image.layers.map { "blobs/" + $0.digest.blobPath })]
-        try BlobFiles.writeNew(LayoutStaging.encode(docker, what: "manifest.json"), to: directory + "/manifest.json")
-        return WrittenImage(manifest: entry, config: config, index: ImageIndex(manifests: [entry]))
+        let manifest = [DockerManifestEntry(
+            config: "blobs/" + docker.config.digest.blobPath, repoTags: [name + ":" + tag],
+            layers: docker.layers.map { "blobs/" + $0.digest.blobPath })]
+        try BlobFiles.writeNew(LayoutStaging.encode(manifest, what: "manifest.json"), to: directory + "/manifest.json")
+        return ImageIndex(manifests: [entry])
     }
 
     /// Replaces the output with the staging directory (see the type's
@@ -353,12 +384,15 @@ public struct LayoutImageSpec: Hashable, Sendable {
     }
 }
 
-/// What ``LayoutStaging/writeImage(_:)`` wrote.
+/// What ``LayoutStaging/writeImage(_:)`` (or ``LayoutStaging/writeManifest(_:)``) wrote.
 public struct WrittenImage: Hashable, Sendable {
-    /// The manifest's descriptor as `index.json` holds it.
+    /// The manifest's descriptor as `index.json` holds it (from
+    /// `writeManifest`: with its platform, no annotations).
     public var manifest: Descriptor
     /// The config blob's descriptor.
     public var config: Descriptor
+    /// The layers' descriptors, bottom first.
+    public var layers: [Descriptor]
     /// `index.json`'s content.
     public var index: ImageIndex
 }

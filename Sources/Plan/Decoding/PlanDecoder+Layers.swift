@@ -384,7 +384,7 @@ extension PlanDecoder {
         let workdir = fields.value("workdir").map { node in
             checked(node, "\(prefix)\"workdir\"", prefix: prefix, label: "workdir") { text throws(SyntaxError) in try RelativePath(validating: text).string }
         }
-        let env = fields.value("env").map { environment($0, "\(prefix)\"env\"", reserved: ["HOME", "TMPDIR", "KILN_OUT", "SOURCE_DATE_EPOCH"]) } ?? [:]
+        let env = fields.value("env").map { environment($0, "\(prefix)\"env\"", reserved: BuildLayer.reservedEnvironment) } ?? [:]
         let sandbox = fields.value("sandbox").map { keyword($0, "\(prefix)\"sandbox\"", BuildLayer.Sandbox.self) } ?? BuildLayer.Sandbox.none
         let timeout = fields.value("timeout").map { diagnostics.integer($0, "\(prefix)\"timeout\" (seconds)", in: 1...604_800) }
         guard let command, inputsOK, workdir.map({ $0 != nil }) ?? true, let env, let sandbox, timeout.map({ $0 != nil }) ?? true else { return nil }

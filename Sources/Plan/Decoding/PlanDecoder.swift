@@ -11,7 +11,7 @@ struct PlanDecoder {
     var paths: HostPathResolver
 
     static let topLevelKeys = [
-        "kiln", "name", "tag", "base", "platform", "created", "compression", "layers",
+        "kiln", "name", "tag", "base", "platform", "platforms", "created", "compression", "layers",
         "entrypoint", "cmd", "env", "workdir", "user", "expose", "volumes", "stop_signal", "labels", "annotations",
     ]
 
@@ -43,9 +43,10 @@ struct PlanDecoder {
         } ?? "latest"
         var base: BaseImage? = .scratch
         if let node = fields.value("base") { base = self.base(node) }
+        let platforms = self.platforms(fields)
         let platform = fields.value("platform").map { node in
             checked(node, "\"platform\"") { text throws(SyntaxError) in try Platform(parsing: text) }
-        } ?? loader.hostPlatform
+        } ?? platforms?.first ?? loader.hostPlatform
         let created = self.created(fields.value("created"))
         let compression = fields.value("compression").map { node in
             keyword(node, "\"compression\"", Compression.self)
@@ -57,11 +58,47 @@ struct PlanDecoder {
         let config = runtimeConfig(fields)
         let annotations = fields.value("annotations").flatMap { diagnostics.stringMap($0, "\"annotations\"") } ?? [:]
 
-        guard let name, let tag, let base, let platform, let created, let compression, let layers, let config else { return nil }
-        return ImageBuildPlan(
+        guard let name, let tag, let base, let platform, let created, let compression, let layers, let config,
+              fields.value("platforms") == nil || platforms != nil else { return nil }
+        var plan = ImageBuildPlan(
             file: file, directory: directory, context: paths.context, name: name, tag: tag, base: base,
             platform: platform, created: created, compression: compression, layers: layers,
             config: config, annotations: annotations)
+        plan.platforms = platforms
+        return plan
+    }
+
+    /// `platforms:` (SPEC §1.5): a non-empty list of distinct platforms,
+    /// never beside `platform:`; nil when absent or wrong (reported).
+    private mutating func platforms(_ fields: Fields) -> [Platform]? {
+        guard let node = fields.value("platforms") else { return nil }
+        if let single = fields.value("platform") {
+            diagnostics.error(single.mark, "\"platform\" and \"platforms\" are exclusive: list every platform under \"platforms\"")
+            return nil
+        }
+        guard let items = node.sequence else {
+            let hint = node.scalar.map { " (write [\(quoted($0.text))])" } ?? ""
+            diagnostics.error(node.mark, "\"platforms\" must be a list of platforms like [linux/amd64, linux/arm64]\(hint)")
+            return nil
+        }
+        guard !items.isEmpty else {
+            diagnostics.error(node.mark, "\"platforms\" is empty: list at least one platform, like [linux/amd64, linux/arm64]")
+            return nil
+        }
+        var result: [Platform] = []
+        var ok = true
+        for (index, item) in items.enumerated() {
+            guard let platform = checked(item, "\"platforms\"[\(index)]", { text throws(SyntaxError) in try Platform(parsing: text) }) else {
+                ok = false
+                continue
+            }
+            if result.contains(platform) {
+                diagnostics.error(item.mark, "\"platforms\"[\(index)]: \(quoted(platform.description)) is listed twice")
+                ok = false
+            }
+            result.append(platform)
+        }
+        return ok ? result : nil
     }
 
     /// Applies `--context`: it must exist and contain the plan's directory.

@@ -14,7 +14,7 @@ extension ImageBuildPlan: Encodable {
     public static let hostPathBaseKey = CodingUserInfoKey(rawValue: "kiln.hostPathBase")!
 
     private enum Keys: String, CodingKey {
-        case kiln, name, tag, base, platform, created, compression, layers, context, directory
+        case kiln, name, tag, base, platform, platforms, created, compression, layers, context, directory
         case entrypoint, cmd, env, workdir, user, expose, volumes, stopSignal = "stop_signal", labels, annotations
     }
 
@@ -24,7 +24,11 @@ extension ImageBuildPlan: Encodable {
         try c.encode(name, forKey: .name)
         try c.encode(tag, forKey: .tag)
         try c.encode(base, forKey: .base)
-        try c.encode(platform.description, forKey: .platform)
+        if let platforms {
+            try c.encode(platforms.map(\.description), forKey: .platforms)
+        } else {
+            try c.encode(platform.description, forKey: .platform)
+        }
         try c.encode(created.rfc3339, forKey: .created)
         try c.encode(compression.rawValue, forKey: .compression)
         try c.encode(layers, forKey: .layers)

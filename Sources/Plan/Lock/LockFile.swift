@@ -40,6 +40,14 @@ public struct LockFile: Hashable, Sendable {
         self.layers = layers
     }
 
+    /// The key of a packages layer's entry in `layers`: its name, or for
+    /// a `platforms:` plan (SPEC §1.5), which resolves every packages layer
+    /// once per platform, `name@os/arch[/variant]` (`runtime@linux/arm64`),
+    /// so a reviewer sees each architecture's versions on their own lines.
+    public static func key(layer: String, plan: ImageBuildPlan) -> String {
+        plan.isMultiPlatform ? layer + "@" + plan.platform.description : layer
+    }
+
     /// The lock file path for a plan file: the extension (`.yaml`, `.yml`)
     /// replaced by `.lock.json`.
     public static func path(forPlan planFile: String) -> String {
@@ -126,7 +134,11 @@ public struct LockFile: Hashable, Sendable {
         var base: LockedBase?
         if let entry = document.base {
             do {
-                base = LockedBase(reference: entry.reference, digest: try ContentDigest(parsing: entry.digest), manifest: try ContentDigest(parsing: entry.manifest))
+                var platforms: [String: ContentDigest] = [:]
+                for (platform, manifest) in entry.manifests ?? [:] { platforms[platform] = try ContentDigest(parsing: manifest) }
+                base = LockedBase(
+                    reference: entry.reference, digest: try ContentDigest(parsing: entry.digest), manifest: try ContentDigest(parsing: entry.manifest),
+                    platforms: platforms)
             } catch {
                 throw .malformed(path: path, message: "base: \(error)")
             }
@@ -183,6 +195,7 @@ public struct LockFile: Hashable, Sendable {
             var reference: String
             var digest: String
             var manifest: String
+            var manifests: [String: String]?
         }
 
         struct Layer: Decodable {
@@ -204,7 +217,9 @@ public struct LockFile: Hashable, Sendable {
 /// A registry base pinned: the reference as the plan writes it, the digest
 /// its tag resolved to (an index's or a manifest's), and the manifest chosen
 /// for the plan's platform (the same digest when the reference names a
-/// manifest, not an index).
+/// manifest, not an index). A `platforms:` plan pins one manifest per
+/// platform (`manifests`, keyed `linux/arm64`); `manifest` is then the
+/// first platform's.
 public struct LockedBase: Hashable, Sendable {
     /// The plan's `base:` text, e.g. `127.0.0.1:5000/team/base:1`.
     public var reference: String
@@ -212,16 +227,31 @@ public struct LockedBase: Hashable, Sendable {
     public var digest: ContentDigest
     /// The platform's image manifest.
     public var manifest: ContentDigest
+    /// For a `platforms:` plan, each platform's manifest by `os/arch[/variant]`;
+    /// empty otherwise.
+    public var platforms: [String: ContentDigest]
 
     /// Memberwise.
-    public init(reference: String, digest: ContentDigest, manifest: ContentDigest) {
+    public init(reference: String, digest: ContentDigest, manifest: ContentDigest, platforms: [String: ContentDigest] = [:]) {
         self.reference = reference
         self.digest = digest
         self.manifest = manifest
+        self.platforms = platforms
+    }
+
+    /// The pin as the build of `plan`'s platform uses it (`manifest` that
+    /// platform's), or nil when a `platforms:` lock has none for it.
+    public func pin(for plan: ImageBuildPlan) -> LockedBase? {
+        guard plan.isMultiPlatform else { return self }
+        return platforms[plan.platform.description].map { LockedBase(reference: reference, digest: digest, manifest: $0) }
     }
 
     var json: JSONValue {
-        .object(["reference": .string(reference), "digest": .string(digest.description), "manifest": .string(manifest.description)])
+        var members: [String: JSONValue] = [
+            "reference": .string(reference), "digest": .string(digest.description), "manifest": .string(manifest.description),
+        ]
+        if !platforms.isEmpty { members["manifests"] = .object(platforms.mapValues { .string($0.description) }) }
+        return .object(members)
     }
 }
 

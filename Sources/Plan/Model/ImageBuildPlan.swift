@@ -19,8 +19,13 @@ public struct ImageBuildPlan: Hashable, Sendable {
     public var tag: String
     /// What the image starts from.
     public var base: BaseImage
-    /// Target platform (default `linux/<host arch>`).
+    /// Target platform (default `linux/<host arch>`). For a plan with
+    /// `platforms:`, the first of them; ``forPlatform(_:)`` gives the plan
+    /// of each (SPEC §1.5).
     public var platform: Platform
+    /// The plan's `platforms:` list (SPEC §1.5), in plan order, or nil for
+    /// a plan with one `platform` (which builds one image, no index).
+    public var platforms: [Platform]?
     /// The one timestamp every entry, the config and the history carry.
     public var created: Timestamp
     /// How layer blobs are compressed.
@@ -46,11 +51,29 @@ public struct ImageBuildPlan: Hashable, Sendable {
         self.tag = tag
         self.base = base
         self.platform = platform
+        self.platforms = nil
         self.created = created
         self.compression = compression
         self.layers = layers
         self.config = config
         self.annotations = annotations
+    }
+}
+
+extension ImageBuildPlan {
+    /// Whether the plan lists `platforms:`: it builds an image index, its
+    /// lock file pins each platform's resolution under its own key.
+    public var isMultiPlatform: Bool { platforms != nil }
+
+    /// Every platform the plan builds, in plan order.
+    public var targetPlatforms: [Platform] { platforms ?? [platform] }
+
+    /// The plan as it builds `platform`'s image: `platform` set to it, the
+    /// rest unchanged (`platforms` stays, so lock keys stay per platform).
+    public func forPlatform(_ platform: Platform) -> ImageBuildPlan {
+        var plan = self
+        plan.platform = platform
+        return plan
     }
 }
 

@@ -215,6 +215,13 @@ public struct AptRepository: Hashable, Sendable {
 
 /// A `build` layer: a command whose output tree becomes the layer.
 public struct BuildLayer: Hashable, Sendable {
+    /// Variables a layer's `env:` cannot set: kiln sets them (the scratch,
+    /// the plan's time, and the platform the command builds for, SPEC §1.5).
+    public static let reservedEnvironment = [
+        "HOME", "TMPDIR", "KILN_OUT", "SOURCE_DATE_EPOCH",
+        "KILN_PLATFORM", "KILN_OS", "KILN_ARCH", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+    ]
+
     /// What runs.
     public var command: Command
     /// Host paths copied into the scratch directory, in plan order.

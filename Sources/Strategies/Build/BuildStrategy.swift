@@ -19,6 +19,8 @@ import KilnProcess
 /// | `LC_ALL`, `TZ` | `C`, `UTC` |
 /// | `SOURCE_DATE_EPOCH` | the plan's `created` |
 /// | `KILN_OUT` | a fresh empty directory |
+/// | `KILN_PLATFORM`, `KILN_OS`, `KILN_ARCH` | the image's platform (`linux/arm64`), os, architecture |
+/// | `TARGETPLATFORM`, `TARGETOS`, `TARGETARCH`, `TARGETVARIANT` | the same, as buildx names them (the variant empty where the platform has none) |
 ///
 /// `sandbox: isolated` adds bubblewrap: no network, the host read-only,
 /// fresh `/proc`, `/dev` and `/tmp`, only the scratch writable.
@@ -47,8 +49,10 @@ public struct BuildStrategy: LayerPreparing {
     public static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// Variables the layer's `env:` cannot set (the plan loader refuses
-    /// them too): they point at the scratch or carry the plan's time.
-    public static let reservedVariables = ["HOME", "KILN_OUT", "SOURCE_DATE_EPOCH", "TMPDIR"]
+    /// them too): they point at the scratch, carry the plan's time or the
+    /// platform (kiln's names and buildx's, so a command cross-compiles
+    /// from them as it would in a Dockerfile).
+    public static let reservedVariables = BuildLayer.reservedEnvironment
 
     /// Whatever kiln's own umask, so the modes of what the command writes
     /// are reproducible.
@@ -152,7 +156,7 @@ public struct BuildStrategy: LayerPreparing {
         // What the command sees: the scratch itself, or in the sandbox the
         // same directories at one fixed path.
         let seen = sandboxTool == nil ? scratch : scratch.relocated(to: BuildScratch.sandboxRoot)
-        let environment = BuildStrategy.environment(layer: layer, scratch: seen, created: context.plan.created)
+        let environment = BuildStrategy.environment(layer: layer, scratch: seen, created: context.plan.created, platform: context.plan.platform)
         let searchPath = environment["PATH"] ?? ""
         guard let found = ChildProcess.locate(arguments[0], searchPath: searchPath, relativeTo: scratch.workingDirectory) else {
             BuildStrategy.discard(scratch, context: context)
@@ -192,13 +196,19 @@ public struct BuildStrategy: LayerPreparing {
     }
 
     /// The command's complete environment.
-    static func environment(layer: BuildLayer, scratch: BuildScratch, created: Timestamp) -> [String: String] {
+    static func environment(layer: BuildLayer, scratch: BuildScratch, created: Timestamp, platform: Platform) -> [String: String] {
         var environment = ["PATH": defaultSearchPath, "LC_ALL": "C", "TZ": "UTC"]
         environment.merge(layer.env) { _, declared in declared }
         environment["HOME"] = scratch.home
         environment["TMPDIR"] = scratch.temporary
         environment["SOURCE_DATE_EPOCH"] = String(created.secondsSinceEpoch)
         environment["KILN_OUT"] = scratch.output
+        let values = [platform.description, platform.os, platform.architecture]
+        for (names, value) in zip([("KILN_PLATFORM", "TARGETPLATFORM"), ("KILN_OS", "TARGETOS"), ("KILN_ARCH", "TARGETARCH")], values) {
+            environment[names.0] = value
+            environment[names.1] = value
+        }
+        environment["TARGETVARIANT"] = platform.variant ?? ""
         return environment
     }
 

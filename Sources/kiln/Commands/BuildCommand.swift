@@ -45,6 +45,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Keep build layers' scratch directories and print where they are.")
     var keepScratch = false
 
+    @Option(help: ArgumentHelp("Build only this one of the plan's platforms (os/arch[/variant]), as a single image.", valueName: "platform"))
+    var platform: String?
+
     @Flag(help: "Print one machine-readable result on stdout.")
     var json = false
 
@@ -124,6 +127,16 @@ struct BuildCommand: AsyncParsableCommand {
             locked: locked, useCache: !noCache,
             cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
             keepScratch: keepScratch, registry: registry.options(environment: environment))
+        if let platform {
+            do {
+                options.platform = try Platform(parsing: platform)
+            } catch {
+                throw CommandFailure(code: 2, message: "kiln: error: --platform: \(error)")
+            }
+            if !loaded.targetPlatforms.contains(where: { $0.satisfies(options.platform!) }) {
+                throw CommandFailure(code: 2, message: "kiln: error: \(ImageBuildError.platform(requested: platform, planned: loaded.targetPlatforms.map(\.description)))")
+            }
+        }
         if let text = cacheRegistry ?? environment["KILN_CACHE_REGISTRY"].flatMap({ $0.isEmpty ? nil : $0 }) {
             do {
                 options.cacheRegistry = try RegistryReference(parsing: text)

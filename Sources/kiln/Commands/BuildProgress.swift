@@ -72,7 +72,7 @@ final class BuildProgress: BuildObserver, Sendable {
                 // stay in --json. Long notes wrap at 100 columns.
                 if !next.cached {
                     for note in next.notes {
-                        for line in Self.wrap("[\(next.name)] note: \(note)", width: 100) { screen.print(permanent: line) }
+                        for line in Self.wrap("[\(next.displayName)] note: \(note)", width: 100) { screen.print(permanent: line) }
                     }
                 }
                 screen.nextToPrint += 1
@@ -97,7 +97,14 @@ final class BuildProgress: BuildObserver, Sendable {
     func finish(_ report: BuildReport) {
         screen.withLock { screen in
             screen.clear()
-            var lines = ["image \(report.image)", "manifest \(report.manifestDigest)", "config \(report.configDigest)"]
+            var lines = ["image \(report.image)"]
+            if let platforms = report.platforms {
+                lines.append("index \(report.manifestDigest)")
+                for image in platforms { lines.append("  \(image.platform) manifest \(image.manifestDigest)") }
+            } else {
+                lines.append("manifest \(report.manifestDigest)")
+                if let config = report.configDigest { lines.append("config \(config)") }
+            }
             if let output = report.output { lines.append("layout \(output)") }
             if let tar = report.tarOutput { lines.append("archive \(tar)") }
             if report.output == nil && report.tarOutput == nil { lines.append("nothing written (no -o or --tar)") }
@@ -129,7 +136,7 @@ final class BuildProgress: BuildObserver, Sendable {
             ? leftPad("", 9) + "   " + pad(ByteCount.format(report.compressedSize), 9)
             : leftPad(ByteCount.format(report.uncompressedSize), 9) + " → " + pad(ByteCount.format(report.compressedSize), 9)
         let source = report.strategy == "base" ? "reused" : (report.cached ? "cached " : "built ") + String(format: "%.2fs", report.seconds)
-        return pad(report.name, nameWidth) + " " + pad(report.strategy, 10) + " " + leftPad(entries, 12) + "  " + sizes + "  "
+        return pad(report.displayName, nameWidth) + " " + pad(report.strategy, 10) + " " + leftPad(entries, 12) + "  " + sizes + "  "
             + String(report.diffID.hex.prefix(12)) + " " + String(report.digest.hex.prefix(12)) + " " + source
     }
 

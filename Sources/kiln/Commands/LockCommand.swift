@@ -52,15 +52,29 @@ struct LockCommand: AsyncParsableCommand {
             var lock = layers.isEmpty ? LockFile() : try await PackagesStrategy.lock(
                 plan: loaded, scratchRoot: scratch, cacheDirectory: cacheDirectory, log: { line in Terminal.line(line) })
             if case .registry(let reference) = loaded.base {
-                let pin = try await BaseLock.resolve(
-                    reference, platform: loaded.platform, registry: registry.options(environment: environment), cacheDirectory: cacheDirectory)
-                lock.base = pin
+                let options = registry.options(environment: environment)
+                var pin = try await BaseLock.resolve(reference, platform: loaded.platform, registry: options, cacheDirectory: cacheDirectory)
                 Terminal.line("base \(pin.reference): \(pin.digest)" + (pin.manifest == pin.digest ? "" : " (\(loaded.platform): \(pin.manifest))"))
+                if loaded.isMultiPlatform {
+                    // Every platform from the index the tag named for the
+                    // first, so the pins agree even if the tag moves meanwhile.
+                    pin.platforms[loaded.platform.description] = pin.manifest
+                    for platform in loaded.targetPlatforms.dropFirst() {
+                        let other = try await BaseLock.resolve(
+                            reference.with(digest: pin.digest), platform: platform, registry: options, cacheDirectory: cacheDirectory)
+                        pin.platforms[platform.description] = other.manifest
+                        Terminal.line("base \(pin.reference): \(pin.digest) (\(platform): \(other.manifest))")
+                    }
+                }
+                lock.base = pin
             }
             try lock.write(to: path)
-            for layer in layers {
-                let packages = lock.layers[layer.name]?.packages ?? []
-                Terminal.line("layer \(layer.name): \(packages.count) package\(packages.count == 1 ? "" : "s") pinned")
+            for target in loaded.targetPlatforms.map(loaded.forPlatform) {
+                for layer in layers {
+                    let key = LockFile.key(layer: layer.name, plan: target)
+                    let packages = lock.layers[key]?.packages ?? []
+                    Terminal.line("layer \(key): \(packages.count) package\(packages.count == 1 ? "" : "s") pinned")
+                }
             }
             Terminal.line("wrote \(path)")
         } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kiln
 import KilnCore
+import Plan
 import Registry
 
 struct PushCommand: AsyncParsableCommand {
@@ -21,6 +22,9 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "Blobs sent at once (default: the number of cores).")
     var jobs: Int?
 
+    @Option(help: ArgumentHelp("Push only this platform's image of a multi-platform layout, os/arch[/variant] (default: the whole index).", valueName: "platform"))
+    var platform: String?
+
     @Flag(help: "Print one machine-readable result on stdout: {\"reference\",\"digest\",\"uploaded\",\"mounted\",\"existing\"}.")
     var json = false
 
@@ -37,14 +41,22 @@ struct PushCommand: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
+        if let platform {
+            do {
+                _ = try Platform(parsing: platform)
+            } catch {
+                throw ValidationError("--platform: \(error)")
+            }
+        }
     }
 
     func run() async throws {
         let (source, reference, registry, jobs) = (source, reference, registry, jobs)
+        let platform = try self.platform.map { try Platform(parsing: $0) }
         let progress = progress.resolved(terminal: Terminal.isInteractive && !json)
         do {
             let result = try await Interruptible.run {
-                try await Self.push(source: source, to: reference, registry: registry, jobs: jobs, progress: progress)
+                try await Self.push(source: source, to: reference, registry: registry, jobs: jobs, progress: progress, platform: platform)
             }
             Self.report(result, json: json)
         } catch let failure as CommandFailure {
@@ -56,7 +68,8 @@ struct PushCommand: AsyncParsableCommand {
 
     /// Pushes, reporting transfers on stderr; `build --push` shares it.
     static func push(
-        source: String, to reference: String?, registry: RegistryFlags, jobs: Int?, progress: ProgressMode, extraMounts: [ContentDigest: Repository] = [:]
+        source: String, to reference: String?, registry: RegistryFlags, jobs: Int?, progress: ProgressMode, extraMounts: [ContentDigest: Repository] = [:],
+        platform: Platform? = nil
     ) async throws -> PushResult {
         let view = TransferProgressView(mode: progress)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-push-\(UUID().uuidString)").path
@@ -65,7 +78,8 @@ struct PushCommand: AsyncParsableCommand {
         return try await RegistryClient.session(registry.options(environment: ProcessEnvironment.current)) { client in
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             let pusher = ImagePusher(client: client, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, observer: view)
-            return try await LayoutPush.push(source: source, to: reference, pusher: pusher, scratch: scratch, extraMounts: extraMounts)
+            return try await LayoutPush.push(
+                source: source, to: reference, pusher: pusher, scratch: scratch, extraMounts: extraMounts, platform: platform)
         }
     }
 
