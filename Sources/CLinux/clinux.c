@@ -7,6 +7,8 @@
 #include <sys/prctl.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/syscall.h>
@@ -76,4 +78,8 @@ int clinux_openat2(int directory, const char *path, uint64_t flags, uint64_t res
     how.flags = flags;
     how.resolve = resolve;
     return (int)syscall(SYS_openat2, directory, path, &how, sizeof how);
+}
+
+int clinux_clone_file(int destination, int source) {
+    return ioctl(destination, FICLONE, source);
 }

@@ -198,6 +198,51 @@ struct CacheFixture: Sendable {
         #expect(try Tools.sha256(file: blob) == first.layers[0].digest.description)
     }
 
+    /// Issue 22, finding 3: outputs share no storage with the cache or a
+    /// base layout. Bytes flipped and a file truncated in place, in the
+    /// cache and in the base, leave every layout built before intact.
+    @Test func damagingTheCacheOrTheBaseInPlaceLeavesEarlierOutputsIntact() async throws {
+        let fixture = try CacheFixture()
+        let first = try await fixture.build()
+        let second = try await fixture.build("second")
+        #expect(fixture.cachedFlags(second) == [true, true])
+        try fixture.scratch.write("derived.yaml", """
+            kiln: 1
+            name: example.com/derived
+            base: oci:out
+            layers:
+              - name: extra
+                type: files
+                files:
+                  - { path: /etc/extra, content: "x\\n" }
+
+            """)
+        let derived = try await fixture.build("derived-out", plan: "derived.yaml")
+        for layer in 0..<2 {
+            let blob = fixture.cachedBlob(first, layer: layer)
+            let handle = try #require(FileHandle(forUpdatingAtPath: blob))
+            if layer == 0 {
+                try handle.seek(toOffset: 16)
+                handle.write(Data(repeating: 0xA5, count: 16))
+            } else {
+                try handle.truncate(atOffset: 10)
+            }
+            try handle.close()
+        }
+        // The base layout's first blob, damaged in place too.
+        let baseBlob = fixture.path("out/blobs/sha256/" + first.layers[0].digest.hex)
+        let baseHandle = try #require(FileHandle(forUpdatingAtPath: baseBlob))
+        try baseHandle.seek(toOffset: 8)
+        baseHandle.write(Data(repeating: 0x5A, count: 8))
+        try baseHandle.close()
+        for (output, report) in [("second", second), ("derived-out", derived)] {
+            for layer in report.layers {
+                let file = fixture.path("\(output)/blobs/sha256/" + layer.digest.hex)
+                #expect(try Tools.sha256(file: file) == layer.digest.description, "\(output): \(layer.name)")
+            }
+        }
+    }
+
     @Test func aGarbageEntryIsDroppedWithAWarningAndRebuilt() async throws {
         let fixture = try CacheFixture()
         let first = try await fixture.build()

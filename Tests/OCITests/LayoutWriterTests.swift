@@ -204,16 +204,19 @@ import TestSupport
     // MARK: Base-image blobs
 
     @Test(.requires(.tools("tar", "gzip")))
-    func importsBaseBlobsByHardLinkAndVerifiesThem() throws {
+    func importsBaseBlobsAsIndependentCopiesAndVerifiesThem() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
         let directory = temporaryDirectory.path
         let layers = try Self.twoLayers(in: directory)
         let staging = try LayoutStaging(output: directory + "/out")
         try staging.importBlob(from: layers[0].blob, descriptor: layers[0].descriptor)
+        // A copy (or a copy-on-write clone), never a hard link: writing
+        // into the source later does not change the staged blob.
         let source = try FileManager.default.attributesOfItem(atPath: layers[0].blob)
         let staged = try FileManager.default.attributesOfItem(atPath: staging.blobPath(layers[0].descriptor.digest))
-        #expect(source[.systemFileNumber] as? Int == staged[.systemFileNumber] as? Int)
+        #expect(source[.systemFileNumber] as? Int != staged[.systemFileNumber] as? Int)
+        #expect(try Files.bytes(layers[0].blob) == (try Files.bytes(staging.blobPath(layers[0].descriptor.digest))))
         // A blob whose bytes are not what the descriptor says is refused and not kept.
         var wrong = layers[1].descriptor
         wrong.digest = layers[0].diffID

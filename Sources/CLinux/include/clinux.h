@@ -56,6 +56,11 @@ static const uint64_t clinux_resolve_no_symlinks = 0x04;
 static const uint64_t clinux_resolve_no_magiclinks = 0x02;
 static const uint64_t clinux_resolve_no_xdev = 0x01;
 
+/// ioctl(destination, FICLONE, source): makes `destination` share
+/// `source`'s extents copy-on-write (btrfs, XFS with reflink, bcachefs).
+/// -1 with errno EOPNOTSUPP, EXDEV, EINVAL or ENOTTY where it cannot.
+int clinux_clone_file(int destination, int source);
+
 // The wait-status macros of <sys/wait.h>, which Swift cannot import.
 static inline int clinux_wifexited(int status) { return WIFEXITED(status); }
 static inline int clinux_wexitstatus(int status) { return WEXITSTATUS(status); }

@@ -141,20 +141,16 @@ public final class LayerCache: Sendable {
         if let blob { unlink(blobPath(blob)) }
     }
 
-    /// Stores a layer: its blob (hard-linked from `blobFile` when on the
-    /// same file system, copied otherwise), then its entry.
+    /// Stores a layer: its blob (cloned from `blobFile` where the file
+    /// system can, else copied — never hard-linked, so the output it was
+    /// built into and the cache never share storage), then its entry.
     /// - Throws: ``CacheError/io(operation:path:errno:)``; nothing partial
     ///   is left under a final name.
     public func store(_ entry: LayerCacheEntry, blobFile: String) throws {
         // Always replaced, even when a blob of that digest is there: the one
         // just written is known good, the old one might not be.
         let temporary = temporaryDirectory + "/blob-\(getpid())-" + AtomicFile.randomSuffix()
-        if link(blobFile, temporary) != 0 {
-            guard errno == EXDEV || errno == EPERM || errno == EMLINK else {
-                throw CacheError.io(operation: "link \(blobFile) to", path: temporary, errno: errno)
-            }
-            do { _ = try FileHashing.copy(from: blobFile, to: temporary) } catch { throw CacheError(error) }
-        }
+        do { _ = try FileHashing.independentCopy(from: blobFile, to: temporary) } catch { throw CacheError(error) }
         do { try AtomicFile.rename(temporary, to: blobPath(entry.digest)) } catch { throw CacheError(error) }
         let bytes: [UInt8]
         do {

@@ -1,4 +1,5 @@
 internal import Crypto
+internal import CLinux
 import Glibc
 
 /// Reading a file once while hashing it (SHA-256), optionally copying what
@@ -29,6 +30,31 @@ public enum FileHashing {
         guard output >= 0 else { throw FileIOError(operation: "create", path: destination, errno: errno) }
         defer { close(output) }
         do {
+            return try hash(input, path: source, copyingTo: output, destinationPath: destination)
+        } catch {
+            unlink(destination)
+            throw error
+        }
+    }
+
+    /// Copies `source` to a new file `destination` that shares no storage
+    /// a later write to either could change in the other: a copy-on-write
+    /// clone (`FICLONE`) where the file system makes one, else a copy that
+    /// hashes as it goes. Never a hard link: an output must not change when
+    /// the cache or a base layout it came from is damaged in place
+    /// (docs/security.md).
+    /// - Returns: the digest and size of what `destination` holds.
+    /// - Throws: ``FileIOError``; `destination` is removed.
+    public static func independentCopy(from source: String, to destination: String) throws(FileIOError) -> (digest: ContentDigest, size: Int64) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw FileIOError(operation: "open", path: source, errno: errno) }
+        defer { close(input) }
+        let output = open(destination, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw FileIOError(operation: "create", path: destination, errno: errno) }
+        defer { close(output) }
+        do {
+            // A clone costs no I/O; what it holds is then read once to hash.
+            if clinux_clone_file(output, input) == 0 { return try hash(output, path: destination, copyingTo: nil, destinationPath: destination) }
             return try hash(input, path: source, copyingTo: output, destinationPath: destination)
         } catch {
             unlink(destination)

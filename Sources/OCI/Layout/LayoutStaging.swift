@@ -10,8 +10,9 @@ import Synchronization
 /// The staging directory is a hidden sibling of the output
 /// (`.<name>.kiln-<random>`), so it is on the same file system: the layer
 /// engine writes blobs straight into it (``temporaryBlobPath()`` then
-/// ``commitBlob(at:digest:)``), base-image blobs are hard-linked when
-/// possible, and publishing is a rename, never a copy.
+/// ``commitBlob(at:digest:)``), base-image and cached blobs are cloned or
+/// copied (never hard-linked: see ``importBlob(from:descriptor:)``), and
+/// publishing is a rename, never a copy.
 ///
 /// ``publish()`` replaces the output atomically:
 /// - no output yet: `rename(staging, output)`;
@@ -109,8 +110,11 @@ public final class LayoutStaging: Sendable {
         }
     }
 
-    /// Adds a base image's blob: a hard link when the source is on the same
-    /// file system, a copy otherwise, verified against `descriptor` either way.
+    /// Adds a blob from elsewhere (a base image's, the cache's): a
+    /// copy-on-write clone where the file system makes one, else a copy —
+    /// never a hard link, so damaging the cache or the base layout in
+    /// place later cannot change this output — verified against
+    /// `descriptor` as it is made.
     /// - Throws: ``LayoutError/digestMismatch(path:expected:actual:)`` or
     ///   ``LayoutError/sizeMismatch(path:expected:actual:)`` (nothing is left
     ///   behind), ``LayoutError/blobMissing(path:digest:)``, an I/O error.
@@ -119,35 +123,22 @@ public final class LayoutStaging: Sendable {
         let destination = blobPath(descriptor.digest)
         if BlobFiles.exists(destination) { return }
         guard BlobFiles.exists(source) else { throw .blobMissing(path: source, digest: descriptor.digest) }
+        let temporary = temporaryBlobPath()
         let found: (digest: ContentDigest, size: Int64)
-        if linkat(AT_FDCWD, source, AT_FDCWD, destination, AT_SYMLINK_FOLLOW) == 0 {
-            found = try BlobFiles.digest(ofFileAt: destination)
-        } else if errno == EXDEV || errno == EPERM || errno == EMLINK {
-            // Another file system, or one without hard links: copy.
-            let temporary = temporaryBlobPath()
-            do {
-                found = try FileHashing.copy(from: source, to: temporary)
-            } catch {
-                throw LayoutError(error)
-            }
-            if found.digest == descriptor.digest, found.size == descriptor.size {
-                try commitBlob(at: temporary, digest: descriptor.digest)
-                return
-            }
-            unlink(temporary)
-        } else if errno == EEXIST {
-            return
-        } else {
-            throw .io(operation: "link \(source) to", path: destination, errno: errno)
+        do {
+            found = try FileHashing.independentCopy(from: source, to: temporary)
+        } catch {
+            throw LayoutError(error)
         }
         guard found.digest == descriptor.digest else {
-            unlink(destination)
+            unlink(temporary)
             throw .digestMismatch(path: source, expected: descriptor.digest, actual: found.digest)
         }
         guard found.size == descriptor.size else {
-            unlink(destination)
+            unlink(temporary)
             throw .sizeMismatch(path: source, expected: descriptor.size, actual: found.size)
         }
+        try commitBlob(at: temporary, digest: descriptor.digest)
     }
 
     /// Writes `value` as canonical JSON into a blob.
