@@ -81,6 +81,37 @@ import TestSupport
         #expect(result.stderrLines.contains("[motd] files: started") == (mode == "plain"), "\(result.stderr)")
     }
 
+    /// SPEC §4: with live progress each running layer's line has a bar and
+    /// percentage of its size, known before it streams, bytes done of the
+    /// total, throughput and, once bytes move, an ETA.
+    @Test func liveLayerLinesShowABarBytesThroughputAndETA() throws {
+        try scratch.write("big/plan.yaml", """
+            kiln: 1
+            name: example.com/e2e/big
+            compression: gzip
+            layers:
+              - name: blob
+                type: files
+                files:
+                  - { path: /data, source: data }
+
+            """)
+        var state: UInt64 = 42
+        var bytes = [UInt8](repeating: 0, count: 24 << 20)
+        for index in bytes.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            bytes[index] = UInt8(truncatingIfNeeded: state >> 59) + 0x61
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: scratch.path("big/data")))
+        let result = try Build.run(["big/plan.yaml", "-o", "big-out", "--progress", "tty", "--no-cache"], in: scratch.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").map { $0.replacingOccurrences(of: "\u{1B}[J", with: "") }
+        let live = lines.filter { $0.contains("blob (files) [") }
+        #expect(!live.isEmpty, "\(result.stderr)")
+        #expect(live.allSatisfy { $0.contains("% ") && $0.contains(" / 24.0 MiB") && $0.contains("/s") }, "\(live)")
+        #expect(live.contains { $0.contains("ETA ") } || live.count == 1, "\(live)")
+    }
+
     /// A build that fails after parsing still answers `--json` with one
     /// document naming the layer and its place in the plan.
     @Test func aFailedBuildAnswersJSONWithTheLayerAndItsLocation() throws {

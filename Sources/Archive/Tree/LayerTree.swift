@@ -15,6 +15,17 @@ public struct LayerTree: Sendable {
     /// Number of entries inserted (parents not yet synthesized).
     public var count: Int { entries.count }
 
+    /// About how many bytes the layer's tar stream will have: a 512-byte
+    /// header per entry, each regular file's bytes padded to 512, the
+    /// 1024-byte end (PAX headers left out). What live progress shows the
+    /// bytes written against, before the stream starts (SPEC §4).
+    public var estimatedTarSize: Int64 {
+        entries.values.reduce(1024) { total, entry in
+            guard case .regular(let content) = entry.kind else { return total + 512 }
+            return total + 512 + (content.size + 511) / 512 * 512
+        }
+    }
+
     /// The entry at `path`, if one was inserted.
     public subscript(path: String) -> LayerEntry? { entries[path] }
 

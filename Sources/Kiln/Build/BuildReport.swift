@@ -130,6 +130,9 @@ public struct PlatformImageReport: Codable, Hashable, Sendable {
 public protocol BuildObserver: TransferObserver {
     /// A layer starts (index into the plan's layers).
     func layerStarted(_ index: Int, layer: LayerSpec)
+    /// The layer's tar stream is about to start and will be about `bytes`
+    /// long (every strategy knows its tree before it streams).
+    func layerSized(_ index: Int, bytes: Int64)
     /// Tar bytes written so far for a layer.
     func layerProgress(_ index: Int, bytes: Int64)
     /// A line of a layer's own output (a build command's stdout/stderr, a
@@ -147,6 +150,7 @@ public protocol BuildObserver: TransferObserver {
 extension BuildObserver {
     // Observers implement only what they show.
     public func layerStarted(_ index: Int, layer: LayerSpec) {}
+    public func layerSized(_ index: Int, bytes: Int64) {}
     public func layerProgress(_ index: Int, bytes: Int64) {}
     public func layerOutput(_ index: Int, layer: LayerSpec, line: String) {}
     public func layerFinished(_ index: Int, report: LayerReport) {}

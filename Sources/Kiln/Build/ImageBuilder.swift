@@ -423,6 +423,7 @@ public struct ImageBuilder: Sendable {
                 }
             }
             let blobPath = staging.temporaryBlobPath()
+            observer.layerSized(slot.index, bytes: prepared.tree.estimatedTarSize)
             let blob = try await writer.write(prepared.tree, to: blobPath) { bytes in observer.layerProgress(slot.index, bytes: bytes) }
             try staging.commitBlob(at: blobPath, digest: blob.digest)
             return (blob, prepared.notes, prepared.provenance)

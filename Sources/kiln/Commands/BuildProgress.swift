@@ -42,9 +42,18 @@ final class BuildProgress: BuildObserver, Sendable {
 
     func layerStarted(_ index: Int, layer: LayerSpec) {
         screen.withLock { screen in
-            screen.active[index] = (layer.name, layer.strategy.typeName, 0)
+            screen.active[index] = ActiveLayer(name: layer.name, strategy: layer.strategy.typeName)
             if interactive { screen.redraw(force: true) }
             if startLines { screen.print(permanent: "[\(layer.name)] \(layer.strategy.typeName): started") }
+        }
+    }
+
+    func layerSized(_ index: Int, bytes: Int64) {
+        guard interactive else { return }
+        screen.withLock { screen in
+            screen.active[index]?.total = bytes
+            screen.active[index]?.streaming = ContinuousClock.now
+            screen.redraw(force: true)
         }
     }
 
@@ -170,9 +179,20 @@ final class BuildProgress: BuildObserver, Sendable {
 /// What is on stderr: the live lines of running layers and the summaries
 /// waiting for their turn; written by whichever thread reports, one at a
 /// time (behind ``BuildProgress``'s lock).
+/// A running layer's live line: preparing, then streaming its tree.
+private struct ActiveLayer {
+    var name: String
+    var strategy: String
+    var bytes: Int64 = 0
+    /// The tar stream's estimated length, once the layer's tree is known.
+    var total: Int64 = 0
+    /// When the stream started (nil while the layer prepares).
+    var streaming: ContinuousClock.Instant? = nil
+}
+
 private struct Screen {
     let interactive: Bool
-    var active: [Int: (name: String, strategy: String, bytes: Int64)] = [:]
+    var active: [Int: ActiveLayer] = [:]
     var drawnLines = 0
     var lastDraw = ContinuousClock.now
     /// Finished layers wait here until every layer before them is printed,
@@ -210,7 +230,11 @@ private struct Screen {
         clear()
         let lines = active.keys.sorted().map { index -> String in
             let layer = active[index]!
-            return "  \(layer.name) (\(layer.strategy)): \(ByteCount.format(layer.bytes))…"
+            let head = "  \(layer.name) (\(layer.strategy)) "
+            // Before its tree streams a layer is preparing: resolving,
+            // fetching packages, running its command.
+            guard let streaming = layer.streaming else { return head + "preparing…" }
+            return head + ProgressLine.measure(done: layer.bytes, total: layer.total, since: streaming, now: now)
         }
         for line in lines { FileHandleWriter.stderr.write(line + "\n") }
         drawnLines = lines.count

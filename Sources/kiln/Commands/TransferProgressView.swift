@@ -91,21 +91,34 @@ final class TransferProgressView: TransferObserver, Sendable {
     /// `  ↑ 0123456789ab [#######-------]  50%  12.0 MiB / 24.0 MiB  30.1 MiB/s  ETA 0:01`
     private static func line(key: String, _ transfer: Transfer, now: ContinuousClock.Instant) -> String {
         let arrow = transfer.direction == .upload ? "↑" : "↓"
-        let seconds = max(0.001, Double((now - transfer.started).components.attoseconds) / 1e18 + Double((now - transfer.started).components.seconds))
-        let rate = Double(transfer.done) / seconds
-        var text = "  \(arrow) \(key.prefix(12)) "
-        if transfer.total > 0 {
-            let fraction = min(1, Double(transfer.done) / Double(transfer.total))
+        return "  \(arrow) \(key.prefix(12)) " + ProgressLine.measure(done: transfer.done, total: transfer.total, since: transfer.started, now: now)
+    }
+}
+
+/// The part of a live line that measures: a bar and percentage where the
+/// total is known, bytes done (of the total), throughput and ETA — for
+/// registry transfers and for layers as they stream (SPEC §4).
+enum ProgressLine {
+    /// `[#######-------]  50%  12.0 MiB / 24.0 MiB  30.1 MiB/s  ETA 0:01`;
+    /// without a total, `12.0 MiB  30.1 MiB/s`. An estimated total that is
+    /// passed shows 99% until the work is done.
+    static func measure(done: Int64, total: Int64, since started: ContinuousClock.Instant, now: ContinuousClock.Instant) -> String {
+        let elapsed = now - started
+        let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let rate = Double(done) / seconds
+        var text = ""
+        if total > 0 {
+            let fraction = min(0.99, Double(done) / Double(total))
             let filled = Int(fraction * 20)
             text += "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: 20 - filled) + "] "
             text += String(format: "%3d%%  ", Int(fraction * 100))
-            text += "\(ByteCount.format(transfer.done)) / \(ByteCount.format(transfer.total))  "
+            text += "\(ByteCount.format(done)) / \(ByteCount.format(max(done, total)))  "
         } else {
-            text += "\(ByteCount.format(transfer.done))  "
+            text += "\(ByteCount.format(done))  "
         }
         text += "\(ByteCount.format(Int64(rate)))/s"
-        if transfer.total > 0, rate > 0 {
-            let remaining = Int(Double(transfer.total - transfer.done) / rate)
+        if total > 0, rate > 0 {
+            let remaining = Int(Double(max(0, total - done)) / rate)
             text += String(format: "  ETA %d:%02d", remaining / 60, remaining % 60)
         }
         return text
