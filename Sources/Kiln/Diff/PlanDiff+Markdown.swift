@@ -33,7 +33,9 @@ extension PlanDiff {
                  change.architecture + (change.change == .added || change.change == .removed ? "" : ", " + change.change.rawValue)]
             }
             let summary = "<code>" + Markdown.html(layer.layer) + "</code> packages: " + Markdown.html(layer.headline)
-            document.sections.append(.init(summary: summary, header: ["", "package", "old", "new", "arch"], rows: rows, open: rows.count <= Markdown.openLimit))
+            // Packages are part of the summary, never cut: a short list shown,
+            // a long one folded.
+            document.summary += Markdown.details(summary, Markdown.table(["", "package", "old", "new", "arch"], rows), open: rows.count <= Markdown.openLimit)
         }
         for layer in layers where !layer.fields.isEmpty || !layer.items.isEmpty {
             var rows = layer.fields.map { [$0.change.sign, Markdown.label($0), Markdown.value($0.old), Markdown.value($0.new)] }
