@@ -125,6 +125,27 @@ import TestSupport
         }
         #expect(big.texts.isEmpty)
         #expect(!big.isEqual)
+
+        // Small enough, but too far apart to compare line by line here.
+        try scratch.write("many-a.txt", (1...3000).map { "a\($0)\n" }.joined())
+        try scratch.write("many-b.txt", (1...3000).map { "b\($0)\n" }.joined())
+        try scratch.write("many-a.yaml", plan("many-a.txt"))
+        try scratch.write("many-b.yaml", plan("many-b.txt"))
+        guard case .plans(let many) = try DiffFixtures.differ.compare(old: scratch.path("many-a.yaml"), new: scratch.path("many-b.yaml")) else {
+            Issue.record("expected a plan diff"); return
+        }
+        #expect(many.texts.isEmpty)
+    }
+
+    /// An argv command diffs one argument per line.
+    @Test func argvCommandsDiffByArgument() throws {
+        let plan = { (argv: String) in "kiln: 1\nname: app\nlayers: [{ name: app, type: build, command: \(argv) }]\n" }
+        try scratch.write("a.yaml", plan("[make, -j4, install]"))
+        try scratch.write("b.yaml", plan("[make, -j8, install]"))
+        guard case .plans(let diff) = try DiffFixtures.differ.compare(old: scratch.path("a.yaml"), new: scratch.path("b.yaml")) else {
+            Issue.record("expected a plan diff"); return
+        }
+        #expect(diff.texts.map(\.hunks) == [["@@ -1,3 +1,3 @@", " make", "--j4", "+-j8", " install"]])
     }
 
     /// `--format markdown` fits a pull-request comment: at most 65,536

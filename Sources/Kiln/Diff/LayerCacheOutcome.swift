@@ -35,7 +35,8 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
     /// Kept, rebuilt, built, reused or removed.
     public var outcome: Outcome
     /// Why a layer is rebuilt: `spec` (its declaration), `inputs` (the
-    /// content of a host input), `created`, `compression`, `platform`
+    /// content of a host input), `lock` (a packages layer's resolved
+    /// packages), `created`, `compression`, `platform`
     /// (plan-wide settings every key covers), `base` (a packages layer's
     /// base changed between scratch and an image), or `key` when the key
     /// changed for none of these.

@@ -26,10 +26,15 @@ public struct TextDiff: Hashable, Sendable, Encodable {
     /// start with ` `, `-` or `+`.
     public var hunks: [String]
 
+    /// Lines compared pairwise at most, after the common head and tail are
+    /// set aside (the table takes four bytes per pair).
+    static let maxPairs = 4_000_000
+
     /// The diff of two texts, or nil when either is too large or not text.
     static func make(layer: String, section: String, key: String, old: String, new: String) -> TextDiff? {
-        guard old != new, old.utf8.count <= maxBytes, new.utf8.count <= maxBytes, !old.contains("\0"), !new.contains("\0") else { return nil }
-        return TextDiff(layer: layer, section: section, key: key, old: old, new: new, hunks: unified(lines(old), lines(new)))
+        guard old != new, old.utf8.count <= maxBytes, new.utf8.count <= maxBytes, !old.contains("\0"), !new.contains("\0"),
+              let hunks = unified(lines(old), lines(new)) else { return nil }
+        return TextDiff(layer: layer, section: section, key: key, old: old, new: new, hunks: hunks)
     }
 
     /// A text's lines; a last line without a newline is marked as `diff`
@@ -40,33 +45,58 @@ public struct TextDiff: Hashable, Sendable, Encodable {
         return lines
     }
 
-    /// The hunks of a unified diff, from a longest common subsequence.
-    static func unified(_ a: [String], _ b: [String]) -> [String] {
-        // Edit script: (kind, a index, b index); kind " ", "-", "+".
-        let n = a.count, m = b.count
+    /// One step of an edit script: a line kept (` `), removed (`-`) or
+    /// added (`+`), at its index in the old (`i`) and new (`j`) lines.
+    private struct Step {
+        var kind: Character
+        var i: Int
+        var j: Int
+    }
+
+    /// The edit script from a longest common subsequence of the lines
+    /// between the common head and tail; nil when that middle is too large.
+    private static func script(_ a: [String], _ b: [String]) -> [Step]? {
+        var head = 0
+        while head < a.count, head < b.count, a[head] == b[head] { head += 1 }
+        var tail = 0
+        while tail < a.count - head, tail < b.count - head, a[a.count - 1 - tail] == b[b.count - 1 - tail] { tail += 1 }
+        let n = a.count - head - tail, m = b.count - head - tail
+        guard n * m <= maxPairs else { return nil }
         var lcs = [[Int32]](repeating: [Int32](repeating: 0, count: m + 1), count: n + 1)
         for i in stride(from: n - 1, through: 0, by: -1) {
             for j in stride(from: m - 1, through: 0, by: -1) {
-                lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+                lcs[i][j] = a[head + i] == b[head + j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
             }
         }
-        var script: [(kind: Character, i: Int, j: Int)] = []
+        var steps = (0..<head).map { Step(kind: " ", i: $0, j: $0) }
         var i = 0, j = 0
         while i < n || j < m {
-            if i < n, j < m, a[i] == b[j] {
-                script.append((" ", i, j)); i += 1; j += 1
+            if i < n, j < m, a[head + i] == b[head + j] {
+                steps.append(Step(kind: " ", i: head + i, j: head + j))
+                i += 1
+                j += 1
             } else if i < n, j == m || lcs[i + 1][j] >= lcs[i][j + 1] {
                 // Removals before additions, as diff -u prints them.
-                script.append(("-", i, j)); i += 1
+                steps.append(Step(kind: "-", i: head + i, j: head + j))
+                i += 1
             } else {
-                script.append(("+", i, j)); j += 1
+                steps.append(Step(kind: "+", i: head + i, j: head + j))
+                j += 1
             }
         }
+        steps += (0..<tail).map { Step(kind: " ", i: head + n + $0, j: head + m + $0) }
+        return steps
+    }
+
+    /// The hunks of a unified diff; nil when the texts are too far apart
+    /// to compare here.
+    static func unified(_ a: [String], _ b: [String]) -> [String]? {
+        guard let script = script(a, b) else { return nil }
         var hunks: [String] = []
         var index = 0
         while index < script.count {
             guard script[index].kind != " " else { index += 1; continue }
-            var start = max(0, index - context)
+            let start = max(0, index - context)
             var end = index
             // Extend while the next change is within twice the context.
             while true {
@@ -76,7 +106,6 @@ public struct TextDiff: Hashable, Sendable, Encodable {
                 if next < script.count, next - end <= 2 * context { end = next } else { break }
             }
             let stop = min(script.count, end + context)
-            while start < index, script[start].kind != " " { start += 1 }
             let slice = script[start..<stop]
             let oldCount = slice.filter { $0.kind != "+" }.count, newCount = slice.filter { $0.kind != "-" }.count
             let oldStart = slice.first.map { $0.i } ?? 0, newStart = slice.first.map { $0.j } ?? 0
@@ -103,7 +132,7 @@ public struct TextDiff: Hashable, Sendable, Encodable {
         var result: [TextDiff] = []
         for layer in layers where layer.change == .changed {
             for field in layer.fields where field.field == "command" {
-                if let before = TreeDiff.string(field.old), let after = TreeDiff.string(field.new),
+                if let (before, after) = commandTexts(field.old, field.new),
                    let diff = make(layer: layer.name, section: "command", key: "command", old: before, new: after) {
                     result.append(diff)
                 }
@@ -115,6 +144,20 @@ public struct TextDiff: Hashable, Sendable, Encodable {
             }
         }
         return result
+    }
+
+    /// Two commands as texts: shell strings as they are, argv lists one
+    /// argument per line; nil when one is a string and the other a list
+    /// (the value change says all there is).
+    private static func commandTexts(_ old: JSONValue?, _ new: JSONValue?) -> (String, String)? {
+        if let before = TreeDiff.string(old), let after = TreeDiff.string(new) { return (before, after) }
+        func argv(_ value: JSONValue?) -> String? {
+            guard case .array(let items)? = value else { return nil }
+            let words = items.compactMap(TreeDiff.string)
+            return words.count == items.count ? words.map { $0 + "\n" }.joined() : nil
+        }
+        guard let before = argv(old), let after = argv(new) else { return nil }
+        return (before, after)
     }
 
     private enum Keys: String, CodingKey { case layer, section, key, old, new, hunks }
