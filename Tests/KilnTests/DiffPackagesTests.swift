@@ -176,6 +176,27 @@ struct DiffPackagesTests {
         #expect(lines.contains("  rebuilt  runtime  (spec, lock)"), "\(resolved.stdout)")
     }
 
+    /// The registry base a lock pins is compared too: a new pin is a new
+    /// base image though the plan reads the same; a lock that cannot be
+    /// read is an error (exit 2) naming the file.
+    @Test func theLockedBaseAndAnUnreadableLock() throws {
+        let plan = "kiln: 1\nname: app\nbase: registry.example/team/base:1\nplatform: linux/amd64\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }] }]\n"
+        let digests = (String(repeating: "a", count: 64), String(repeating: "b", count: 64))
+        for (side, hex) in [("old", digests.0), ("new", digests.1)] {
+            try scratch.write(side + "/app.yaml", plan)
+            let base = "{\"digest\":\"sha256:\(hex)\",\"manifest\":\"sha256:\(hex)\",\"reference\":\"registry.example/team/base:1\"}"
+            try scratch.write(side + "/app.lock.json", "{\"base\":\(base),\"kiln_lock\":1,\"layers\":{}}\n")
+        }
+        let result = try Tools.kiln(["diff", "old/app.yaml", "new/app.yaml"], in: scratch.path)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("image\n  ~ base_digest: \"sha256:\(digests.0.prefix(12))…\" → \"sha256:\(digests.1.prefix(12))…\"\n"), "\(result.stdout)")
+
+        try scratch.write("new/app.lock.json", "{\"kiln_lock\": 1}\n")
+        let broken = try Tools.kiln(["diff", "old/app.yaml", "new/app.yaml"], in: scratch.path)
+        #expect(broken.status == 2)
+        #expect(broken.stderr == "kiln: error: new/app.lock.json: missing \"layers\"\n", "\(broken.stderr)")
+    }
+
     /// Finding: `tzdata` → `tzdata (>= 2025a)` said `rebuilt runtime (key)`.
     @Test func aChangedPackageAtomIsASpecChange() throws {
         try scratch.directory("debs")
