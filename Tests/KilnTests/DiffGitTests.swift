@@ -68,6 +68,9 @@ struct DiffGitTests {
               ~ cfg (files, layer 1)
                   ~ files /etc/app.conf
                       ~ source_digest: "\(before)" → "\(after)"
+                      @@ -1 +1 @@
+                      -port=80
+                      +port=8080
             cache
               rebuilt  cfg  (inputs)
               kept     app

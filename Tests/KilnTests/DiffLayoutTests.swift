@@ -103,9 +103,19 @@ struct DiffLayoutTests {
         // `tool` is declared alike in both, so it is the same blob; the
         // history gains the new layer's entry, whose `created` is the
         // config's and so not repeated.
+        let size = { (text: String) in Int64(text)! }
+        let sizes = (size(a.layers[0].size), size(b.layers[0].size))
+        let grown = "\(sizes.0) bytes → \(sizes.1) bytes (+\(sizes.1 - sizes.0) bytes)"
         #expect(try DiffFixtures.differ.compare(old: old, new: new).render(.text) == """
             --- \(old)
             +++ \(new)
+            summary
+              ~ base-files (layer 1): \(grown); files: 1 added, 2 changed
+                  /etc/: 1 added, 2 changed
+              = tool (layer 2): \(b.layers[1].size) bytes; same
+              + extra (layer 3): \(b.layers[2].size) bytes; files: 2 added
+                  /srv/: 1 added
+                  /srv/data/: 1 added
             manifest
               ~ manifest_digest: "\(short(a.manifest))" → "\(short(b.manifest))"
               ~ config_digest: "\(short(a.config))" → "\(short(b.config))"
@@ -114,11 +124,11 @@ struct DiffLayoutTests {
               + history 3: {"created_by":"kiln files extra"}
             layers
               ~ base-files (layer 1): \(short(a.layers[0].digest)) → \(short(b.layers[0].digest))
-                  ~ blob_size: \(a.layers[0].size) → \(b.layers[0].size)
+                  ~ blob_size: \(grown)
                   ~ /etc/app.conf
                       ~ mode: "0644" → "0600"
                   ~ /etc/motd
-                      ~ size: 6 → 13
+                      ~ size: 6 bytes → 13 bytes (+7 bytes)
                       ~ digest: "\(motd.0)" → "\(motd.1)"
                   + /etc/new: symlink 0777 0:0 → motd
               = tool (layer 2): \(short(b.layers[1].digest))
@@ -133,8 +143,15 @@ struct DiffLayoutTests {
         #expect(listing.contains("lrwxrwxrwx 0/0") && listing.contains("etc/new -> motd"))
         #expect(listing.contains("-rw------- 0/0               4 1970-01-01 00:00 etc/app.conf"))
 
+        // The summary leads; `blob_size` is the size column, never a path.
         #expect(try DiffFixtures.differ.compare(old: old, new: new).render(.markdown) == """
             ### kiln diff `\(old)` → `\(new)`
+
+            | # | layer | size | packages | files |
+            |---|---|---|---|---|
+            | 1 | `base-files` | \(grown) |  | 1 added, 2 changed |
+            | 2 | `tool` | \(b.layers[1].size) bytes |  | same |
+            | 3 | `extra` | \(b.layers[2].size) bytes |  | 2 added |
 
             | manifest | old | new |
             |---|---|---|
@@ -146,19 +163,29 @@ struct DiffLayoutTests {
             | `Env` `A` |  | `"1"` |
             | `history` `3` |  | `{"created_by":"kiln files extra"}` |
 
-            | # | layer | digest | change |
-            |---|---|---|---|
-            | 1 | `base-files` | `\(short(a.layers[0].digest)) → \(short(b.layers[0].digest))` | 1 added, 2 changed |
-            | 2 | `tool` | `\(short(b.layers[1].digest))` | same |
-            | 3 | `extra` | `\(short(b.layers[2].digest))` | added: 2 entries |
+            <details open><summary><code>base-files</code>: files by directory</summary>
+
+            | directory | files |
+            |---|---|
+            | `/etc/` | 1 added, 2 changed |
+
+            </details>
+
+            <details open><summary><code>extra</code>: files by directory</summary>
+
+            | directory | files |
+            |---|---|
+            | `/srv/` | 1 added |
+            | `/srv/data/` | 1 added |
+
+            </details>
 
             <details><summary><code>base-files</code>: 3 files</summary>
 
             |  | path | old | new |
             |---|---|---|---|
-            | ~ | `blob_size` | `\(a.layers[0].size)` | `\(b.layers[0].size)` |
             | ~ | `/etc/app.conf` | mode 0644 | mode 0600 |
-            | ~ | `/etc/motd` | size 6, digest \(motd.0) | size 13, digest \(motd.1) |
+            | ~ | `/etc/motd` | size 6 bytes, digest \(motd.0) | size 13 bytes, digest \(motd.1) |
             | + | `/etc/new` |  | symlink 0777 0:0 → motd |
 
             </details>
@@ -206,9 +233,11 @@ struct DiffLayoutTests {
         #expect(try result.render(.json) == """
             {"config":[],"equal":true,"kind":"layouts","layers":[\
             {"fields":[],"files":[],"name":"base-files","new_diff_id":"\(try diffID(layout, 0))","new_digest":"\(try facts(layout).layers[0].digest)",\
-            "new_position":1,"old_diff_id":"\(try diffID(layout, 0))","old_digest":"\(try facts(layout).layers[0].digest)","old_position":1,"status":"same"},\
+            "new_position":1,"new_size":\(try facts(layout).layers[0].size),"old_diff_id":"\(try diffID(layout, 0))","old_digest":"\(try facts(layout).layers[0].digest)",\
+            "old_position":1,"old_size":\(try facts(layout).layers[0].size),"packages":[],"status":"same"},\
             {"fields":[],"files":[],"name":"tool","new_diff_id":"\(try diffID(layout, 1))","new_digest":"\(try facts(layout).layers[1].digest)",\
-            "new_position":2,"old_diff_id":"\(try diffID(layout, 1))","old_digest":"\(try facts(layout).layers[1].digest)","old_position":2,"status":"same"}],\
+            "new_position":2,"new_size":\(try facts(layout).layers[1].size),"old_diff_id":"\(try diffID(layout, 1))","old_digest":"\(try facts(layout).layers[1].digest)",\
+            "old_position":2,"old_size":\(try facts(layout).layers[1].size),"packages":[],"status":"same"}],\
             "manifest":[],"new":"\(path("old.tar"))","old":"\(layout)"}
 
             """)

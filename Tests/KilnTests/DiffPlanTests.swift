@@ -193,6 +193,9 @@ import TestSupport
               ~ config (files, layer 3 → 2)
                   ~ files /etc/app.conf
                       ~ source_digest: "\(before)" → "\(after)"
+                      @@ -1 +1 @@
+                      -port=80
+                      +port=8080
                   ~ files /etc/motd
                       ~ mode: "0644" → "0600"
                   + files /etc/new: {"content":"hi\\n","mode":"0644","owner":"0:0"}
@@ -205,6 +208,8 @@ import TestSupport
                   - files /opt/legacy: {"content":"old\\n","mode":"0644","owner":"0:0"}
               - docs (files, was layer 5)
                   - files /usr/share/doc/app/README: {"content":"read me\\n","mode":"0644","owner":"0:0"}
+            packages
+              ? runtime: resolution unknown: neither plan has a lock file; run `kiln diff --resolve` to resolve both sides from their sources, or `kiln lock`
             cache
               rebuilt  runtime  (spec)
               rebuilt  config   (spec, inputs)
@@ -240,12 +245,14 @@ import TestSupport
 
             | # | layer | type | change | cache |
             |---|---|---|---|---|
-            | 1 | `runtime` | packages | names: 1 added, 1 changed | **rebuilt** (spec) |
+            | 1 | `runtime` | packages | names: 1 added, 1 changed; packages: resolution unknown | **rebuilt** (spec) |
             | 2 | `config` | files | files: 1 added, 1 removed, 2 changed; moved from 3 | **rebuilt** (spec, inputs) |
             | 3 | `app` | build | env; moved from 4 | **rebuilt** (spec) |
             | 4 | `manual` | files | added | reused (cached as old layer "docs") |
             |  | `legacy` | files | removed (was 2) | removed |
             |  | `docs` | files | removed (was 5) | removed |
+
+            **runtime**: resolution unknown: neither plan has a lock file; run `kiln diff --resolve` to resolve both sides from their sources, or `kiln lock`
 
             <details><summary><code>runtime</code>: 2 changes</summary>
 
@@ -264,6 +271,16 @@ import TestSupport
             | ~ | `files` `/etc/motd` `mode` | `"0644"` | `"0600"` |
             | + | `files` `/etc/new` |  | `{"content":"hi\\n","mode":"0644","owner":"0:0"}` |
             | - | `files` `/etc/old` | `{"content":"bye\\n","mode":"0644","owner":"0:0"}` |  |
+
+            </details>
+
+            <details open><summary><code>config</code> /etc/app.conf: text changed</summary>
+
+            ```diff
+            @@ -1 +1 @@
+            -port=80
+            +port=8080
+            ```
 
             </details>
 
@@ -327,7 +344,8 @@ import TestSupport
             "key":"/etc/a","new":{"owner":"0:0","source":"b.txt","source_digest":"\(b)"},\
             "old":{"owner":"0:0","source":"a.txt","source_digest":"\(a)"},"section":"files"}],\
             "moved":false,"name":"cfg","new_position":1,"old_position":1,"type":"files"}],\
-            "new":"\(path("new.yaml"))","old":"\(path("old.yaml"))"}
+            "new":"\(path("new.yaml"))","old":"\(path("old.yaml"))","packages":[],\
+            "texts":[{"hunks":["@@ -1 +1 @@","-A","+B"],"key":"/etc/a","layer":"cfg","new":"B\\n","old":"A\\n","section":"files"}]}
 
             """
         #expect(try result.render(.json) == expected)
@@ -448,6 +466,8 @@ import TestSupport
               ~ hello (derivation, layer 3)
                   ~ store_path: "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello-2.12" → "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello-2.13"
                   ~ closure: true → false
+            packages
+              ? pkgs: resolution unknown: neither plan has a lock file; run `kiln diff --resolve` to resolve both sides from their sources, or `kiln lock`
             cache
               rebuilt  app    (spec, inputs)
               rebuilt  pkgs   (spec)
@@ -572,18 +592,20 @@ import TestSupport
     }
 
     @Test func markdownEscapesCellsAndFoldsLongLists() throws {
-        let entries = (1...52).map { "{ path: /f/\($0), content: \"x\" }" }.joined(separator: ", ")
+        let entries = (1...202).map { "{ path: /f/\($0), content: \"x\" }" }.joined(separator: ", ")
         try scratch.write("old.yaml", "kiln: 1\nname: app\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }] }]\n")
         try scratch.write("new.yaml", "kiln: 1\nname: app\nlabels: { note: \"a|b`c\" }\nlayers: [{ name: a, type: files, files: [{ path: /x, content: \"1\" }, \(entries)] }]\n")
         let markdown = try diff("old.yaml", "new.yaml").render(.markdown)
         // A pipe is escaped even inside code; a backtick needs a longer fence.
         #expect(markdown.contains("| `labels` `note` |  | `` \"a\\|b`c\" `` |\n"))
-        #expect(markdown.contains("| 1 | `a` | files | files: 52 added | **rebuilt** (spec) |\n"))
-        // Sorted by path bytes: /f/1, /f/10 … /f/19, /f/2, … /f/5, /f/50,
-        // /f/51, /f/52, /f/6, /f/7 make the 50 rows shown; /f/8 and /f/9 are counted.
+        #expect(markdown.contains("| 1 | `a` | files | files: 202 added | **rebuilt** (spec) |\n"))
+        // Sorted by path bytes (/f/1, /f/10, /f/100 …), the first 200 rows
+        // are shown and the last two counted.
+        let paths = (1...202).map { "/f/\($0)" }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let row = { (path: String) in "| + | `files` `\(path)` |  | `{\"content\":\"x\",\"mode\":\"0644\",\"owner\":\"0:0\"}` |\n" }
-        #expect(markdown.contains(row("/f/52") + row("/f/6") + row("/f/7") + "|  | … and 2 more (see `kiln diff --format text`) |  |  |\n"))
-        #expect(!markdown.contains("`/f/8`"))
-        #expect(try diff("old.yaml", "new.yaml").render(.text).contains("      + files /f/9: "))
+        #expect(markdown.contains(row(paths[197]) + row(paths[198]) + row(paths[199]) + "|  | … and 2 more (see `kiln diff --format text`) |  |  |\n"))
+        #expect(!markdown.contains("`\(paths[200])`"))
+        #expect(markdown.utf8.count <= 65_536)
+        #expect(try diff("old.yaml", "new.yaml").render(.text).contains("      + files \(paths[201]): "))
     }
 }

@@ -26,6 +26,16 @@ enum DiffValue {
         json(shortened(value))
     }
 
+    /// A byte count for people: `13 bytes` below 1 KiB, else `9.5 MiB`.
+    static func size(_ bytes: Int64) -> String {
+        bytes.magnitude < 1024 ? "\(bytes) byte" + (bytes == 1 ? "" : "s") : ByteCount.format(bytes)
+    }
+
+    /// A change in size for people: `+43 bytes`, `-1.5 KiB`, `±0 bytes`.
+    static func delta(_ bytes: Int64) -> String {
+        bytes == 0 ? "±0 bytes" : (bytes > 0 ? "+" : "-") + size(Int64(bytes.magnitude))
+    }
+
     /// A digest shortened for people: `sha256:` and 12 hex digits, then `…`.
     static func digest(_ text: String) -> String {
         isDigest(text) ? String(text.prefix("sha256:".count + digestDigits)) + "…" : text

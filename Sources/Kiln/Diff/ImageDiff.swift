@@ -3,6 +3,7 @@ import Archive
 public import KilnCore
 public import Plan
 import Strategies
+import Debian
 
 /// The result of `kiln diff`: two plans compared, or two built layouts.
 public enum ImageDiff: Hashable, Sendable {
@@ -88,37 +89,86 @@ public struct ImageDiffer: Sendable {
     }
 
     /// Compares the plan at `plan` as committed at `revision` (with its
-    /// inputs as of that commit) with the working copy.
+    /// inputs and its lock file as of that commit) with the working copy.
     ///
     /// A base image missing at the revision (a layout that is built or
     /// pulled, not committed) is taken from the working copy.
     /// - Throws: ``DiffError`` for git problems, then what
     ///   ``compare(old:new:)`` throws for plans.
     public func compare(plan: String, atRevision revision: String) throws -> ImageDiff {
+        let sides = try revisionSides(plan: plan, revision: revision)
+        defer { sides.scratch.remove() }
+        return .plans(try PlanDiff.compare(old: sides.old(), new: sides.new))
+    }
+
+    /// ``compare(plan:atRevision:)``, with the packages of each side that
+    /// no fresh lock entry gives resolved by `resolver` (`--resolve`).
+    public func compare(plan: String, atRevision revision: String, resolving resolver: PackageResolver) async throws -> ImageDiff {
+        var sides = try revisionSides(plan: plan, revision: revision)
+        defer { sides.scratch.remove() }
+        // The old side resolves in its checkout, where its `dir:` sources are.
+        sides.before = try await resolver.resolve(sides.before)
+        sides.new = try await resolver.resolve(sides.new)
+        return .plans(try PlanDiff.compare(old: sides.old(), new: sides.new))
+    }
+
+    /// ``compare(old:new:)`` for two plans, with the packages of each side
+    /// that no fresh lock entry gives resolved by `resolver` (`--resolve`).
+    /// Two layouts are compared as ``compare(old:new:)`` does.
+    public func compare(old: String, new: String, resolving resolver: PackageResolver) async throws -> ImageDiff {
+        guard try DiffSubject.of(old) == .plan, try DiffSubject.of(new) == .plan else { return try compare(old: old, new: new) }
+        let digester = InputDigester()
+        let before = try await resolver.resolve(try PlanSnapshot.load(file: old, loader: loader, digester: digester))
+        let after = try await resolver.resolve(try PlanSnapshot.load(file: new, loader: loader, digester: digester))
+        return .plans(try PlanDiff.compare(old: before, new: after))
+    }
+
+    /// The two sides of a `--git` diff: the old one loaded in a private
+    /// checkout of the revision (removed with `scratch`), the new one the
+    /// working copy.
+    private struct RevisionSides {
+        var before: PlanSnapshot
+        var new: PlanSnapshot
+        var mirror: String
+        var root: String
+        var scratch: ScratchDirectory
+
+        /// The old side, its paths (and so its cache keys) the working copy's.
+        func old() -> PlanSnapshot { before.moved(from: mirror, to: root) }
+    }
+
+    private func revisionSides(plan: String, revision: String) throws -> RevisionSides {
         let digester = InputDigester()
         let after = try PlanSnapshot.load(file: plan, loader: loader, digester: digester)
         let root = try GitCheckout.root(of: after.plan.directory)
         guard let planFile = HostPathResolver.realPath(plan) else { throw DiffError.missing(path: plan) }
         let checkout = try GitCheckout.make(revision: revision, scope: after.plan.context, root: root)
-        defer { checkout.scratch.remove() }
-        let file = checkout.counterpart(of: planFile)
-        guard FileManager.default.fileExists(atPath: file) else { throw DiffError.planMissingAtRevision(plan: plan, revision: revision) }
-        switch after.plan.base {
-        case .scratch, .registry: break
-        case .ociLayout(let path, _), .ociArchive(let path, _):
-            let copy = checkout.counterpart(of: path)
-            if !FileManager.default.fileExists(atPath: copy) {
-                try FileManager.default.createDirectory(atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try FileManager.default.createSymbolicLink(atPath: copy, withDestinationPath: path)
+        do {
+            let file = checkout.counterpart(of: planFile)
+            guard FileManager.default.fileExists(atPath: file) else { throw DiffError.planMissingAtRevision(plan: plan, revision: revision) }
+            switch after.plan.base {
+            case .scratch, .registry: break
+            case .ociLayout(let path, _), .ociArchive(let path, _):
+                let copy = checkout.counterpart(of: path)
+                if !FileManager.default.fileExists(atPath: copy) {
+                    try FileManager.default.createDirectory(atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    try FileManager.default.createSymbolicLink(atPath: copy, withDestinationPath: path)
+                }
             }
+            var old = loader
+            old.context = loader.context == nil ? nil : checkout.counterpart(of: after.plan.context)
+            let label = plan + "@" + revision
+            let bytes = try Self.readPlan(file)
+            let plan = try old.decode(bytes, file: label, directory: checkout.counterpart(of: after.plan.directory))
+            var before = PlanSnapshot(
+                label: label, plan: plan, inputDigests: try digester.digests(of: plan.hostInputs),
+                lock: try PlanSnapshot.readLock(LockFile.path(forPlan: file)))
+            before.sourceTexts = PlanSnapshot.sourceTexts(of: plan)
+            return RevisionSides(before: before, new: after, mirror: checkout.mirror, root: root, scratch: checkout.scratch)
+        } catch {
+            checkout.scratch.remove()
+            throw error
         }
-        var old = loader
-        old.context = loader.context == nil ? nil : checkout.counterpart(of: after.plan.context)
-        let label = plan + "@" + revision
-        let bytes = try Self.readPlan(file)
-        let plan = try old.decode(bytes, file: label, directory: checkout.counterpart(of: after.plan.directory))
-        let before = PlanSnapshot(label: label, plan: plan, inputDigests: try digester.digests(of: plan.hostInputs))
-        return .plans(try PlanDiff.compare(old: before.moved(from: checkout.mirror, to: root), new: after))
     }
 
     /// The plan's bytes; past the loader's limit, only enough of them for

@@ -1,4 +1,5 @@
 import Archive
+import Debian
 public import KilnCore
 import OCI
 import Plan
@@ -34,7 +35,8 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
     /// Kept, rebuilt, built, reused or removed.
     public var outcome: Outcome
     /// Why a layer is rebuilt: `spec` (its declaration), `inputs` (the
-    /// content of a host input), `created`, `compression`, `platform`
+    /// content of a host input), `lock` (a packages layer's resolved
+    /// packages), `created`, `compression`, `platform`
     /// (plan-wide settings every key covers), `base` (a packages layer's
     /// base changed between scratch and an image), or `key` when the key
     /// changed for none of these.
@@ -58,7 +60,15 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
         // Keys cover absolute host paths: take the old plan's keys as if it
         // had been written where the new one is.
         let placed = old.placed(in: new.plan.directory)
-        let oldKeys = try keys(placed), newKeys = try keys(new)
+        // A packages layer's key covers its resolved packages when both
+        // sides know them; otherwise both are keyed by the declaration.
+        var resolutions: [String: (old: LockedLayer, new: LockedLayer)] = [:]
+        for layer in new.plan.layers where layer.isPackages {
+            guard let spec = placed.plan.layers.first(where: { $0.name == layer.name && $0.isPackages }),
+                  let before = placed.packages(of: spec).layer, let after = new.packages(of: layer).layer else { continue }
+            resolutions[layer.name] = (before, after)
+        }
+        let oldKeys = try keys(placed, resolutions.mapValues { $0.old }), newKeys = try keys(new, resolutions.mapValues { $0.new })
         let changes = Dictionary(diff.layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let planWide = diff.image.map(\.field).filter { ["created", "compression", "platform"].contains($0) }
         let newNames = Set(new.plan.layers.map(\.name))
@@ -71,7 +81,8 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
                     outcome.outcome = .kept
                 } else {
                     outcome.outcome = .rebuilt
-                    outcome.reasons = reasons(changes[layer.name], planWide: planWide, layer: layer, old: old.plan, new: new.plan)
+                    let lockChanged = resolutions[layer.name].map { $0.old.packagesDigest != $0.new.packagesDigest } ?? false
+                    outcome.reasons = reasons(changes[layer.name], planWide: planWide, lock: lockChanged, layer: layer, old: old.plan, new: new.plan)
                 }
             } else if let twin = old.plan.layers.first(where: { oldKeys[$0.name] == key }) {
                 outcome.outcome = .reused
@@ -85,25 +96,28 @@ public struct LayerCacheOutcome: Hashable, Sendable, Encodable {
         return outcomes
     }
 
-    private static func keys(_ side: PlanSnapshot) throws -> [String: ContentDigest] {
+    private static func keys(_ side: PlanSnapshot, _ packages: [String: LockedLayer]) throws -> [String: ContentDigest] {
         var keys: [String: ContentDigest] = [:]
         for layer in side.plan.layers {
-            // Packages layers are keyed by their spec alone here: lock files
-            // (the resolved package set) are not compared yet.
-            keys[layer.name] = try LayerCacheKey(layer: layer, plan: side.plan, inputDigests: side.inputDigests).digest
+            keys[layer.name] = try LayerCacheKey(
+                layer: layer, plan: side.plan, inputDigests: side.inputDigests, packages: packages[layer.name]?.packagesDigest).digest
         }
         return keys
     }
 
-    private static func reasons(_ change: LayerChange?, planWide: [String], layer: LayerSpec, old: ImageBuildPlan, new: ImageBuildPlan) -> [String] {
+    private static func reasons(_ change: LayerChange?, planWide: [String], lock: Bool, layer: LayerSpec, old: ImageBuildPlan, new: ImageBuildPlan) -> [String] {
         var reasons: [String] = []
         if let change {
+            // An item is a change of declaration unless all that differs is
+            // the content digest of a host input; a scalar item (a package
+            // atom: `tzdata` → `tzdata (>= 2025a)`) has no fields to tell.
             let spec = !change.fields.isEmpty
-                || change.items.contains { $0.change != .changed || $0.fields.contains { !LayerChange.digestFields.contains($0.field) } }
+                || change.items.contains { $0.change != .changed || $0.fields.isEmpty || $0.fields.contains { !LayerChange.digestFields.contains($0.field) } }
             let inputs = change.items.contains { $0.fields.contains { LayerChange.digestFields.contains($0.field) } }
             if spec { reasons.append("spec") }
             if inputs { reasons.append("inputs") }
         }
+        if lock { reasons.append("lock") }
         reasons += planWide
         if case .packages = layer.strategy, (old.base == .scratch) != (new.base == .scratch) { reasons.append("base") }
         return reasons.isEmpty ? ["key"] : reasons

@@ -1,4 +1,5 @@
 import Crypto
+import Debian
 import Archive
 import KilnCore
 import OCI
@@ -24,7 +25,21 @@ enum LayerListing {
     /// - Throws: ``DiffError/diffIDMismatch(layout:digest:expected:actual:)``,
     ///   ``DiffError/layer(layout:digest:detail:)`` for an unreadable blob.
     static func read(_ layer: LayoutLayer, layout: String) throws -> [String: JSONValue] {
+        try listing(layer, layout: layout).entries
+    }
+
+    /// A layer's entries and the Debian packages its dpkg database records
+    /// (`/var/lib/dpkg/status.d/*`, as kiln and distroless write it, and
+    /// `/var/lib/dpkg/status`), by package name.
+    struct Listing {
         var entries: [String: JSONValue] = [:]
+        var packages: [String: InstalledPackage] = [:]
+    }
+
+    /// ``read(_:layout:)``, keeping the packages of the dpkg database too.
+    static func listing(_ layer: LayoutLayer, layout: String) throws -> Listing {
+        var entries: [String: JSONValue] = [:]
+        var packages: [String: InstalledPackage] = [:]
         var opaque: [String] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         do {
@@ -41,7 +56,9 @@ enum LayerListing {
                 case .whiteout(let path): entries["/" + path] = .object(["type": .string("whiteout")])
                 case .opaque(let directory): opaque.append("/" + directory)
                 case .entry(let path, let member):
-                    entries["/" + path] = .object(try record(member, content: stream.reader, buffer: &buffer))
+                    var capture: [UInt8]? = InstalledPackage.isStatusFile(path) && member.size <= InstalledPackage.maxStatusSize ? [] : nil
+                    entries["/" + path] = .object(try record(member, content: stream.reader, buffer: &buffer, capture: &capture))
+                    if let capture { for package in InstalledPackage.parse(capture) { packages[package.name] = package } }
                 }
             }
             try stream.finish()
@@ -59,12 +76,12 @@ enum LayerListing {
             record["opaque"] = .bool(true)
             entries[directory] = .object(record)
         }
-        return entries
+        return Listing(entries: entries, packages: packages)
     }
 
     /// A member's record: type, mode, owner, and per type its size and
     /// content digest, link target or device numbers.
-    private static func record(_ member: TarMember, content reader: TarReader, buffer: inout [UInt8]) throws -> [String: JSONValue] {
+    private static func record(_ member: TarMember, content reader: TarReader, buffer: inout [UInt8], capture: inout [UInt8]?) throws -> [String: JSONValue] {
         var record: [String: JSONValue] = [
             "mode": .string(FileMode.format(member.mode)),
             "owner": .string("\(member.uid):\(member.gid)"),
@@ -78,6 +95,7 @@ enum LayerListing {
                 let count = try buffer.withUnsafeMutableBytes { try reader.readContent(into: $0) }
                 if count == 0 { break }
                 buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                capture?.append(contentsOf: buffer[..<count])
             }
             record["digest"] = .string(ContentDigest(sha256Bytes: hasher.finalize()).description)
         case .directory:
@@ -102,4 +120,36 @@ enum LayerListing {
 
     /// The order fields of a record are reported in.
     static let fieldOrder = ["type", "size", "mode", "owner", "target", "device", "digest", "opaque"]
+}
+
+/// A package as a layer's dpkg database records it.
+struct InstalledPackage: VersionedPackage {
+    var name: String
+    var version: String
+    var architecture: String
+
+    /// Status files larger than this are not read for packages.
+    static let maxStatusSize: Int64 = 16 << 20
+
+    /// `var/lib/dpkg/status`, or a `var/lib/dpkg/status.d/` entry other than
+    /// an `.md5sums` list (the path without its leading `/`).
+    static func isStatusFile(_ path: String) -> Bool {
+        if path == "var/lib/dpkg/status" { return true }
+        guard path.hasPrefix("var/lib/dpkg/status.d/") else { return false }
+        let name = path.dropFirst("var/lib/dpkg/status.d/".count)
+        return !name.isEmpty && !name.contains("/") && !name.hasSuffix(".md5sums")
+    }
+
+    /// The installed packages a status file lists; a file that does not
+    /// parse as deb822 lists none (it is still compared as a file).
+    static func parse(_ bytes: [UInt8]) -> [InstalledPackage] {
+        var parser = Deb822Parser(source: "status", allowComments: false)
+        guard let stanzas = try? parser.feed(bytes) + parser.finish() else { return [] }
+        return stanzas.compactMap { stanza in
+            guard let name = stanza["Package"], let version = stanza["Version"] else { return nil }
+            // `Status: deinstall ok config-files` and the like: not installed.
+            if let status = stanza["Status"], !status.hasSuffix(" installed") { return nil }
+            return InstalledPackage(name: name, version: version, architecture: stanza["Architecture"] ?? "")
+        }
+    }
 }

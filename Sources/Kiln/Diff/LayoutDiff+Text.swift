@@ -7,16 +7,17 @@ extension LayoutDiff {
     func text(style: TextStyle) -> String {
         var lines = style.header(old: old, new: new)
         guard !isEqual else { return (lines + ["no differences"]).joined(separator: "\n") + "\n" }
+        lines += summaryLines(style: style)
         lines += style.section("manifest", manifest) + style.section("config", config)
         lines.append(style.heading("layers"))
         for layer in layers {
             lines.append(style.line(layer.kind, "  " + layer.sign + " " + layer.title + ": " + layer.digestText + layer.statusNote))
-            lines += layer.fields.map { style.change($0, indent: "      ") }
+            lines += layer.fields.map { LayoutLayerChange.fieldLine($0, style: style, indent: "      ") }
             for file in layer.files {
                 let label = "      " + file.change.sign + " " + file.key
                 if file.change == .changed {
                     lines.append(style.line(.changed, label))
-                    lines += file.fields.map { style.change($0, indent: "          ") }
+                    lines += file.fields.map { LayoutLayerChange.fieldLine($0, style: style, indent: "          ") }
                 } else {
                     lines.append(style.line(file.change, label + ": " + LayoutLayerChange.record(file.old ?? file.new)))
                 }
@@ -72,6 +73,13 @@ extension LayoutLayerChange {
         }
     }
 
+    /// `~ blob_size: 9.5 MiB → 17.1 MiB (+7.6 MiB)`: a field line with
+    /// sizes in human units.
+    static func fieldLine(_ change: ValueChange, style: TextStyle, indent: String) -> String {
+        let label = change.field + (change.key.map { " " + $0 } ?? "")
+        return style.line(change.change, indent + change.change.sign + " " + label + ": " + fieldValues(change))
+    }
+
     /// A layer whose tar differs while every entry's record is the same.
     static let sameEntries = "same entries (times, order or header details differ)"
 
@@ -87,7 +95,7 @@ extension LayoutLayerChange {
             }
         }
         var words = [text("type"), text("mode"), text("owner")].compactMap { $0 }
-        if let size = text("size") { words.append(size + (size == "1" ? " byte" : " bytes")) }
+        if case .integer(let size)? = fields["size"] { words.append(DiffValue.size(size)) }
         if let digest = text("digest") { words.append(DiffValue.digest(digest)) }
         if let device = text("device") { words.append("device " + device) }
         if let target = text("target") { words.append("→ " + target) }

@@ -182,6 +182,13 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
     /// Entries that differ, by image path; each side a record with `type`,
     /// `size`, `mode`, `owner`, `target`, `device`, `digest`.
     public var files: [ItemChange]
+    /// The old blob's size in bytes; nil for an added layer.
+    public var oldSize: Int64? = nil
+    /// The new blob's size in bytes; nil for a removed layer.
+    public var newSize: Int64? = nil
+    /// Debian packages the layer's dpkg database (`/var/lib/dpkg/status.d/`,
+    /// `/var/lib/dpkg/status`) adds, removes or changes.
+    public var packages: [PackageChange] = []
 
     /// How an image's layers are named for matching, in order.
     private struct Named {
@@ -244,26 +251,33 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
         var change = LayoutLayerChange(
             name: new.name, status: .same, oldPosition: positions.0, newPosition: positions.1,
             oldDigest: a.descriptor.digest, newDigest: b.descriptor.digest, oldDiffID: a.diffID, newDiffID: b.diffID,
-            fields: fields, files: [])
+            fields: fields, files: [], oldSize: a.descriptor.size, newSize: b.descriptor.size)
         if a.descriptor.digest == b.descriptor.digest { return change }
         if a.diffID == b.diffID {
             change.status = .recompressed
             return change
         }
         change.status = .changed
-        change.files = files(try LayerListing.read(a, layout: labels.0), try LayerListing.read(b, layout: labels.1))
+        let before = try LayerListing.listing(a, layout: labels.0), after = try LayerListing.listing(b, layout: labels.1)
+        change.files = files(before.entries, after.entries)
+        change.packages = PackageChange.compare(Array(before.packages.values), Array(after.packages.values))
         return change
     }
 
     private static func onlyOne(_ layer: Named, position: Int, in label: String, added: Bool) throws -> LayoutLayerChange {
-        let listing = try LayerListing.read(layer.layer, layout: label)
+        let listing = try LayerListing.listing(layer.layer, layout: label)
         let descriptor = layer.layer.descriptor
-        return LayoutLayerChange(
+        let packages = Array(listing.packages.values)
+        var change = LayoutLayerChange(
             name: layer.name, status: added ? .added : .removed,
             oldPosition: added ? nil : position, newPosition: added ? position : nil,
             oldDigest: added ? nil : descriptor.digest, newDigest: added ? descriptor.digest : nil,
             oldDiffID: added ? nil : layer.layer.diffID, newDiffID: added ? layer.layer.diffID : nil,
-            fields: [], files: added ? files([:], listing) : files(listing, [:]))
+            fields: [], files: added ? files([:], listing.entries) : files(listing.entries, [:]))
+        change.oldSize = added ? nil : descriptor.size
+        change.newSize = added ? descriptor.size : nil
+        change.packages = added ? PackageChange.compare([], packages) : PackageChange.compare(packages, [])
+        return change
     }
 
     private static func files(_ old: [String: JSONValue], _ new: [String: JSONValue]) -> [ItemChange] {
@@ -277,7 +291,8 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
     }
 
     private enum Keys: String, CodingKey {
-        case name, status, fields, files
+        case name, status, fields, files, packages
+        case oldSize = "old_size", newSize = "new_size"
         case oldPosition = "old_position", newPosition = "new_position", oldDigest = "old_digest", newDigest = "new_digest"
         case oldDiffID = "old_diff_id", newDiffID = "new_diff_id"
     }
@@ -292,7 +307,10 @@ public struct LayoutLayerChange: Hashable, Sendable, Encodable {
         try container.encodeIfPresent(newDigest, forKey: .newDigest)
         try container.encodeIfPresent(oldDiffID, forKey: .oldDiffID)
         try container.encodeIfPresent(newDiffID, forKey: .newDiffID)
+        try container.encodeIfPresent(oldSize, forKey: .oldSize)
+        try container.encodeIfPresent(newSize, forKey: .newSize)
         try container.encode(fields, forKey: .fields)
+        try container.encode(packages, forKey: .packages)
         try container.encode(files, forKey: .files)
     }
 }

@@ -6,17 +6,37 @@ extension PlanDiff {
     /// table row per layer with what changed and what the cache does, and
     /// the details of each changed layer folded away.
     var markdown: String {
-        var lines = Markdown.heading(old: old, new: new)
-        guard !isEqual else { return (lines + ["No differences: both plans describe the same image."]).joined(separator: "\n") + "\n" }
-        lines += Markdown.changes("image", image)
-        lines += Markdown.changes("config", config)
+        markdownDocument.render()
+    }
+
+    var markdownDocument: MarkdownDocument {
+        var document = MarkdownDocument(old: old, new: new)
+        guard !isEqual else { return document.saying("No differences: both plans describe the same image.") }
+        document.summary += Markdown.changes("image", image)
+        document.summary += Markdown.changes("config", config)
         let changes = Dictionary(layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let resolutions = Dictionary(packages.map { ($0.layer, $0) }, uniquingKeysWith: { first, _ in first })
         let rows = cache.map { outcome -> [String] in
             let change = changes[outcome.name]
             let position = outcome.outcome == .removed ? "" : String(change?.newPosition ?? position(of: outcome.name))
-            return [position, Markdown.code(outcome.name), outcome.type, change?.summary ?? "", outcome.markdown]
+            let summary = [change?.summary, resolutions[outcome.name].map { "packages: " + Markdown.cell($0.countsText) }]
+                .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
+            return [position, Markdown.code(outcome.name), outcome.type, summary, outcome.markdown]
         }
-        lines += Markdown.table(["#", "layer", "type", "change", "cache"], rows) + [""]
+        document.summary += Markdown.table(["#", "layer", "type", "change", "cache"], rows) + [""]
+        for layer in packages where !layer.known {
+            document.summary += ["**" + Markdown.html(layer.layer) + "**: " + Markdown.html(layer.unknownReason ?? ""), ""]
+        }
+        for layer in packages where layer.known {
+            let rows = layer.changes.map { change in
+                [change.sign, Markdown.code(change.name), change.oldVersion.map(Markdown.code) ?? "", change.newVersion.map(Markdown.code) ?? "",
+                 change.architecture + (change.change == .added || change.change == .removed ? "" : ", " + change.change.rawValue)]
+            }
+            let summary = "<code>" + Markdown.html(layer.layer) + "</code> packages: " + Markdown.html(layer.headline)
+            // Packages are part of the summary, never cut: a short list shown,
+            // a long one folded.
+            document.summary += Markdown.details(summary, Markdown.table(["", "package", "old", "new", "arch"], rows), open: rows.count <= Markdown.openLimit)
+        }
         for layer in layers where !layer.fields.isEmpty || !layer.items.isEmpty {
             var rows = layer.fields.map { [$0.change.sign, Markdown.label($0), Markdown.value($0.old), Markdown.value($0.new)] }
             for item in layer.items {
@@ -30,11 +50,16 @@ extension PlanDiff {
             let count = layer.fields.count + layer.items.count
             let state = layer.change == .added || layer.change == .removed ? " (\(layer.change.rawValue))" : ""
             let summary = "<code>" + Markdown.html(layer.name) + "</code>" + state + ": \(count) change" + (count == 1 ? "" : "s")
-            lines += Markdown.details(summary, Markdown.table(["", "what", "old", "new"], Markdown.capped(rows, columns: 4)))
+            document.sections.append(.init(summary: summary, header: ["", "what", "old", "new"], rows: rows))
+            // The layer's changed texts right after its table.
+            for text in texts where text.layer == layer.name {
+                let what = text.section == "command" ? "command" : text.key
+                let summary = "<code>" + Markdown.html(text.layer) + "</code> " + Markdown.html(what) + ": text changed"
+                document.sections.append(.init(summary: summary, header: [], rows: [], open: text.hunks.count <= 3 * Markdown.openLimit, block: text.hunks))
+            }
         }
-        if cache.contains(where: { $0.outcome == .rebuilt }) { lines.append(Self.digestNote) }
-        while lines.last == "" { lines.removeLast() }
-        return lines.joined(separator: "\n") + "\n"
+        if cache.contains(where: { $0.outcome == .rebuilt }) { document.footer.append(Self.digestNote) }
+        return document
     }
 
     /// A layer's 1-based position in the new plan, from the cache list

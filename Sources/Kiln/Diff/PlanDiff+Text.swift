@@ -13,8 +13,21 @@ extension PlanDiff {
             lines.append(style.heading("layers"))
             for layer in layers {
                 lines.append(style.line(layer.signKind, "  " + layer.signKind.sign + " " + layer.name + " (" + layer.type + ", " + layer.positionText + ")"))
-                lines += layer.fields.map { style.change($0, indent: "      ") }
-                for item in layer.items { lines += Self.lines(item, style: style, indent: "      ") }
+                for field in layer.fields {
+                    lines.append(style.change(field, indent: "      "))
+                    if field.field == "command", let text = text(layer.name, "command", "command") { lines += text.lines(style: style, indent: "          ") }
+                }
+                for item in layer.items {
+                    lines += Self.lines(item, style: style, indent: "      ")
+                    if item.section == "files", let text = text(layer.name, "files", item.key) { lines += text.lines(style: style, indent: "          ") }
+                }
+            }
+        }
+        if !packages.isEmpty {
+            lines.append(style.heading("packages"))
+            for layer in packages {
+                lines.append(style.line(layer.known ? ChangeKind.changed : nil, "  " + (layer.known ? "~ " : "? ") + layer.layer + ": " + layer.headline))
+                lines += layer.changes.map { style.line($0.kind, "      " + $0.sign + " " + $0.text) }
             }
         }
         lines.append(style.heading("cache"))
@@ -26,6 +39,11 @@ extension PlanDiff {
         }
         if cache.contains(where: { $0.outcome == .rebuilt }) { lines.append(Self.digestNote) }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The text diff of one item, if the diff has one.
+    func text(_ layer: String, _ section: String, _ key: String) -> TextDiff? {
+        texts.first { $0.layer == layer && $0.section == section && $0.key == key }
     }
 
     /// Why a change to one layer does not ripple up, unlike a Dockerfile's cache.
@@ -83,6 +101,16 @@ extension LayerCacheOutcome {
         case .built, .reused: "32"
         case .removed: "31"
         case .kept: "2"
+        }
+    }
+}
+
+extension TextDiff {
+    /// The hunks, indented, `-` lines red and `+` lines green.
+    func lines(style: TextStyle, indent: String) -> [String] {
+        hunks.map { line in
+            let kind: ChangeKind? = line.hasPrefix("+") ? .added : line.hasPrefix("-") ? .removed : nil
+            return style.line(kind, indent + line)
         }
     }
 }

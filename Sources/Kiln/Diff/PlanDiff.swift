@@ -23,12 +23,19 @@ public struct PlanDiff: Hashable, Sendable, Encodable {
     /// Layers added, removed, moved or changed; new plan order, then the
     /// removed ones in old plan order.
     public var layers: [LayerChange]
+    /// Per packages layer, the packages its resolution (the lock file, or
+    /// `--resolve`) adds, removes, upgrades or downgrades; or that it is
+    /// unknown.
+    public var packages: [PackagesLayerDiff] = []
+    /// Small texts that changed (inline `content`, small `source` files,
+    /// build commands), with their unified diffs.
+    public var texts: [TextDiff] = []
     /// For every layer of either plan, whether the cache keeps it or it is
     /// built again.
     public var cache: [LayerCacheOutcome]
 
     /// Whether the two plans describe the same image.
-    public var isEqual: Bool { image.isEmpty && config.isEmpty && layers.isEmpty }
+    public var isEqual: Bool { image.isEmpty && config.isEmpty && layers.isEmpty && packages.isEmpty }
 
     static let imageFields = ["name", "tag", "base", "platform", "created", "compression"]
     static let mapFields: Set<String> = ["env", "labels", "annotations"]
@@ -40,7 +47,10 @@ public struct PlanDiff: Hashable, Sendable, Encodable {
     ///   always can), or what ``LayerCacheKey`` throws.
     public static func compare(old: PlanSnapshot, new: PlanSnapshot) throws -> PlanDiff {
         let before = try old.comparableTree(), after = try new.comparableTree()
-        let image = imageFields.flatMap { TreeDiff.value($0, before[$0], after[$0]) }
+        var image = imageFields.flatMap { TreeDiff.value($0, before[$0], after[$0]) }
+        // A registry base's tag is pinned in the lock file: a new pin is a
+        // new base image, though the plan reads the same.
+        image += TreeDiff.value("base_digest", old.lock?.base.map { .string($0.digest.description) }, new.lock?.base.map { .string($0.digest.description) })
         let config = configFields.flatMap { field -> [ValueChange] in
             if mapFields.contains(field) { return TreeDiff.map(field, TreeDiff.object(before[field]), TreeDiff.object(after[field])) }
             if setFields.contains(field) { return TreeDiff.set(field, TreeDiff.array(before[field]), TreeDiff.array(after[field])) }
@@ -48,11 +58,13 @@ public struct PlanDiff: Hashable, Sendable, Encodable {
         }
         let layers = LayerChange.compare(TreeDiff.array(before["layers"]), TreeDiff.array(after["layers"]))
         var diff = PlanDiff(old: old.label, new: new.label, image: image, config: config, layers: layers, cache: [])
+        diff.packages = PackagesLayerDiff.compare(old: old, new: new, layers: layers)
+        diff.texts = TextDiff.compare(layers, old: old, new: new)
         diff.cache = try LayerCacheOutcome.outcomes(old: old, new: new, diff: diff)
         return diff
     }
 
-    private enum Keys: String, CodingKey { case kind, old, new, equal, image, config, layers, cache }
+    private enum Keys: String, CodingKey { case kind, old, new, equal, image, config, layers, packages, texts, cache }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Keys.self)
@@ -63,6 +75,8 @@ public struct PlanDiff: Hashable, Sendable, Encodable {
         try container.encode(image, forKey: .image)
         try container.encode(config, forKey: .config)
         try container.encode(layers, forKey: .layers)
+        try container.encode(packages, forKey: .packages)
+        try container.encode(texts, forKey: .texts)
         try container.encode(cache, forKey: .cache)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import Debian
 import KilnCore
 import OCI
 public import Plan
@@ -11,20 +13,50 @@ public struct PlanSnapshot: Sendable {
     public var plan: ImageBuildPlan
     /// `"sha256:…"` of every host input, by absolute path (``InputDigester``).
     public var inputDigests: [String: String]
+    /// The lock file beside the plan (`app.yaml` → `app.lock.json`), nil
+    /// when there is none.
+    public var lock: LockFile?
+    /// Packages layers resolved for this diff (`--resolve`), by name.
+    public var resolved: [String: LockedLayer] = [:]
+    /// The text of each small `source` file of a files entry, by absolute
+    /// host path, read when the side is loaded (a `--git` checkout is gone
+    /// by the time the diff is rendered).
+    var sourceTexts: [String: String] = [:]
 
-    /// A side made of a plan already loaded and its inputs' digests.
-    public init(label: String, plan: ImageBuildPlan, inputDigests: [String: String]) {
+    /// A side made of a plan already loaded, its inputs' digests and its
+    /// lock file.
+    public init(label: String, plan: ImageBuildPlan, inputDigests: [String: String], lock: LockFile? = nil) {
         self.label = label
         self.plan = plan
         self.inputDigests = inputDigests
+        self.lock = lock
     }
 
-    /// Loads the plan at `file` and digests its inputs.
+    /// Loads the plan at `file`, digests its inputs and reads its lock file.
     /// - Throws: ``PlanErrors`` for a plan that does not load,
-    ///   ``InputDigestError`` for an input that cannot be read.
+    ///   ``InputDigestError`` for an input that cannot be read,
+    ///   ``LockFileError`` for a lock file that cannot be read.
     public static func load(file: String, label: String? = nil, loader: PlanLoader, digester: InputDigester) throws -> PlanSnapshot {
         let plan = try loader.load(file: file)
-        return PlanSnapshot(label: label ?? file, plan: plan, inputDigests: try digester.digests(of: plan.hostInputs))
+        var snapshot = PlanSnapshot(
+            label: label ?? file, plan: plan, inputDigests: try digester.digests(of: plan.hostInputs),
+            lock: try readLock(LockFile.path(forPlan: file)))
+        snapshot.sourceTexts = sourceTexts(of: plan)
+        return snapshot
+    }
+
+    /// The lock file at `path`, or nil when there is none.
+    /// - Throws: ``LockFileError`` for one that cannot be read.
+    static func readLock(_ path: String) throws -> LockFile? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try LockFile.read(from: path)
+    }
+
+    /// What this side installs for the packages layer `spec`: what
+    /// `--resolve` found, else the lock's fresh entry, else why unknown.
+    func packages(of spec: LayerSpec) -> PackageResolution {
+        if let resolved = resolved[spec.name] { return PackageResolution(source: .resolved, layer: resolved) }
+        return PackageResolution.locked(lock, spec: spec, plan: plan)
     }
 
     /// The same plan with every host path below `from` moved below `to`:
@@ -63,7 +95,12 @@ public struct PlanSnapshot: Sendable {
     private func mapped(_ transform: (String) -> String) -> PlanSnapshot {
         var digests: [String: String] = [:]
         for (path, digest) in inputDigests { digests[transform(path)] = digest }
-        return PlanSnapshot(label: label, plan: plan.mappingHostPaths(transform), inputDigests: digests)
+        var texts: [String: String] = [:]
+        for (path, text) in sourceTexts { texts[transform(path)] = text }
+        var result = PlanSnapshot(label: label, plan: plan.mappingHostPaths(transform), inputDigests: digests, lock: lock)
+        result.resolved = resolved
+        result.sourceTexts = texts
+        return result
     }
 
     /// The plan as a diff compares it: `kiln plan`'s JSON (defaults filled,

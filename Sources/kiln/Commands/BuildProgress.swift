@@ -240,17 +240,3 @@ private struct Screen {
         drawnLines = lines.count
     }
 }
-
-/// Human byte counts: `512 B`, `1.5 KiB`, `12.3 MiB`.
-enum ByteCount {
-    static func format(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
-    }
-}

@@ -27,6 +27,12 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(help: "A directory wider than the plans' own that host paths may reach into.")
     var context: String?
 
+    @Flag(help: "Resolve the packages layers whose lock file does not say what they install (no lock, or a stale entry), on both sides, from their sources (network), and show the package-level change.")
+    var resolve = false
+
+    @Option(help: "Downloads cache for --resolve (default: $XDG_CACHE_HOME/kiln).")
+    var cacheDir: String?
+
     // With a shared cache, layers a build would make are checked there:
     // the diff says which a build would fetch instead of building.
     @OptionGroup var sharedCache: SharedCacheFlags
@@ -43,7 +49,16 @@ struct DiffCommand: AsyncParsableCommand {
         let differ = ImageDiffer(loader: PlanLoader(environment: ProcessEnvironment.current, context: context))
         var diff: ImageDiff
         do {
-            if let revision {
+            if resolve {
+                let environment = ProcessEnvironment.current
+                let resolver = PackageResolver(
+                    cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment), log: { line in Terminal.line(line) })
+                if let revision {
+                    diff = try await differ.compare(plan: paths[0], atRevision: revision, resolving: resolver)
+                } else {
+                    diff = try await differ.compare(old: paths[0], new: paths[1], resolving: resolver)
+                }
+            } else if let revision {
                 diff = try differ.compare(plan: paths[0], atRevision: revision)
             } else {
                 diff = try differ.compare(old: paths[0], new: paths[1])

@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import OCI
 import Registry
 import Synchronization
