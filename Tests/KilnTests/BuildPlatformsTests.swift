@@ -199,6 +199,22 @@ struct BuildPlatformsTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.path("none")))
     }
 
+    /// `kiln diff` of two multi-platform layouts compares one platform's
+    /// images: `--platform`'s, else this machine's.
+    @Test func diffComparesOnePlatformOfTwoIndexes() throws {
+        _ = try multiLayout(["plan/plan.yaml", "-o", "before"])
+        let plan = try Files.text(scratch.path("plan/plan.yaml"))
+        try scratch.write("plan/plan.yaml", plan.replacingOccurrences(of: "echo \"$KILN_PLATFORM", with: "echo \"v2 $KILN_PLATFORM"))
+        _ = try multiLayout(["plan/plan.yaml", "-o", "after"])
+        for platform in ["linux/arm64", nil] {
+            let result = try Tools.execute([KilnBinary.path, "diff", "before", "after", "--format", "json"] + (platform.map { ["--platform", $0] } ?? []), in: scratch.path)
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stdout.contains("platform.txt"), "\(result.stdout)")
+        }
+        let refused = try Tools.execute([KilnBinary.path, "diff", "before", "after", "--platform", "linux/s390x"], in: scratch.path)
+        #expect(refused.status != 0 && refused.status != 1 || refused.stderr.contains("s390x"), "\(refused.stderr)")
+    }
+
     /// A one-platform plan's build commands see the platform variables too,
     /// the variant empty; a variant reaches the descriptor and the config.
     @Test func singlePlatformAndVariantsSetThePlatformVariables() throws {

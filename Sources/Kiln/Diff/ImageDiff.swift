@@ -57,6 +57,9 @@ public enum DiffSubject: String, Hashable, Sendable {
 public struct ImageDiffer: Sendable {
     /// Loads both plans (its `context` applies to both).
     public var loader: PlanLoader
+    /// The image to take from a multi-platform layout (`--platform`); nil
+    /// takes this machine's platform where a layout holds several.
+    public var platform: Platform? = nil
 
     /// A differ that loads plans with `loader`.
     public init(loader: PlanLoader) {
@@ -82,8 +85,8 @@ public struct ImageDiffer: Sendable {
         case .layout:
             let scratch = try ScratchDirectory(prefix: "kiln-diff")
             defer { scratch.remove() }
-            let before = try LayoutSnapshot.open(old, scratch: try Self.directory(scratch.path + "/old"))
-            let after = try LayoutSnapshot.open(new, scratch: try Self.directory(scratch.path + "/new"))
+            let before = try LayoutSnapshot.open(old, scratch: try Self.directory(scratch.path + "/old"), platform: platform)
+            let after = try LayoutSnapshot.open(new, scratch: try Self.directory(scratch.path + "/new"), platform: platform)
             return .layouts(try LayoutDiff.compare(old: before, new: after))
         }
     }

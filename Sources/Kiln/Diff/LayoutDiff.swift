@@ -24,7 +24,10 @@ public struct LayoutSnapshot: Sendable {
     /// the diff skips layers whose digests agree, so a tampered blob under
     /// the same digest would otherwise pass as "no differences".
     /// - Throws: ``LayoutError``, ``DiffError/severalImages(layout:count:refs:)``.
-    public static func open(_ path: String, scratch: String) throws -> LayoutSnapshot {
+    /// - Parameter platform: the image to take from a multi-platform
+    ///   layout; nil takes this machine's platform where it holds several
+    ///   (as `kiln export` and `kiln pull` do).
+    public static func open(_ path: String, scratch: String, platform: Platform? = nil) throws -> LayoutSnapshot {
         var isDirectory: ObjCBool = false
         let reader: LayoutReader
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -33,6 +36,8 @@ public struct LayoutSnapshot: Sendable {
             reader = try LayoutReader(directory: path)
         }
         do {
+            if let platform { return LayoutSnapshot(label: path, image: try reader.image(ref: nil, platform: platform)) }
+            if let host = try? reader.image(ref: nil, platform: Platform.host) { return LayoutSnapshot(label: path, image: host) }
             return LayoutSnapshot(label: path, image: try reader.image(ref: nil, platform: nil))
         } catch .ambiguousImage(_, let count, let refs) {
             throw DiffError.severalImages(layout: path, count: count, refs: refs)

@@ -37,6 +37,9 @@ struct DiffCommand: AsyncParsableCommand {
     // the diff says which a build would fetch instead of building.
     @OptionGroup var sharedCache: SharedCacheFlags
 
+    @Option(help: ArgumentHelp("For multi-platform layouts: the platform's images to compare, os/arch[/variant] (default: this machine's).", valueName: "platform"))
+    var platform: String?
+
     func validate() throws {
         if revision != nil {
             guard paths.count == 1 else { throw ValidationError("--git REV takes exactly one plan (got \(paths.count))") }
@@ -46,7 +49,12 @@ struct DiffCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let differ = ImageDiffer(loader: PlanLoader(environment: ProcessEnvironment.current, context: context))
+        var differ = ImageDiffer(loader: PlanLoader(environment: ProcessEnvironment.current, context: context))
+        do {
+            differ.platform = try platform.map { try Platform(parsing: $0) }
+        } catch {
+            throw CommandFailure(code: 2, message: "kiln: error: --platform: \(error)")
+        }
         var diff: ImageDiff
         do {
             if resolve {
