@@ -81,9 +81,11 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var push: PushResult? = nil
     /// What the shared cache in a registry gave and took, when one was used.
     public var sharedCache: SharedCacheReport? = nil
+    /// The SBOM attached, when the plan or `--sbom` asked for one.
+    public var sbom: SBOMReport? = nil
 
     enum CodingKeys: String, CodingKey {
-        case image, layers, output, seconds, push
+        case image, layers, output, seconds, push, sbom
         case sharedCache = "cache_registry"
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"

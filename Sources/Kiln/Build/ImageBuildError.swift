@@ -17,6 +17,8 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     case lock(String)
     /// The build's scratch directory could not be created.
     case scratch(path: String, errno: Int32)
+    /// The SBOM could not be made.
+    case sbom(SBOMError)
 
     /// Whether the message starts with the place in the plan it is about
     /// (`plan.yaml:7:9: error: layer "tree": …`), the form of plan errors,
@@ -35,6 +37,7 @@ public enum ImageBuildError: Error, CustomStringConvertible {
         case .output(let error): "output: \(error)"
         case .lock(let message): message
         case .scratch(let path, let code): "cannot create a scratch directory in \(path): \(String(cString: strerror(code)))"
+        case .sbom(let error): "\(error)"
         }
     }
 }

@@ -122,6 +122,25 @@ public struct ImageBuilder: Sendable {
             written = try staging.writeImage(LayoutImageSpec(
                 name: plan.name, tag: plan.tag, platform: plan.platform, config: config,
                 layers: descriptors, annotations: annotations))
+        } catch {
+            await shared?.shutdown()
+            throw ImageBuildError.output(error)
+        }
+        // The SBOM describes the image just written (once per image).
+        var sbom: SBOMReport?
+        if let format = plan.sbom {
+            let subject = sbomSubject(manifest: written.manifest, platform: plan.platform, base: base, built: built, staging: staging, locks: locks)
+            let result = await pool.run { () -> Result<SBOMReport, SBOMError> in
+                Result { () throws(SBOMError) -> SBOMReport in try SBOMGenerator.attach(subject, format: format, to: staging) }
+            }
+            do {
+                sbom = try result.get()
+            } catch {
+                await shared?.shutdown()
+                throw ImageBuildError.sbom(error)
+            }
+        }
+        do {
             // The archive is written first but renamed into place only after
             // the layout is, so a failure anywhere leaves both as they were.
             let archive = try options.tarOutput.map { tar throws(LayoutError) in
@@ -139,6 +158,7 @@ public struct ImageBuilder: Sendable {
             layers: reports, output: options.output.map { _ in staging.output },
             tarOutput: options.tarOutput.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
             seconds: started.duration(to: clock.now).seconds)
+        report.sbom = sbom
         if let shared, let cache {
             // Entries go up only once the build succeeded.
             let uploaded = await shared.uploadMade(from: cache.store)
@@ -156,7 +176,8 @@ public struct ImageBuilder: Sendable {
     /// the layer (``LowerLayerCheck`` reads the layers below the last files
     /// layer it checks).
     private func mayStayRemote(_ index: Int) -> Bool {
-        guard options.sharedBlobsMayStayRemote else { return false }
+        // The SBOM reads every layer.
+        guard options.sharedBlobsMayStayRemote, plan.sbom == nil else { return false }
         let hasBase = plan.base != .scratch
         return index >= (LowerLayerCheck.checkedLayers(plan: plan, hasBase: hasBase).last ?? 0)
     }

@@ -31,8 +31,9 @@ public struct LayoutSummary: Codable, Hashable, Sendable {
         }
         var images: [ImageSummary] = []
         let index = try reader.index()
-        guard !index.manifests.isEmpty else { throw LayoutError.noManifest(layout: path) }
-        for entry in index.manifests {
+        // An SBOM artifact beside the image is not an image to summarize.
+        guard !index.images.isEmpty else { throw LayoutError.noManifest(layout: path) }
+        for entry in index.images {
             images += try summaries(of: entry, in: reader, annotations: entry.annotations ?? [:])
         }
         return LayoutSummary(layout: path, images: images)

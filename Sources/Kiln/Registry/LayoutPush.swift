@@ -22,7 +22,7 @@ public enum LayoutPush {
         let reader = try isDirectory.boolValue
             ? LayoutReader(directory: source)
             : LayoutReader.unpackArchive(source, into: scratch)
-        let images = try reader.index().manifests.filter { $0.annotations?[LayoutReader.refNameAnnotation] != nil }
+        let images = try reader.index().images.filter { $0.annotations?[LayoutReader.refNameAnnotation] != nil }
         guard images.count == 1, let image = images.first else {
             throw LayoutPushError.notOneImage(layout: source, refs: images.compactMap { $0.annotations?[LayoutReader.refNameAnnotation] })
         }
@@ -45,7 +45,17 @@ public enum LayoutPush {
                 throw LayoutPushError.badReference("the image's name \(name): \(error)")
             }
         }
-        return try await pusher.push(image, from: reader, to: reference, extraMounts: extraMounts)
+        var result = try await pusher.push(image, from: reader, to: reference, extraMounts: extraMounts)
+        // The SBOMs attached to the image go with it, as its referrers.
+        let artifacts = try reader.index().artifacts.filter { MediaType.isManifest($0.mediaType) }
+        if !artifacts.isEmpty {
+            var pushed: [ReferrerPush] = []
+            for artifact in artifacts {
+                pushed.append(try await pusher.pushReferrer(artifact, from: reader, to: Repository(reference)))
+            }
+            result.referrers = pushed
+        }
+        return result
     }
 }
 

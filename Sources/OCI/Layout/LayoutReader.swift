@@ -92,7 +92,7 @@ public struct LayoutReader: Sendable {
     /// - Throws: ``LayoutError`` naming what is missing, mismatched or malformed.
     public func image(ref: String?, platform: Platform?, verifyLayers: Bool = true) throws(LayoutError) -> LayoutImage {
         let index = try index()
-        var candidates = index.manifests
+        var candidates = index.images
         if let ref {
             candidates = candidates.filter { $0.annotations?[LayoutReader.refNameAnnotation] == ref }
             guard !candidates.isEmpty else {

@@ -11,7 +11,7 @@ struct PlanDecoder {
     var paths: HostPathResolver
 
     static let topLevelKeys = [
-        "kiln", "name", "tag", "base", "platform", "created", "compression", "layers",
+        "kiln", "name", "tag", "base", "platform", "created", "compression", "sbom", "layers",
         "entrypoint", "cmd", "env", "workdir", "user", "expose", "volumes", "stop_signal", "labels", "annotations",
     ]
 
@@ -50,6 +50,7 @@ struct PlanDecoder {
         let compression = fields.value("compression").map { node in
             keyword(node, "\"compression\"", Compression.self)
         } ?? .gzip
+        let sbom = fields.value("sbom").flatMap { node in keyword(node, "\"sbom\"", SBOMFormat.self) }
         let layers = self.layers(fields.value("layers"))
         if let layers, layers.isEmpty, base == .scratch {
             diagnostics.error(fields.value("layers")?.mark ?? root.mark, "an image from scratch needs at least one layer (add layers:)")
@@ -58,10 +59,12 @@ struct PlanDecoder {
         let annotations = fields.value("annotations").flatMap { diagnostics.stringMap($0, "\"annotations\"") } ?? [:]
 
         guard let name, let tag, let base, let platform, let created, let compression, let layers, let config else { return nil }
-        return ImageBuildPlan(
+        var plan = ImageBuildPlan(
             file: file, directory: directory, context: paths.context, name: name, tag: tag, base: base,
             platform: platform, created: created, compression: compression, layers: layers,
             config: config, annotations: annotations)
+        plan.sbom = sbom
+        return plan
     }
 
     /// Applies `--context`: it must exist and contain the plan's directory.

@@ -101,6 +101,7 @@ final class BuildProgress: BuildObserver, Sendable {
             if let output = report.output { lines.append("layout \(output)") }
             if let tar = report.tarOutput { lines.append("archive \(tar)") }
             if report.output == nil && report.tarOutput == nil { lines.append("nothing written (no -o or --tar)") }
+            if let sbom = report.sbom { lines.append("sbom \(sbom.format) \(sbom.artifact): \(sbom.coverage.summary)") }
             lines.append(String(format: "built in %.2fs", report.seconds))
             for line in lines { Terminal.line(line) }
         }
