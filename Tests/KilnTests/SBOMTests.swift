@@ -93,7 +93,7 @@ struct SBOMTests {
 
         let files = try #require(spdx["files"] as? [[String: Any]])
         func file(_ path: String) -> [String: Any]? { files.first { $0["fileName"] as? String == "./" + path } }
-        #expect((file("etc/app/app.conf")?["comment"] as? String)?.contains("source config/app.conf in the plan's directory") == true)
+        #expect((file("etc/app/app.conf")?["comment"] as? String)?.contains("(source), copied from config/app.conf in the plan's directory") == true)
         #expect((file("etc/motd")?["comment"] as? String)?.contains("files entry /etc/motd (content)") == true)
         #expect((file("usr/local/bin/greet")?["comment"] as? String)?.contains("build layer \"tools\"") == true)
         #expect((file("etc/hostname")?["comment"] as? String)?.hasPrefix("From the base image oci:base-layout:12") == true)

@@ -190,8 +190,8 @@ extension SBOMModel {
                 case .filesEntry(let entry):
                     container = layerID
                     origin = .filesEntry
-                    let source = provenance.sourcePath(of: file.memberPath).map { ", source \($0) in the plan's directory" } ?? ""
-                    comment = "Declared by the files entry \(entry.path) (\(entry.kind.rawValue)\(source)), layer \"\(name)\"."
+                    let source = provenance.sourcePath(of: file.memberPath).map { ", copied from \($0) in the plan's directory" } ?? ""
+                    comment = "Declared by the files entry \(entry.path) (\(entry.kind.rawValue))\(source), layer \"\(name)\"."
                 case .generated(let generated):
                     let key = generated.package.flatMap { package in
                         provenance.origins.lazy.compactMap { origin -> String? in
