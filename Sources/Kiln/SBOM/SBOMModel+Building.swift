@@ -52,8 +52,8 @@ extension SBOMModel {
             let repository = subject.name.split(separator: "/").last.map(String.init) ?? subject.name
             packages.append(Package(
                 id: imageID, kind: .image, name: subject.name, version: subject.tag, supplier: imageSupplier,
-                purl: "pkg:oci/\(Builder.purlEncode(repository))@sha256%3A\(subject.manifest.digest.hex)?arch=\(subject.platform.architecture)"
-                    + "&repository_url=\(Builder.purlEncode(subject.name))&tag=\(Builder.purlEncode(subject.tag))",
+                purl: "pkg:oci/\(PackageLocators.purlEncode(repository))@sha256%3A\(subject.manifest.digest.hex)?arch=\(subject.platform.architecture)"
+                    + "&repository_url=\(PackageLocators.purlEncode(subject.name))&tag=\(PackageLocators.purlEncode(subject.tag))",
                 sha256: subject.manifest.digest.hex, comment: "The image \(subject.name):\(subject.tag) (\(subject.platform)); its manifest is \(subject.manifest.digest)."))
             if let base = subject.base {
                 let baseName = base.reference.split(separator: "@").first.map(String.init) ?? base.reference
@@ -61,7 +61,7 @@ extension SBOMModel {
                 packages.append(Package(
                     id: baseID, kind: .base, name: base.reference, version: base.digest.description,
                     supplier: "Organization: " + baseRepository,
-                    purl: "pkg:oci/\(Builder.purlEncode(baseRepository.split(separator: "/").last.map(String.init) ?? baseRepository))@sha256%3A\(base.digest.hex)",
+                    purl: "pkg:oci/\(PackageLocators.purlEncode(baseRepository.split(separator: "/").last.map(String.init) ?? baseRepository))@sha256%3A\(base.digest.hex)",
                     sha256: base.digest.hex, comment: "The base image \(base.reference), manifest \(base.digest).", parent: imageID))
             }
             for (index, layer) in subject.layers.enumerated() {
@@ -102,8 +102,8 @@ extension SBOMModel {
                     let declared = license(of: deb.name)
                     packages.append(Package(
                         id: debID, kind: .debian, name: deb.name, version: deb.version, supplier: Builder.supplier(maintainer: status?.maintainer),
-                        purl: Builder.debianPURL(deb.name, deb.version, deb.architecture), sha256: deb.sha256,
-                        downloadLocation: url.flatMap(Builder.downloadLocation), license: declared,
+                        purl: PackageLocators.debianPURL(deb.name, deb.version, deb.architecture), sha256: deb.sha256,
+                        downloadLocation: url.flatMap(PackageLocators.downloadLocation), license: declared,
                         comment: "Debian package \(deb.name) \(deb.version) (\(deb.architecture)), installed by the packages layer \"\(name)\".", parent: id))
                 case .storePath(let store):
                     guard storePathIDs[store.path] == nil else { continue }
@@ -142,7 +142,7 @@ extension SBOMModel {
                 let declared = license(of: entry.name)
                 packages.append(Package(
                     id: id, kind: .debian, name: entry.name, version: entry.version, supplier: Builder.supplier(maintainer: entry.maintainer),
-                    purl: Builder.debianPURL(entry.name, entry.version, entry.architecture), license: declared,
+                    purl: PackageLocators.debianPURL(entry.name, entry.version, entry.architecture), license: declared,
                     comment: "Debian package \(entry.name) \(entry.version) (\(entry.architecture)), \(source) (/\(entry.statusPath)).", parent: parent))
             }
         }
@@ -230,28 +230,6 @@ extension SBOMModel {
         /// SPDX ids hold `[A-Za-z0-9.-]` only.
         static func idSafe(_ text: String) -> String {
             String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "-" })
-        }
-
-        /// `pkg:deb/debian/NAME@VERSION?arch=ARCH` (purl: the version's
-        /// `:` percent-encoded).
-        static func debianPURL(_ name: String, _ version: String, _ architecture: String) -> String {
-            "pkg:deb/debian/\(purlEncode(name))@\(purlEncode(version))?arch=\(purlEncode(architecture))"
-        }
-
-        /// Percent-encodes what a purl component may not hold as is.
-        static func purlEncode(_ text: String) -> String {
-            var allowed = CharacterSet.alphanumerics
-            allowed.insert(charactersIn: ".-_~+")
-            return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-        }
-
-        /// The download location SPDX validators accept: nil (NOASSERTION)
-        /// for `file://` and loopback URLs.
-        static func downloadLocation(_ url: String) -> String? {
-            guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-                  scheme == "http" || scheme == "https" || scheme == "ftp", let host = components.host?.lowercased() else { return nil }
-            let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]" || host.hasSuffix(".localhost")
-            return loopback ? nil : url
         }
 
         /// `Person: Name (email)` from a Maintainer field; Debian when there is none.
