@@ -57,6 +57,7 @@ struct SBOMFixture {
                 files:
                   - { path: /etc/app/app.conf, source: config/app.conf }
                   - { path: /etc/motd, content: "welcome\\n" }
+                  - { path: /etc/old.conf, remove: true }
               - name: tools
                 type: build
                 inputs: [src]
@@ -104,6 +105,7 @@ struct SBOMFixture {
     file $r/var/lib/dpkg/info/base-lib.md5sums $'d41d8cd98f00b204e9800998ecf8427e  usr/lib/libbase.so.2\n'
     file $r/etc/base-release $'base 12\n'
     file $r/etc/hostname $'base\n'
+    file $r/etc/old.conf $'removed by the app\n'
     file $r/usr/lib/libbase.so.2 $'libbase\n'
     file $r/usr/share/doc/base-files/copyright "$dep5"$'\n\nFiles: *\nCopyright: 2024 kiln\nLicense: GPL-2+\n'
 

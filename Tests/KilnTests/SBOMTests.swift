@@ -97,6 +97,8 @@ struct SBOMTests {
         #expect((file("etc/motd")?["comment"] as? String)?.contains("files entry /etc/motd (content)") == true)
         #expect((file("usr/local/bin/greet")?["comment"] as? String)?.contains("build layer \"tools\"") == true)
         #expect((file("etc/hostname")?["comment"] as? String)?.hasPrefix("From the base image oci:base-layout:12") == true)
+        // A base file the plan removes (a whiteout) is not in the image, so not in the SBOM.
+        #expect(file("etc/old.conf") == nil)
 
         // Relationships: the package, layer or base that holds each file.
         let relationships = try #require(spdx["relationships"] as? [[String: String]])

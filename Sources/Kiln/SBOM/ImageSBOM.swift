@@ -72,7 +72,7 @@ public enum ImageSBOM {
                 let manifest: ImageManifest = try reader.readJSONBlob(artifact, what: "artifact manifest")
                 guard manifest.subject?.digest == image.manifestDescriptor.digest, let layer = manifest.layers.first,
                       layer.mediaType == wanted.mediaType else { continue }
-                let bytes = try reader.readBlob(layer)
+                let bytes = try reader.readBlob(layer, limit: documentLimit)
                 return Found(bytes: bytes, format: wanted, attached: true, manifestDigest: image.manifestDescriptor.digest)
             }
         }
