@@ -64,10 +64,10 @@ struct SBOMCommandTests {
             #expect(printed.output == (try Files.bytes(layout.blob(documentDigest))))
             #expect(printed.stderr.contains("the spdx SBOM attached to \(layout.index.manifests[0].digest)"), "\(printed.stderr)")
         }
-        // Another format: computed from the layers, and valid.
+        // Another format: the attached document converted, every origin kept, and valid.
         let converted = try kiln(["sbom", "out", "--format", "cyclonedx"])
         #expect(converted.succeeded, "\(converted.stderr)")
-        #expect(converted.stderr.contains("computed from its layers: 2 files covered: 2 image layer"), "\(converted.stderr)")
+        #expect(converted.stderr.contains("the spdx SBOM attached to \(layout.index.manifests[0].digest), converted to cyclonedx: 2 files covered: 2 files entry"), "\(converted.stderr)")
         _ = try check(converted.output, as: "converted.cdx.json", rootfs: rootfs)
 
         // An image with no SBOM at all.
@@ -79,6 +79,7 @@ struct SBOMCommandTests {
         #expect(computed.stderr.contains("no SBOM attached"), "\(computed.stderr)")
         let document = try check(computed.output, as: "bare.spdx.json", rootfs: rootfs)
         #expect(document["name"] as? String == "example.com/cmd/bare:2.0")
+        #expect(computed.stderr.contains("computed from its layers: 2 files covered: 2 image layer"), "\(computed.stderr)")
 
         let missing = try kiln(["sbom", "nowhere/at/all:x"])
         #expect(missing.status == 1)

@@ -153,6 +153,14 @@ struct SBOMTests {
         #expect(checked.contains("JsonStrictValidator") && checked.contains("regular files covered"))
         let document = try Self.json(layout.blob(manifest.layers[0].digest))
         #expect((document["serialNumber"] as? String)?.hasPrefix("urn:uuid:") == true)
+        // Asked for as SPDX, the attached document is converted, every origin kept.
+        let converted = try Tools.execute([KilnBinary.path, "sbom", "out", "--format", "spdx"], in: fixture.app)
+        #expect(converted.succeeded, "\(converted.stderr)")
+        let line = try #require(built.stderrLines.first { $0.hasPrefix("sbom cyclonedx sha256:") })
+        let coverage = String(line[line.range(of: ": ")!.upperBound...])
+        #expect(converted.stderr.contains("converted to spdx: " + coverage), "\(converted.stderr)")
+        try Files.write(converted.output, to: fixture.scratch.path + "/converted.spdx.json")
+        _ = try SBOMFixture.check(fixture.scratch.path + "/converted.spdx.json", rootfs: rootfs)
         #expect((document["metadata"] as? [String: Any])?["timestamp"] as? String == "1970-01-01T00:00:00Z")
     }
 

@@ -36,7 +36,8 @@ enum CycloneDXDocument {
             var description = package.comment ?? ""
             if let sourceInfo = package.sourceInfo { description += (description.isEmpty ? "" : " ") + "It was " + sourceInfo + "." }
             if !description.isEmpty { fields["description"] = .string(description) }
-            var properties: [JSONValue] = [property("kiln:kind", package.kind.rawValue)]
+            // The SPDX actor too, so the document converts back whole.
+            var properties: [JSONValue] = [property("kiln:kind", package.kind.rawValue), property("kiln:supplier", package.supplier)]
             if let location = package.downloadLocation {
                 fields["externalReferences"] = .array([.object(["type": .string("distribution"), "url": .string(location)])])
             }

@@ -21,8 +21,10 @@ public enum ImageSBOM {
         public var attached: Bool
         /// The image manifest it describes.
         public var manifestDigest: ContentDigest
-        /// For a computed document, its coverage.
+        /// For a computed or converted document, its coverage.
         public var coverage: SBOMCoverage?
+        /// The attached document's format, when this one was converted from it.
+        public var convertedFrom: SBOMFormat? = nil
     }
 
     /// The SBOM of `source`.
@@ -39,7 +41,7 @@ public enum ImageSBOM {
     ) async throws -> Found {
         let (reader, pulled) = try await ImageSource.open(source, platform: platform, scratch: scratch, puller: puller)
         let image = try reader.image(ref: nil, platform: platform)
-        if let attached = try attached(in: reader, image: image, format: format) { return attached }
+        if let attached = try attached(in: reader, image: image, format: format) { return try converted(attached, to: format, image: image) }
         guard let reference = pulled, let puller else { return try computed(image, format: format ?? .spdx) }
         let repository = Repository(reference)
         let referrers = try await puller.client.referrers(repository, of: image.manifestDescriptor.digest)
@@ -50,7 +52,8 @@ public enum ImageSBOM {
                 guard manifest.subject?.digest == image.manifestDescriptor.digest, let layer = manifest.layers.first,
                       layer.mediaType == wanted.mediaType else { continue }
                 let bytes = try await puller.client.fetchBlobBytes(repository, descriptor: layer, limit: documentLimit)
-                return Found(bytes: bytes, format: wanted, attached: true, manifestDigest: image.manifestDescriptor.digest)
+                return try converted(
+                    Found(bytes: bytes, format: wanted, attached: true, manifestDigest: image.manifestDescriptor.digest), to: format, image: image)
             }
         }
         return try computed(image, format: format ?? .spdx)
@@ -59,9 +62,29 @@ public enum ImageSBOM {
     /// The largest SBOM document read.
     static let documentLimit = 256 << 20
 
-    /// The formats to look for, in order.
+    /// The formats to look for, in order: the one asked for first, then
+    /// any other (converted).
     private static func preference(_ format: SBOMFormat?) -> [SBOMFormat] {
-        format.map { [$0] } ?? SBOMFormat.allCases
+        format.map { wanted in [wanted] + SBOMFormat.allCases.filter { $0 != wanted } } ?? SBOMFormat.allCases
+    }
+
+    /// `found` in `format`: as it is when it has that format, else
+    /// converted (kiln's own documents keep every origin), else computed
+    /// from `image`'s layers.
+    static func converted(_ found: Found, to format: SBOMFormat?, image: LayoutImage) throws -> Found {
+        guard let format, format != found.format else { return found }
+        guard let model = SBOMModel(reading: found.bytes, format: found.format) else { return try computed(image, format: format) }
+        let bytes: [UInt8]
+        do {
+            switch format {
+            case .spdx: bytes = try SPDXDocument.encode(model)
+            case .cyclonedx: bytes = try CycloneDXDocument.encode(model)
+            }
+        } catch {
+            throw SBOMError.encoding(error)
+        }
+        return Found(
+            bytes: bytes, format: format, attached: false, manifestDigest: found.manifestDigest, coverage: model.coverage, convertedFrom: found.format)
     }
 
     /// The document a layout attaches to `image`, or nil.

@@ -29,6 +29,9 @@ struct SBOMCommand: AsyncParsableCommand {
         }
         if found.attached {
             Terminal.line("the \(found.format.rawValue) SBOM attached to \(found.manifestDigest)")
+        } else if let original = found.convertedFrom {
+            Terminal.line("the \(original.rawValue) SBOM attached to \(found.manifestDigest), converted to \(found.format.rawValue)"
+                + (found.coverage.map { ": " + $0.summary } ?? ""))
         } else {
             let asked = format.map { $0.rawValue + " " } ?? ""
             Terminal.line("no \(asked)SBOM attached to \(found.manifestDigest); computed from its layers" + (found.coverage.map { ": " + $0.summary } ?? ""))
