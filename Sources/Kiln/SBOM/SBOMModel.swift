@@ -124,11 +124,14 @@ public struct SBOMCoverage: Hashable, Sendable, Codable {
         case files, byOrigin = "by_origin"
     }
 
+    /// Memberwise.
     public init(files: Int, byOrigin: [SBOMOriginKind: Int]) {
         self.files = files
         self.byOrigin = byOrigin
     }
 
+    /// Reads `{"files": N, "by_origin": {"debian-package": N, …}}`;
+    /// unknown origin kinds are left out.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         files = try container.decode(Int.self, forKey: .files)
@@ -136,6 +139,7 @@ public struct SBOMCoverage: Hashable, Sendable, Codable {
         byOrigin = Dictionary(uniqueKeysWithValues: raw.compactMap { key, value in SBOMOriginKind(rawValue: key).map { ($0, value) } })
     }
 
+    /// Writes the shape ``init(from:)`` reads (`--json`'s `sbom.coverage`).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(files, forKey: .files)
