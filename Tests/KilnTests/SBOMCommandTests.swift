@@ -85,6 +85,38 @@ struct SBOMCommandTests {
         #expect(missing.status == 1)
     }
 
+    /// kiln's own readers take the image by its tag and skip the SBOM
+    /// artifact: inspect, export, diff, an `oci:` base, and the archive form.
+    @Test func kilnsReadersSeeOnlyTheImage() throws {
+        try scratch.write("app.yaml", Self.plan(name: "example.com/cmd/app", sbom: "spdx"))
+        let layout = try Build.layout(["app.yaml", "-o", "out", "--tar", "out.tar"], in: scratch.path)
+        #expect(layout.artifacts.count == 1)
+        for source in ["out", "out.tar"] {
+            let inspected = try kiln(["inspect", source, "--json"])
+            #expect(inspected.succeeded, "\(inspected.stderr)")
+            #expect(inspected.stdout.contains(layout.index.manifests[0].digest) && !inspected.stdout.contains(layout.artifacts[0].digest))
+        }
+        let exported = try kiln(["export", "out", "--rootfs", "rootfs"])
+        #expect(exported.succeeded, "\(exported.stderr)")
+        #expect(try Files.text(scratch.path + "/rootfs/srv/app.txt") == "app\n")
+        let diffed = try kiln(["diff", "out", "out.tar"])
+        #expect(diffed.status == 0, "\(diffed.stderr)\(diffed.stdout)")
+        // A layout with an SBOM as the base of another plan, itself with one.
+        try scratch.write("on-base.yaml", """
+            kiln: 1
+            name: example.com/cmd/on-base
+            platform: linux/amd64
+            base: oci:out:2.0
+            sbom: spdx
+            layers:
+              - { name: top, type: files, files: [{ path: /top, content: "top\\n" }] }
+
+            """)
+        let derived = try Build.run(["on-base.yaml", "-o", "derived"], in: scratch.path)
+        #expect(derived.succeeded, "\(derived.stderr)")
+        #expect(derived.stderrLines.contains { $0.hasSuffix(": 3 files covered: 1 files entry, 2 base image") }, "\(derived.stderr)")
+    }
+
     @Test(.requires(SBOMFixture.tools))
     func aComputedSBOMListsTheDpkgPackagesOfEveryLayer() throws {
         let fixture = try SBOMFixture()
