@@ -117,6 +117,17 @@ struct SBOMCommandTests {
         #expect(derived.stderrLines.contains { $0.hasSuffix(": 3 files covered: 1 files entry, 2 base image") }, "\(derived.stderr)")
     }
 
+    /// A plan that starts asking for an SBOM changes the image (it gets
+    /// an artifact) but no layer: `kiln diff` says so.
+    @Test func planDiffShowsTheSBOMAndKeepsEveryLayer() throws {
+        try scratch.write("old.yaml", Self.plan(name: "example.com/cmd/app", sbom: nil))
+        try scratch.write("new.yaml", Self.plan(name: "example.com/cmd/app", sbom: "cyclonedx"))
+        let diffed = try kiln(["diff", "old.yaml", "new.yaml"])
+        #expect(diffed.status == 1)
+        #expect(diffed.stdoutLines.contains("  + sbom: \"cyclonedx\""), "\(diffed.stdout)")
+        #expect(diffed.stdoutLines.contains("  kept     files"), "\(diffed.stdout)")
+    }
+
     @Test(.requires(SBOMFixture.tools))
     func aComputedSBOMListsTheDpkgPackagesOfEveryLayer() throws {
         let fixture = try SBOMFixture()
