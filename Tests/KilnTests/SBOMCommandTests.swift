@@ -94,8 +94,14 @@ struct SBOMCommandTests {
         for source in ["out", "out.tar"] {
             let inspected = try kiln(["inspect", source, "--json"])
             #expect(inspected.succeeded, "\(inspected.stderr)")
-            #expect(inspected.stdout.contains(layout.index.manifests[0].digest) && !inspected.stdout.contains(layout.artifacts[0].digest))
+            // One image, which names its SBOM.
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(inspected.output)) as? [String: Any])
+            let images = try #require(summary["images"] as? [[String: Any]])
+            #expect(images.count == 1)
+            #expect(images.first?["manifest_digest"] as? String == layout.index.manifests[0].digest)
+            #expect((images.first?["artifacts"] as? [[String: String]]) == [["artifact_type": "application/spdx+json", "digest": layout.artifacts[0].digest]])
         }
+        #expect(try kiln(["inspect", "out"]).stdoutLines.contains("  sbom        application/spdx+json \(layout.artifacts[0].digest)"))
         let exported = try kiln(["export", "out", "--rootfs", "rootfs"])
         #expect(exported.succeeded, "\(exported.stderr)")
         #expect(try Files.text(scratch.path + "/rootfs/srv/app.txt") == "app\n")

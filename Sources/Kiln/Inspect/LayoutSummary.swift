@@ -36,6 +36,15 @@ public struct LayoutSummary: Codable, Hashable, Sendable {
         for entry in index.images {
             images += try summaries(of: entry, in: reader, annotations: entry.annotations ?? [:])
         }
+        // Each SBOM is shown with the image its `subject` names.
+        for artifact in index.artifacts where MediaType.isManifest(artifact.mediaType) {
+            let manifest: ImageManifest = try reader.readJSONBlob(artifact, what: "artifact manifest")
+            for position in images.indices where images[position].manifestDigest == manifest.subject?.digest {
+                images[position].artifacts = (images[position].artifacts ?? []) + [
+                    ArtifactSummary(artifactType: artifact.artifactType ?? manifest.artifactType ?? "", digest: artifact.digest),
+                ]
+            }
+        }
         return LayoutSummary(layout: path, images: images)
     }
 
@@ -91,9 +100,11 @@ public struct ImageSummary: Codable, Hashable, Sendable {
     public var config: ContainerConfig
     /// The manifest's annotations.
     public var annotations: [String: String]
+    /// The artifacts (SBOMs) the layout lists about this image; nil when none.
+    public var artifacts: [ArtifactSummary]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case name, tag, platform, created, layers, size, config, annotations
+        case name, tag, platform, created, layers, size, config, annotations, artifacts
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
     }
@@ -119,5 +130,18 @@ public struct LayerSummary: Codable, Hashable, Sendable {
         case diffID = "diff_id"
         case mediaType = "media_type"
         case createdBy = "created_by"
+    }
+}
+
+/// An artifact whose `subject` is an image of the layout (an SBOM).
+public struct ArtifactSummary: Codable, Hashable, Sendable {
+    /// `application/spdx+json`, `application/vnd.cyclonedx+json`.
+    public var artifactType: String
+    /// The artifact manifest's digest.
+    public var digest: ContentDigest
+
+    enum CodingKeys: String, CodingKey {
+        case digest
+        case artifactType = "artifact_type"
     }
 }
