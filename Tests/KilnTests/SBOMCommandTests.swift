@@ -81,8 +81,15 @@ struct SBOMCommandTests {
         #expect(document["name"] as? String == "example.com/cmd/bare:2.0")
         #expect(computed.stderr.contains("computed from its layers: 2 files covered: 2 image layer"), "\(computed.stderr)")
 
-        let missing = try kiln(["sbom", "nowhere/at/all:x"])
+        let missing = try kiln(["sbom", "./missing-layout"])
         #expect(missing.status == 1)
+        #expect(missing.stderrLines == ["kiln: error: ./missing-layout: no such layout directory or oci-archive, and not a registry reference"])
+        let badFormat = try kiln(["sbom", "out", "--format", "spdy"])
+        #expect(badFormat.status == 2)
+        #expect(badFormat.stderrLines.first == "Error: The value 'spdy' is invalid for '--format <format>'. Please provide one of 'spdx' and 'cyclonedx'.")
+        let badBuildFormat = try kiln(["build", "app.yaml", "--sbom", "spdy"])
+        #expect(badBuildFormat.status == 2)
+        #expect(badBuildFormat.stderrLines.first == "Error: The value 'spdy' is invalid for '--sbom <format>'. Please provide one of 'spdx' and 'cyclonedx'.")
     }
 
     /// kiln's own readers take the image by its tag and skip the SBOM
