@@ -127,18 +127,13 @@ public struct ImageBuilder: Sendable {
             throw ImageBuildError.output(error)
         }
         // The SBOM describes the image just written (once per image).
-        var sbom: SBOMReport?
-        if let format = plan.sbom {
-            let subject = sbomSubject(manifest: written.manifest, platform: plan.platform, base: base, built: built, staging: staging, locks: locks)
-            let result = await pool.run { () -> Result<SBOMReport, SBOMError> in
-                Result { () throws(SBOMError) -> SBOMReport in try SBOMGenerator.attach(subject, format: format, to: staging) }
-            }
-            do {
-                sbom = try result.get()
-            } catch {
-                await shared?.shutdown()
-                throw ImageBuildError.sbom(error)
-            }
+        let sbom: SBOMReport?
+        do {
+            sbom = try await attachSBOM(
+                manifest: written.manifest, platform: plan.platform, base: base, built: built, staging: staging, locks: locks, pool: pool)
+        } catch {
+            await shared?.shutdown()
+            throw error
         }
         do {
             // The archive is written first but renamed into place only after

@@ -4,6 +4,28 @@ import Plan
 import Strategies
 
 extension ImageBuilder {
+    /// Generates the SBOM the plan asks for (`sbom:` or `--sbom`) of the
+    /// image just written and stages it as an artifact about `manifest`;
+    /// nil when none is asked for. A multi-platform build calls it once per
+    /// platform image, with that image's manifest, platform and layers.
+    /// - Throws: ``ImageBuildError/sbom(_:)``.
+    func attachSBOM(
+        manifest: Descriptor, platform: Platform, base: LoadedBase?, built: [BuiltLayer], staging: LayoutStaging, locks: PackageLocks,
+        pool: WorkerPool
+    ) async throws -> SBOMReport? {
+        guard let format = plan.sbom else { return nil }
+        let subject = sbomSubject(manifest: manifest, platform: platform, base: base, built: built, staging: staging, locks: locks)
+        // Reading and hashing every layer blocks: on the build's pool.
+        let result = await pool.run { () -> Result<SBOMReport, SBOMError> in
+            Result { () throws(SBOMError) -> SBOMReport in try SBOMGenerator.attach(subject, format: format, to: staging) }
+        }
+        do {
+            return try result.get()
+        } catch {
+            throw ImageBuildError.sbom(error)
+        }
+    }
+
     /// The SBOM subject of the image just written: its manifest, its base
     /// layers and the plan layers with their provenance, the base as the
     /// plan names it (never a host path outside the plan's directory), and
