@@ -11,7 +11,7 @@ struct KilnCommand: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Compile declarative image build plans into reproducible OCI image layouts.",
         version: Kiln.versionDescription,
-        subcommands: [BuildCommand.self, PushCommand.self, PullCommand.self, LockCommand.self, ValidateCommand.self, PlanCommand.self, DiffCommand.self, InspectCommand.self, ExportCommand.self, SchemaCommand.self, CacheCommand.self]
+        subcommands: [BuildCommand.self, PushCommand.self, PullCommand.self, LockCommand.self, ValidateCommand.self, PlanCommand.self, DiffCommand.self, InspectCommand.self, ExportCommand.self, SBOMCommand.self, SchemaCommand.self, CacheCommand.self]
     )
 
     /// `kiln` alone is a usage error: it names no command.

@@ -179,7 +179,7 @@ import TestSupport
     @Test func aMistypedCommandSuggestsTheClosest() throws {
         let result = try Tools.kiln(["biuld", "plan.yaml"], in: scratch.path)
         #expect(result.status == 2)
-        #expect(result.stderrLines.first == "Error: unknown command \"biuld\" (did you mean \"build\"?); the commands are build, push, pull, lock, validate, plan, diff, inspect, export, schema, cache")
+        #expect(result.stderrLines.first == "Error: unknown command \"biuld\" (did you mean \"build\"?); the commands are build, push, pull, lock, validate, plan, diff, inspect, export, sbom, schema, cache")
     }
 
     @Test func anUnknownProgressModeIsAUsageError() throws {

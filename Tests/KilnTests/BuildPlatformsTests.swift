@@ -199,6 +199,23 @@ struct BuildPlatformsTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.path("none")))
     }
 
+    /// `--sbom` on a `platforms:` build attaches one SBOM per platform
+    /// image, each an artifact whose subject is that platform's manifest,
+    /// listed in index.json after the tagged index without a ref.name.
+    @Test func eachPlatformImageGetsItsOwnSBOM() throws {
+        let layout = try multiLayout(["plan/plan.yaml", "-o", "with-sbom", "--sbom", "spdx"])
+        #expect(layout.index.manifests.count == 3)
+        #expect(layout.index.manifests[0].mediaType == "application/vnd.oci.image.index.v1+json")
+        var subjects: [String] = []
+        for artifact in layout.index.manifests.dropFirst() {
+            #expect(artifact.annotations?["org.opencontainers.image.ref.name"] == nil)
+            let manifest = try #require(try JSONSerialization.jsonObject(with: Data(try Files.bytes(BuiltLayout.blob(artifact.digest, in: layout.path)))) as? [String: Any])
+            #expect(manifest["artifactType"] as? String == "application/spdx+json")
+            subjects.append(try #require((manifest["subject"] as? [String: Any])?["digest"] as? String))
+        }
+        #expect(subjects.sorted() == layout.imageIndex.manifests.map(\.digest).sorted())
+    }
+
     /// `kiln diff` of two multi-platform layouts compares one platform's
     /// images: `--platform`'s, else this machine's.
     @Test func diffComparesOnePlatformOfTwoIndexes() throws {

@@ -87,6 +87,7 @@ struct DescriptorJSON: Decodable, Equatable {
     var size: Int
     var annotations: [String: String]?
     var platform: PlatformJSON?
+    var artifactType: String?
 }
 
 struct PlatformJSON: Decodable, Equatable {
@@ -154,11 +155,17 @@ struct BuiltLayout {
     let index: IndexJSON
     let manifest: ManifestJSON
     let config: ConfigJSON
+    /// What `index.json` lists beside the image (an SBOM artifact); not in
+    /// ``index``, whose one manifest is the image.
+    let artifacts: [DescriptorJSON]
 
     init(_ path: String) throws {
         self.path = path
         let decoder = JSONDecoder()
-        index = try decoder.decode(IndexJSON.self, from: Data(try Files.bytes(path + "/index.json")))
+        var index = try decoder.decode(IndexJSON.self, from: Data(try Files.bytes(path + "/index.json")))
+        artifacts = index.manifests.filter { $0.artifactType != nil }
+        index.manifests.removeAll { $0.artifactType != nil }
+        self.index = index
         guard index.manifests.count == 1 else { throw TestSupportError("\(path)/index.json lists \(index.manifests.count) manifests") }
         manifest = try decoder.decode(ManifestJSON.self, from: Data(try Files.bytes(BuiltLayout.blob(index.manifests[0].digest, in: path))))
         config = try decoder.decode(ConfigJSON.self, from: Data(try Files.bytes(BuiltLayout.blob(manifest.config.digest, in: path))))

@@ -100,9 +100,11 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var push: PushResult? = nil
     /// What the shared cache in a registry gave and took, when one was used.
     public var sharedCache: SharedCacheReport? = nil
+    /// The SBOM attached, when the plan or `--sbom` asked for one.
+    public var sbom: SBOMReport? = nil
 
     enum CodingKeys: String, CodingKey {
-        case image, layers, output, seconds, push, platforms
+        case image, layers, output, seconds, push, platforms, sbom
         case sharedCache = "cache_registry"
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
@@ -118,9 +120,11 @@ public struct PlatformImageReport: Codable, Hashable, Sendable {
     public var manifestDigest: ContentDigest
     /// Digest of its config blob.
     public var configDigest: ContentDigest
+    /// The SBOM attached to it, when the plan or `--sbom` asked for one.
+    public var sbom: SBOMReport? = nil
 
     enum CodingKeys: String, CodingKey {
-        case platform
+        case platform, sbom
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
     }

@@ -21,6 +21,8 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     case platform(requested: String, planned: [String])
     /// Building one platform of a `platforms:` plan failed: `error` says how.
     indirect case forPlatform(String, ImageBuildError)
+    /// The SBOM could not be made.
+    case sbom(SBOMError)
 
     /// Whether the message starts with the place in the plan it is about
     /// (`plan.yaml:7:9: error: layer "tree": …`), the form of plan errors,
@@ -50,6 +52,7 @@ public enum ImageBuildError: Error, CustomStringConvertible {
             error.startsWithPlanLocation
                 ? "\(error) (building \(platform))"
                 : "\(platform): \(error)"
+        case .sbom(let error): "\(error)"
         }
     }
 }

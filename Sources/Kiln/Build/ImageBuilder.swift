@@ -76,11 +76,12 @@ public struct ImageBuilder: Sendable {
         do {
             let built = try await buildLayers(jobs, platforms: platforms, into: staging, scratch: scratch.path, cache: cache, pool: pool)
             reports += built.map(\.report)
-            for (ordinal, platform) in platforms.enumerated() {
-                let layers = plan.layers.indices.map { index in
+            for ordinal in platforms.indices {
+                platforms[ordinal].built = plan.layers.indices.map { index in
                     built[jobs.firstIndex { $0.layer == index && ($0.platform == nil || $0.platform == ordinal) }!]
                 }
-                images.append(try await scoped(platform.plan) { try write(platform, layers: layers, into: staging) })
+                let platform = platforms[ordinal]
+                images.append(try await scoped(platform.plan) { try write(platform, layers: platform.built, into: staging) })
             }
         } catch {
             await shared?.shutdown()
@@ -98,6 +99,24 @@ public struct ImageBuilder: Sendable {
             // host's, else the first platform's.
             let docker = images.first { $0.manifest.platform.map { $0.satisfies(Platform.host) } ?? false } ?? images[0]
             _ = try staging.writeTag(tagged, name: plan.name, tag: plan.tag, annotations: plan.annotations, docker: docker)
+        } catch {
+            await shared?.shutdown()
+            throw ImageBuildError.output(error)
+        }
+        // The SBOM describes each image just written; its artifact joins
+        // index.json beside the tagged entry.
+        var sboms: [SBOMReport?] = []
+        do {
+            for (platform, image) in zip(platforms, images) {
+                sboms.append(try await attachSBOM(
+                    manifest: image.manifest, platform: platform.plan.platform, base: platform.loaded.base,
+                    built: platform.built, staging: staging, locks: platform.locks, pool: pool))
+            }
+        } catch {
+            await shared?.shutdown()
+            throw error
+        }
+        do {
             // The archive is written first but renamed into place only after
             // the layout is, so a failure anywhere leaves both as they were.
             let archive = try options.tarOutput.map { tar throws(LayoutError) in
@@ -117,9 +136,13 @@ public struct ImageBuilder: Sendable {
             tarOutput: options.tarOutput.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
             seconds: started.duration(to: clock.now).seconds)
         if tagged.mediaType == MediaType.imageIndex {
-            report.platforms = zip(platforms, images).map { platform, image in
-                PlatformImageReport(platform: platform.plan.platform.description, manifestDigest: image.manifest.digest, configDigest: image.config.digest)
+            report.platforms = zip(platforms, zip(images, sboms)).map { platform, written in
+                PlatformImageReport(
+                    platform: platform.plan.platform.description, manifestDigest: written.0.manifest.digest,
+                    configDigest: written.0.config.digest, sbom: written.1)
             }
+        } else {
+            report.sbom = sboms[0]
         }
         if let shared, let cache {
             // Entries go up only once the build succeeded.
@@ -162,6 +185,8 @@ public struct ImageBuilder: Sendable {
         var loaded: BaseImageLoader.Loaded
         var locks: PackageLocks
         var baseReports: [LayerReport]
+        /// Its plan layers once built, in plan order (shared ones included).
+        var built: [BuiltLayer] = []
     }
 
     private func prepare(_ target: ImageBuildPlan, staging: LayoutStaging, scratch: String) async throws -> PlatformBuild {
@@ -236,7 +261,8 @@ public struct ImageBuilder: Sendable {
     /// the layer (``LowerLayerCheck`` reads the layers below the last files
     /// layer it checks).
     private func mayStayRemote(_ index: Int) -> Bool {
-        guard options.sharedBlobsMayStayRemote else { return false }
+        // The SBOM reads every layer.
+        guard options.sharedBlobsMayStayRemote, plan.sbom == nil else { return false }
         let hasBase = plan.base != .scratch
         return index >= (LowerLayerCheck.checkedLayers(plan: plan, hasBase: hasBase).last ?? 0)
     }

@@ -15,7 +15,7 @@ public struct PlanDiff: Hashable, Sendable, Encodable {
     public var old: String
     /// How the new plan is named, in the same form.
     public var new: String
-    /// `name`, `tag`, `base`, `platform`, `created`, `compression`.
+    /// `name`, `tag`, `base`, `platform`, `created`, `compression`, `sbom`.
     public var image: [ValueChange]
     /// `entrypoint`, `cmd`, `env`, `workdir`, `user`, `expose`, `volumes`,
     /// `stop_signal`, `labels`, `annotations`.
@@ -37,7 +37,7 @@ public struct PlanDiff: Hashable, Sendable, Encodable {
     /// Whether the two plans describe the same image.
     public var isEqual: Bool { image.isEmpty && config.isEmpty && layers.isEmpty && packages.isEmpty }
 
-    static let imageFields = ["name", "tag", "base", "platform", "created", "compression"]
+    static let imageFields = ["name", "tag", "base", "platform", "created", "compression", "sbom"]
     static let mapFields: Set<String> = ["env", "labels", "annotations"]
     static let setFields: Set<String> = ["expose", "volumes"]
     static let configFields = ["entrypoint", "cmd", "env", "workdir", "user", "expose", "volumes", "stop_signal", "labels", "annotations"]

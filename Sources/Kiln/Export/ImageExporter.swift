@@ -43,17 +43,7 @@ public enum ImageExporter {
     public static func export(
         _ source: String, to destination: Destination, platform: Platform?, scratch: String, puller: ImagePuller?
     ) async throws -> Report {
-        let reader: LayoutReader
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) {
-            reader = isDirectory.boolValue ? try LayoutReader(directory: source) : try LayoutReader.unpackArchive(source, into: scratch)
-        } else {
-            guard let reference = try? RegistryReference(parsing: source) else { throw ExportError.noSuchSource(source) }
-            guard let puller else { throw ExportError.registryUnavailable(source) }
-            let pulled = scratch + "/pulled"
-            _ = try await LayoutPull.pull(reference, selection: .platform(platform ?? Platform.host), output: pulled, puller: puller)
-            reader = try LayoutReader(directory: pulled)
-        }
+        let (reader, _) = try await ImageSource.open(source, platform: platform, scratch: scratch, puller: puller)
         // Without --platform a multi-platform image gives this machine's
         // platform when it has one, as `kiln pull` and podman do.
         let image = try platform.map { try reader.image(ref: nil, platform: $0) }

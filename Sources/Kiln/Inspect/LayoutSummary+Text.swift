@@ -29,6 +29,7 @@ extension LayoutSummary {
             if let signal = config.stopSignal { lines.append("  stop signal \(signal)") }
             for (key, value) in (config.labels ?? [:]).sorted(by: { $0.key < $1.key }) { lines.append("  label       \(key)=\(value)") }
             for (key, value) in image.annotations.sorted(by: { $0.key < $1.key }) { lines.append("  annotation  \(key)=\(value)") }
+            for artifact in image.artifacts ?? [] { lines.append("  sbom        \(artifact.artifactType) \(artifact.digest)") }
         }
         return lines.joined(separator: "\n") + "\n"
     }

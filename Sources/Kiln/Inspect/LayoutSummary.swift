@@ -31,9 +31,19 @@ public struct LayoutSummary: Codable, Hashable, Sendable {
         }
         var images: [ImageSummary] = []
         let index = try reader.index()
-        guard !index.manifests.isEmpty else { throw LayoutError.noManifest(layout: path) }
-        for entry in index.manifests {
+        // An SBOM artifact beside the image is not an image to summarize.
+        guard !index.images.isEmpty else { throw LayoutError.noManifest(layout: path) }
+        for entry in index.images {
             images += try summaries(of: entry, in: reader, annotations: entry.annotations ?? [:])
+        }
+        // Each SBOM is shown with the image its `subject` names.
+        for artifact in index.artifacts where MediaType.isManifest(artifact.mediaType) {
+            let manifest: ImageManifest = try reader.readJSONBlob(artifact, what: "artifact manifest")
+            for position in images.indices where images[position].manifestDigest == manifest.subject?.digest {
+                images[position].artifacts = (images[position].artifacts ?? []) + [
+                    ArtifactSummary(artifactType: artifact.artifactType ?? manifest.artifactType ?? "", digest: artifact.digest),
+                ]
+            }
         }
         return LayoutSummary(layout: path, images: images)
     }
@@ -99,9 +109,11 @@ public struct ImageSummary: Codable, Hashable, Sendable {
     /// The image index the image was listed in (a multi-platform image),
     /// or nil for a manifest `index.json` names itself.
     public var indexDigest: ContentDigest? = nil
+    /// The artifacts (SBOMs) the layout lists about this image; nil when none.
+    public var artifacts: [ArtifactSummary]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case name, tag, platform, created, layers, size, config, annotations
+        case name, tag, platform, created, layers, size, config, annotations, artifacts
         case indexDigest = "index_digest"
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
@@ -128,5 +140,18 @@ public struct LayerSummary: Codable, Hashable, Sendable {
         case diffID = "diff_id"
         case mediaType = "media_type"
         case createdBy = "created_by"
+    }
+}
+
+/// An artifact whose `subject` is an image of the layout (an SBOM).
+public struct ArtifactSummary: Codable, Hashable, Sendable {
+    /// `application/spdx+json`, `application/vnd.cyclonedx+json`.
+    public var artifactType: String
+    /// The artifact manifest's digest.
+    public var digest: ContentDigest
+
+    enum CodingKeys: String, CodingKey {
+        case digest
+        case artifactType = "artifact_type"
     }
 }

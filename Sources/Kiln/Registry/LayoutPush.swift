@@ -25,7 +25,7 @@ public enum LayoutPush {
         let reader = try isDirectory.boolValue
             ? LayoutReader(directory: source)
             : LayoutReader.unpackArchive(source, into: scratch)
-        let images = try reader.index().manifests.filter { $0.annotations?[LayoutReader.refNameAnnotation] != nil }
+        let images = try reader.index().images.filter { $0.annotations?[LayoutReader.refNameAnnotation] != nil }
         guard images.count == 1, let image = images.first else {
             throw LayoutPushError.notOneImage(layout: source, refs: images.compactMap { $0.annotations?[LayoutReader.refNameAnnotation] })
         }
@@ -48,9 +48,25 @@ public enum LayoutPush {
                 throw LayoutPushError.badReference("the image's name \(name): \(error)")
             }
         }
-        return try await pusher.push(
-            try platform.map { try choose($0, from: image, in: reader, layout: source) } ?? image, from: reader, to: reference,
-            extraMounts: extraMounts)
+        let pushed = try platform.map { try choose($0, from: image, in: reader, layout: source) } ?? image
+        var result = try await pusher.push(pushed, from: reader, to: reference, extraMounts: extraMounts)
+        // The SBOMs attached to the image go with it, as its referrers (with
+        // --platform, only those about the platform's image).
+        var artifacts = try reader.index().artifacts.filter { MediaType.isManifest($0.mediaType) }
+        if pushed.digest != image.digest {
+            artifacts = try artifacts.filter { artifact in
+                let manifest: ImageManifest = try reader.readJSONBlob(artifact, what: "artifact manifest")
+                return manifest.subject?.digest == pushed.digest
+            }
+        }
+        if !artifacts.isEmpty {
+            var referrers: [ReferrerPush] = []
+            for artifact in artifacts {
+                referrers.append(try await pusher.pushReferrer(artifact, from: reader, to: Repository(reference)))
+            }
+            result.referrers = referrers
+        }
+        return result
     }
 
     /// The manifest for `platform` in the image `entry` names: one of an

@@ -84,6 +84,11 @@ public final class ImageFileSystem {
     private var nextInode = 1
     /// Members not applied, in the order met.
     public private(set) var refused: [RefusedEntry] = []
+    /// The layer path (normalized, relative) of the member being applied,
+    /// before symlinks among its parents are followed: a sink that needs to
+    /// know what the layer called the path it is told (the SBOM, which
+    /// looks it up in the layer's provenance) reads it here.
+    public private(set) var memberPath = ""
 
     /// Symlinks followed per path before it is refused as a loop (Linux's limit).
     static let symlinkLimit = 40
@@ -105,7 +110,9 @@ public final class ImageFileSystem {
                 case .root: continue
                 case .whiteout(let path): try whiteout(path, upper: upper, sink: sink)
                 case .opaque(let directory): try opaque(directory, upper: upper, sink: sink)
-                case .entry(let path, let member): try add(path, member, reader: stream.reader, upper: &upper, sink: sink)
+                case .entry(let path, let member):
+                    memberPath = path
+                    try add(path, member, reader: stream.reader, upper: &upper, sink: sink)
                 }
             } catch let reason as RefusedEntry.Reason {
                 refused.append(RefusedEntry(layer: layer.descriptor.digest.description, path: member.path, reason: reason))

@@ -92,7 +92,7 @@ public struct LayoutReader: Sendable {
     /// - Throws: ``LayoutError`` naming what is missing, mismatched or malformed.
     public func image(ref: String?, platform: Platform?, verifyLayers: Bool = true) throws(LayoutError) -> LayoutImage {
         let index = try index()
-        var candidates = index.manifests
+        var candidates = index.images
         if let ref {
             candidates = candidates.filter { $0.annotations?[LayoutReader.refNameAnnotation] == ref }
             guard !candidates.isEmpty else {
@@ -184,8 +184,10 @@ public struct LayoutReader: Sendable {
     }
 
     /// A small blob's bytes (a manifest to push as it is), verified.
-    public func readBlob(_ descriptor: Descriptor) throws(LayoutError) -> [UInt8] {
-        let bytes = try BlobFiles.readSmall(try regularBlob(descriptor), limit: LayoutReader.documentLimit)
+    /// - Parameter limit: the most read (default ``documentLimit``; an
+    ///   SBOM of a large image is larger).
+    public func readBlob(_ descriptor: Descriptor, limit: Int = LayoutReader.documentLimit) throws(LayoutError) -> [UInt8] {
+        let bytes = try BlobFiles.readSmall(try regularBlob(descriptor), limit: limit)
         try check(descriptor, found: (BlobDigest.sha256(bytes), Int64(bytes.count)))
         return bytes
     }

@@ -125,9 +125,16 @@ public struct LayoutMarker: Codable, Hashable, Sendable {
 
 extension ImageIndex {
     /// The entries that are images (manifests or nested indexes), in order;
-    /// anything else an index may list (an SBOM artifact) is left out.
+    /// anything else an index may list (an SBOM artifact: a manifest whose
+    /// descriptor carries an `artifactType`) is left out.
     public var images: [Descriptor] {
-        manifests.filter { MediaType.isManifest($0.mediaType) || MediaType.isIndex($0.mediaType) }
+        manifests.filter { ($0.artifactType == nil) && (MediaType.isManifest($0.mediaType) || MediaType.isIndex($0.mediaType)) }
+    }
+
+    /// The artifacts listed beside the images (an SBOM whose `subject` is
+    /// one of them), in order.
+    public var artifacts: [Descriptor] {
+        manifests.filter { $0.artifactType != nil }
     }
 
     /// The first image entry whose platform satisfies `platform` (os,

@@ -16,6 +16,9 @@ public enum MediaType {
     /// A zstd-compressed layer tar.
     public static let layerTarZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
 
+    /// The empty JSON blob `{}`: the config of an artifact manifest (OCI 1.1).
+    public static let emptyJSON = "application/vnd.oci.empty.v1+json"
+
     /// Docker's schema 2 manifest, accepted in base images.
     public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
     /// Docker's manifest list, accepted in base images.

@@ -11,7 +11,7 @@ struct PlanDecoder {
     var paths: HostPathResolver
 
     static let topLevelKeys = [
-        "kiln", "name", "tag", "base", "platform", "platforms", "created", "compression", "layers",
+        "kiln", "name", "tag", "base", "platform", "platforms", "created", "compression", "sbom", "layers",
         "entrypoint", "cmd", "env", "workdir", "user", "expose", "volumes", "stop_signal", "labels", "annotations",
     ]
 
@@ -51,6 +51,7 @@ struct PlanDecoder {
         let compression = fields.value("compression").map { node in
             keyword(node, "\"compression\"", Compression.self)
         } ?? .gzip
+        let sbom = fields.value("sbom").flatMap { node in keyword(node, "\"sbom\"", SBOMFormat.self) }
         let layers = self.layers(fields.value("layers"))
         if let layers, layers.isEmpty, base == .scratch {
             diagnostics.error(fields.value("layers")?.mark ?? root.mark, "an image from scratch needs at least one layer (add layers:)")
@@ -65,6 +66,7 @@ struct PlanDecoder {
             platform: platform, created: created, compression: compression, layers: layers,
             config: config, annotations: annotations)
         plan.platforms = platforms
+        plan.sbom = sbom
         return plan
     }
 

@@ -36,6 +36,9 @@ public struct ImageBuildPlan: Hashable, Sendable {
     public var config: RuntimeConfig
     /// Annotations for the manifest and the index descriptor.
     public var annotations: [String: String]
+    /// The SBOM the build attaches (`sbom:`), or nil for none (the default);
+    /// `kiln build --sbom` overrides it.
+    public var sbom: SBOMFormat?
 
     /// Memberwise; every value must already be validated and normalized, as
     /// ``PlanLoader`` does, or plans that mean the same thing stop comparing equal.

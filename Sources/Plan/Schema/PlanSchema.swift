@@ -77,6 +77,13 @@ public enum PlanSchema {
       ],
       "description": "How layer blobs are compressed: gzip (default), zstd, or none."
     },
+    "sbom": {
+      "enum": [
+        "spdx",
+        "cyclonedx"
+      ],
+      "description": "Attach an SBOM to the image: spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.5 JSON), stored in the layout as an OCI artifact whose subject is the image. Off by default; kiln build --sbom overrides it."
+    },
     "layers": {
       "type": "array",
       "items": {

@@ -152,6 +152,9 @@ public struct PushResult: Sendable, Hashable, Codable {
     public var mounted: Int
     /// Blobs the registry had already.
     public var existing: Int
+    /// The artifacts (SBOMs) pushed with the image as its referrers; nil
+    /// when the layout has none.
+    public var referrers: [ReferrerPush]? = nil
 }
 
 /// Why a layout cannot be pushed as it is.

@@ -72,6 +72,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "read: only look layers up in --cache-registry; readwrite (default, or $KILN_CACHE_REGISTRY_MODE): also upload the layers this build makes, once it succeeded.")
     var cacheRegistryMode: CacheRegistryMode?
 
+    @Option(help: ArgumentHelp("Attach an SBOM of this format to the image, overriding the plan's sbom: (spdx or cyclonedx).", valueName: "format"))
+    var sbom: SBOMFormatArgument?
+
     @Option(help: "Progress on stderr: auto (live lines on a terminal, else none), tty (live lines), plain (a line as each layer starts), none. Layer summaries print in every mode.")
     var progress: ProgressMode = .auto
 
@@ -105,7 +108,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessEnvironment.current
-        let loaded: ImageBuildPlan
+        var loaded: ImageBuildPlan
         do {
             loaded = try PlanLoader(environment: environment, context: context).load(file: plan)
         } catch {
@@ -117,6 +120,7 @@ struct BuildCommand: AsyncParsableCommand {
             }
             throw CommandFailure(code: 1)
         }
+        if let sbom { loaded.sbom = sbom.format }
         // --push without -o or --tar: the layout is written to a temporary
         // directory, pushed from there and removed.
         let pushLayout = push != nil && output == nil && tar == nil
@@ -271,4 +275,12 @@ enum CacheRegistryMode: String, ExpressibleByArgument, CaseIterable {
     case read, readwrite
 
     var mode: SharedLayerCache.Mode { self == .read ? .read : .readwrite }
+}
+
+/// `--sbom FORMAT` (build) and `--format FORMAT` (sbom), as the library's
+/// ``SBOMFormat``.
+enum SBOMFormatArgument: String, ExpressibleByArgument, CaseIterable {
+    case spdx, cyclonedx
+
+    var format: SBOMFormat { self == .spdx ? .spdx : .cyclonedx }
 }

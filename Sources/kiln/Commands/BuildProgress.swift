@@ -109,7 +109,10 @@ final class BuildProgress: BuildObserver, Sendable {
             var lines = ["image \(report.image)"]
             if let platforms = report.platforms {
                 lines.append("index \(report.manifestDigest)")
-                for image in platforms { lines.append("  \(image.platform) manifest \(image.manifestDigest)") }
+                for image in platforms {
+                    lines.append("  \(image.platform) manifest \(image.manifestDigest)")
+                    if let sbom = image.sbom { lines.append("  \(image.platform) sbom \(sbom.format) \(sbom.artifact): \(sbom.coverage.summary)") }
+                }
             } else {
                 lines.append("manifest \(report.manifestDigest)")
                 if let config = report.configDigest { lines.append("config \(config)") }
@@ -117,6 +120,7 @@ final class BuildProgress: BuildObserver, Sendable {
             if let output = report.output { lines.append("layout \(output)") }
             if let tar = report.tarOutput { lines.append("archive \(tar)") }
             if report.output == nil && report.tarOutput == nil { lines.append("nothing written (no -o or --tar)") }
+            if let sbom = report.sbom { lines.append("sbom \(sbom.format) \(sbom.artifact): \(sbom.coverage.summary)") }
             lines.append(String(format: "built in %.2fs", report.seconds))
             for line in lines { Terminal.line(line) }
         }

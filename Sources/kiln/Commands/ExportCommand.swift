@@ -32,31 +32,12 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let wanted: Platform?
-        do {
-            wanted = try platform.map { try Platform(parsing: $0) }
-        } catch {
-            throw CommandFailure(code: 2, message: "kiln: error: \(error)")
-        }
         let destination: ImageExporter.Destination = rootfs.map { .rootfs($0) } ?? .tar(tar!)
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-export-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let options = registry.options(environment: ProcessEnvironment.current)
         let source = self.source
-        do {
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            let report = try await Interruptible.run {
-                try await RegistryClient.session(options) { client in
-                    let puller = ImagePuller(client: client, jobs: ProcessInfo.processInfo.activeProcessorCount)
-                    return try await ImageExporter.export(source, to: destination, platform: wanted, scratch: scratch, puller: puller)
-                }
-            }
-            let target = rootfs ?? tar!
-            Terminal.line("exported \(report.summary.entries) entries (\(report.summary.bytes) bytes of files) from \(report.layers) layers of \(source) into \(target)")
-        } catch let failure as CommandFailure {
-            throw failure
-        } catch {
-            throw CommandFailure(code: 1, message: "kiln: error: \(error)")
+        let report = try await ImageSourceRun.run(platform: platform, registry: registry, scratchPrefix: "kiln-export") { wanted, scratch, puller in
+            try await ImageExporter.export(source, to: destination, platform: wanted, scratch: scratch, puller: puller)
         }
+        let target = rootfs ?? tar!
+        Terminal.line("exported \(report.summary.entries) entries (\(report.summary.bytes) bytes of files) from \(report.layers) layers of \(source) into \(target)")
     }
 }

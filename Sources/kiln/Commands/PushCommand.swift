@@ -86,6 +86,10 @@ struct PushCommand: AsyncParsableCommand {
     /// The pushed reference on stderr, and `--json`'s document on stdout.
     static func report(_ result: PushResult, json: Bool) {
         Terminal.line("pushed \(result.reference) (\(result.uploaded) uploaded, \(result.mounted) mounted, \(result.existing) existing)")
+        for referrer in result.referrers ?? [] {
+            let how = referrer.via == "referrers-api" ? "the referrers API" : "the referrers tag sha256-\(referrer.subject.hex)"
+            Terminal.line("pushed \(referrer.artifactType) \(referrer.digest) referring to \(referrer.subject), listed by \(how)")
+        }
         if json, let bytes = try? CanonicalJSONEncoder().encode(result) {
             FileHandleWriter.stdout.write(String(decoding: bytes, as: UTF8.self) + "\n")
         }
