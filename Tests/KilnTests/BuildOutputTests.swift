@@ -141,26 +141,20 @@ struct BuildOutputTests {
         #expect(inspected.Layers == layout.manifest.layers.map(\.digest))
     }
 
-    @Test(.requires(.tools("podman")))
+    @Test(.requires(.tools("podman", "runc")))
     func podmanLoadsTheArchiveUnderItsName() throws {
         let layout = try Build.layout(["plan/plan.yaml", "-o", "out", "--tar", "out.tar"], in: scratch.path)
-        // podman refuses a run root path over 50 characters: a short one.
-        let storage = try TemporaryDirectory(prefix: "kp")
-        let podman = ["podman", "--storage-driver", "vfs", "--root", storage.path + "/root", "--runroot", storage.path + "/run"]
-        defer {
-            // podman undoes its own storage (mounts, read-only directories) first.
-            _ = try? Tools.run(podman + ["system", "reset", "--force"])
-            storage.remove()
-        }
-        let loaded = try Tools.run(podman + ["load", "-i", scratch.path("out.tar")])
+        let podman = try Podman()
+        defer { podman.remove() }
+        let loaded = try podman.run(["load", "-i", scratch.path("out.tar")])
         #expect(loaded.contains("registry.example.com/team/app:1.4.2"))
-        let images = try Tools.run(podman + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        let images = try podman.run(["images", "--format", "{{.Repository}}:{{.Tag}}"])
         #expect(lines(images) == ["registry.example.com/team/app:1.4.2"])
-        let rootfs = try Tools.run(podman + ["image", "inspect", "--format", "{{json .RootFS.Layers}}", "registry.example.com/team/app:1.4.2"])
+        let rootfs = try podman.run(["image", "inspect", "--format", "{{json .RootFS.Layers}}", "registry.example.com/team/app:1.4.2"])
         let quoted = layout.config.rootfs.diff_ids.map { "\"\($0)\"" }.joined(separator: ",")
         #expect(rootfs.trimmingCharacters(in: .whitespacesAndNewlines) == "[\(quoted)]")
-        let config = try Tools.run(podman + ["image", "inspect", "--format", "{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.WorkingDir}}",
-                                              "registry.example.com/team/app:1.4.2"])
+        let config = try podman.run(["image", "inspect", "--format", "{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.WorkingDir}}",
+                                      "registry.example.com/team/app:1.4.2"])
         #expect(config.trimmingCharacters(in: .whitespacesAndNewlines) == #"["/usr/bin/app"] 65532:65532 /app"#)
     }
 }
