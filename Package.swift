@@ -27,6 +27,9 @@ let package = Package(
         .executable(name: "kiln", targets: ["kiln"]),
         // Not shipped: generates the input trees benchmarks/run times.
         .executable(name: "layer-bench", targets: ["LayerBench"]),
+        // Not shipped: the fuzz targets (scripts/fuzz builds it with
+        // -sanitize=fuzzer,address; a plain build replays inputs).
+        .executable(name: "kiln-fuzz", targets: ["KilnFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -72,6 +75,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "LayerBench", path: "benchmarks/LayerBench"),
+        .executableTarget(name: "KilnFuzz", dependencies: ["Plan", "Archive", "Debian", "OCI", "Registry"], path: "fuzz/KilnFuzz"),
 
         // What every test target shares: temporary directories, running
         // outside tools, sha256sum digests, the kiln binary under test.
