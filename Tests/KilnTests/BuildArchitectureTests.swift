@@ -109,6 +109,45 @@ struct BuildArchitectureTests {
         }
     }
 
+    /// A `platforms:` build checks each platform's image: a shared files
+    /// layer's binary is right for one platform and wrong for the other,
+    /// while a build layer that cross-compiles per platform passes both.
+    @Test func eachPlatformOfAPlatformsPlanIsChecked() throws {
+        try scratch.write("multi.yaml", """
+            kiln: 1
+            name: example.com/arch/multi
+            platforms: [linux/amd64, linux/arm64]
+            layers:
+              - name: app
+                type: build
+                inputs: [src]
+                command: |
+                  set -eu
+                  mkdir -p "$KILN_OUT/usr/bin"
+                  case "$TARGETARCH" in amd64) cc=gcc ;; arm64) cc=aarch64-linux-gnu-gcc ;; esac
+                  $cc -O2 -o "$KILN_OUT/usr/bin/hello" src/hello.c
+
+            """)
+        let good = try build("multi")
+        #expect(good.succeeded, "\(good.stderr)")
+        try scratch.write("multi.yaml", """
+            kiln: 1
+            name: example.com/arch/multi
+            platforms: [linux/amd64, linux/arm64]
+            layers:
+              - name: tools
+                type: files
+                files:
+                  - { path: /usr/bin/hello, source: bin/hello-amd64 }
+
+            """)
+        let bad = try build("multi")
+        #expect(bad.status == 1)
+        #expect(bad.stderrLines.last == "multi.yaml:5:5: error: layer \"tools\": /usr/bin/hello is an ELF file for x86-64 (64-bit LE), "
+            + "but the image's platform linux/arm64 runs AArch64 (64-bit LE); build it for arm64, or set check_arch: false on the layer (building linux/arm64)",
+            "\(bad.stderr)")
+    }
+
     @Test func checkArchFalseTurnsTheCheckOffForThatLayerOnly() throws {
         try plan("off", platform: "linux/amd64", files: [("/usr/bin/hello-arm64", "bin/hello-arm64")], checkArch: false)
         let off = try build("off")
