@@ -203,3 +203,51 @@ final class CachedFlags: BuildObserver, @unchecked Sendable {
 
     var flags: [Bool] { lock.withLock { collected } }
 }
+
+/// The shared cache (SPEC §5.1) carries the ELF record in its entries: a
+/// layer another runner built with `check_arch: false` and uploaded is
+/// fetched, and still checked.
+@Suite(.requires(.kilnBinary, .tools("docker-registry", "python3", "aarch64-linux-gnu-gcc")))
+struct SharedCacheArchitectureTests {
+    @Test func aLayerFetchedFromTheSharedCacheIsChecked() throws {
+        let scratch = try TemporaryDirectory(prefix: "kiln-e2e-arch-shared")
+        let registry = try RegistryServer(mode: .plain)
+        try scratch.write("hello.c", "int main(void) { return 0; }\n")
+        try Tools.run(["aarch64-linux-gnu-gcc", "-O2", "-o", "hello-arm64", "hello.c"], in: scratch.path)
+        func plan(checkArch: Bool) throws {
+            try scratch.write("app.yaml", """
+                kiln: 1
+                name: example.com/arch/shared
+                platform: linux/amd64
+                layers:
+                  - name: app
+                    type: files
+                    check_arch: \(checkArch)
+                    files:
+                      - { path: /usr/bin/hello, source: hello-arm64 }
+
+                """)
+        }
+        func build(cache: String) throws -> ProcessResult {
+            try Tools.execute(
+                [KilnBinary.path, "build", "app.yaml", "-o", "out", "--cache-registry", registry.host + "/ci/kiln-cache", "--insecure-registry", registry.host],
+                in: scratch.path, environment: Build.environment(cache: scratch.path(cache)))
+        }
+        try plan(checkArch: false)
+        let first = try build(cache: "one")
+        #expect(first.succeeded, "\(first.stderr)")
+        #expect(first.stderr.contains("0 layers fetched, 1 entry uploaded"), "\(first.stderr)")
+
+        try plan(checkArch: true)
+        let second = try build(cache: "two")
+        #expect(second.status == 1)
+        #expect(second.stderrLines.last?.hasPrefix(
+            "app.yaml:5:5: error: layer \"app\": /usr/bin/hello is an ELF file for AArch64 (64-bit LE), but the image's platform linux/amd64") == true,
+            "\(second.stderr)")
+        // The layer came from the registry: its entry (with the ELF record)
+        // is in the second runner's local cache, which started empty.
+        let entries = try Files.entries(scratch.path("two/kiln/layers/entries"))
+        #expect(entries.count == 1)
+        #expect(try Files.text(scratch.path("two/kiln/layers/entries/" + entries[0])).contains(#""path":"/usr/bin/hello""#))
+    }
+}
