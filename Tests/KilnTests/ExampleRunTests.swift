@@ -23,6 +23,7 @@ struct ExampleRunTests {
         "sbom": "BuildExampleTests: built and its SBOM validated (pyspdxtools, ntia-checker, umoci's tree); its program is a script on an image without a shell",
         "packages": "BuildExampleTests: a runtime base with no program of its own (debian-service runs one on it)",
         "kiln-image": "scripts/test-release: it needs the release binary, built after the test suite",
+        "wasm": "BuildWasmTests: built and its blob compared with hello.wasm byte for byte; a wasip1/wasm image runs under runwasi, not podman",
     ]
 
     @Test func everyExampleDirectoryIsBuiltAndRunByATest() throws {

@@ -54,7 +54,7 @@ import TestSupport
         ("kiln: 1\nname: app\nlayers:\n  - { name: My-Layer, type: files, files: [] }\n",
          ["plan.yaml:4:13: error: layers[0]: layer name \"My-Layer\" is invalid: use lowercase letters, digits, . _ - and start with a letter or digit (did you mean \"my-layer\"?)"]),
         ("kiln: 1\nname: app\nlayers:\n  - { name: a, type: nix, store_path: /nix/store/x }\n",
-         ["plan.yaml:4:22: error: layer \"a\": unknown layer type \"nix\"; the types are files, packages, build, derivation"]),
+         ["plan.yaml:4:22: error: layer \"a\": unknown layer type \"nix\"; the types are files, packages, build, derivation, wasm"]),
         // Two kinds of content: named in the plan's order, at the second.
         ("kiln: 1\nname: app\nlayers:\n  - { name: c, type: files, files: [{ path: /a, symlink: /b, directory: true }] }\n",
          ["plan.yaml:4:62: error: layer \"c\": file \"/a\": has both \"symlink\" and \"directory\"; an entry holds exactly one of source, content, symlink, directory"]),

@@ -258,10 +258,41 @@ func generateBig(at path: String, megabytes: Int) throws {
     print("generated \(path), \(megabytes) MiB")
 }
 
+/// `count` ELF executables and shared objects for the host's machine
+/// (x86-64 or AArch64, 64-bit LE): a valid 64-byte ELF header, then
+/// binary-like bytes, 4 KiB to 132 KiB each, 500 per directory, plus one
+/// text file per ten binaries: what the ELF check reads as it streams.
+func generateELF(at root: String, count: Int) throws {
+    var random = Random(state: 64)
+    #if arch(arm64)
+    let machine: UInt8 = 183
+    #else
+    let machine: UInt8 = 62
+    #endif
+    var header = [UInt8](repeating: 0, count: 64)
+    header[0..<7] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1]
+    header[16] = 3  // ET_DYN
+    header[18] = machine
+    header[20] = 1  // e_version
+    header[52] = 64  // e_ehsize
+    var bytes = 0
+    for index in 0..<count {
+        let directory = root + "/lib\(index / 500)"
+        if index % 500 == 0 { try Disk.makeDirectories(directory) }
+        let size = 4096 + random.below(128 * 1024)
+        let content = header + Content.binary(size - header.count, &random)
+        try Disk.write(content, to: directory + "/lib\(index).so", mode: 0o755)
+        if index % 10 == 0 { try Disk.write(Content.text(2000, &random), to: directory + "/notes\(index).txt") }
+        bytes += content.count
+    }
+    print("generated \(count) ELF files, \(bytes >> 20) MiB under \(root)")
+}
+
 let usage = """
     usage: layer-bench generate DIR
            layer-bench small DIR COUNT SIZE
            layer-bench big FILE MIB
+           layer-bench elf DIR COUNT
     """
 
 do {
@@ -272,6 +303,9 @@ do {
     case ("small", 4):
         guard let count = Int(arguments[2]), let size = Int(arguments[3]) else { throw BenchError(description: usage) }
         try generateSmall(at: arguments[1], count: count, size: size)
+    case ("elf", 3):
+        guard let count = Int(arguments[2]) else { throw BenchError(description: usage) }
+        try generateELF(at: arguments[1], count: count)
     case ("big", 3):
         guard let megabytes = Int(arguments[2]) else { throw BenchError(description: usage) }
         try generateBig(at: arguments[1], megabytes: megabytes)

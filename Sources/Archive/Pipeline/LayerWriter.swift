@@ -56,7 +56,7 @@ public struct LayerWriter: Sendable {
             for entry in entries { try tar.append(entry) }
             try tar.finish()
             let digests = try blob.finish()
-            return LayerBlob(digests: digests, compression: compression, entryCount: tar.entryCount)
+            return LayerBlob(digests: digests, compression: compression, entryCount: tar.entryCount, elfFiles: tar.elfFiles)
         } catch {
             blob.discard()
             throw error
@@ -92,14 +92,19 @@ public struct LayerBlob: Hashable, Sendable {
     public var compression: Compression
     /// Entries in the tar stream (PAX headers not counted).
     public var entryCount: Int
+    /// The layer's ELF executables and shared objects, for the
+    /// architecture check (docs/platforms.md).
+    public var elfFiles: ELFFiles
 
-    /// A blob's digests with what the build summary and media type need.
-    public init(digests: BlobDigests, compression: Compression, entryCount: Int) {
+    /// A blob's digests with what the build summary, media type and the
+    /// architecture check need.
+    public init(digests: BlobDigests, compression: Compression, entryCount: Int, elfFiles: ELFFiles = ELFFiles()) {
         diffID = digests.diffID
         digest = digests.digest
         size = digests.size
         uncompressedSize = digests.uncompressedSize
         self.compression = compression
         self.entryCount = entryCount
+        self.elfFiles = elfFiles
     }
 }

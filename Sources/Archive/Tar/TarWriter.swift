@@ -36,6 +36,10 @@ public final class TarWriter<Sink: ByteSink> {
     public private(set) var entryCount = 0
     /// Bytes of tar stream written so far.
     public private(set) var bytesWritten: Int64 = 0
+    /// The ELF executables and shared objects among the regular files
+    /// appended so far, read from the first bytes of each file as it
+    /// streams (no extra read).
+    public private(set) var elfFiles = ELFFiles()
 
     private let header: UnsafeMutableRawBufferPointer
     private let zeros: UnsafeMutableRawBufferPointer
@@ -139,7 +143,10 @@ public final class TarWriter<Sink: ByteSink> {
         if case .regular(let content) = entry.kind {
             switch content {
             case .bytes(let bytes):
-                try bytes.withUnsafeBytes { try emit($0) }
+                try bytes.withUnsafeBytes { buffer in
+                    elfFiles.record(path: "/" + entry.path, firstBytes: UnsafeRawBufferPointer(rebasing: buffer.prefix(ELFHeader.maximumSize)))
+                    try emit(buffer)
+                }
             case .file(let source, let size):
                 try copyFile(source, size: size, entry: entry.path)
             }
@@ -227,6 +234,9 @@ public final class TarWriter<Sink: ByteSink> {
             }
             if Int64(count) > remaining {
                 throw LayerWriteError.sourceSizeChanged(source: source, entry: entry, listed: size, now: nil)
+            }
+            if remaining == size {
+                elfFiles.record(path: "/" + entry, firstBytes: UnsafeRawBufferPointer(rebasing: readBuffer[..<min(count, ELFHeader.maximumSize)]))
             }
             try emit(UnsafeRawBufferPointer(rebasing: readBuffer[..<count]))
             remaining -= Int64(count)

@@ -29,7 +29,7 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     /// so it is shown as it is rather than after `kiln: error:`.
     public var startsWithPlanLocation: Bool {
         switch self {
-        case .layer(_, let error): error is FilesStrategyError
+        case .layer(_, let error): error is FilesStrategyError || error is LayerPlanError
         case .forPlatform(_, let error): error.startsWithPlanLocation
         default: false
         }
@@ -40,7 +40,7 @@ public enum ImageBuildError: Error, CustomStringConvertible {
         case .layer(let name, let error):
             // Strategy errors usually name their layer already; a files
             // layer's after the plan location of the entry at fault.
-            error is FilesStrategyError || "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
+            error is FilesStrategyError || error is LayerPlanError || "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
         case .base(let error): "base image: \(error)"
         case .output(let error): "output: \(error)"
         case .lock(let message): message

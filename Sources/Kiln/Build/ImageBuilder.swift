@@ -228,6 +228,7 @@ public struct ImageBuilder: Sendable {
     private func write(_ platform: PlatformBuild, layers built: [BuiltLayer], into staging: LayoutStaging) throws -> WrittenImage {
         let target = platform.plan
         let base = platform.loaded.base
+        try ArchitectureCheck.check(zip(target.layers, built.map(\.elfFiles)).map { (spec: $0, elfFiles: $1) }, platform: target.platform)
         try LowerLayerCheck.check(plan: target, base: base?.image.layers ?? [], built: built.map { layer in
             LayoutLayer(
                 descriptor: layer.descriptor, diffID: layer.report.diffID, path: staging.blobPath(layer.descriptor.digest),
@@ -301,6 +302,8 @@ public struct ImageBuilder: Sendable {
         var report: LayerReport
         var descriptor: Descriptor
         var history: History
+        /// The layer's ELF files, for ``ArchitectureCheck``.
+        var elfFiles: ELFFiles
     }
 
     /// Builds every layer job, at most `jobs` at once across platforms; the
@@ -401,8 +404,10 @@ public struct ImageBuilder: Sendable {
         observer.layerFinished(slot.index, report: report)
         return BuiltLayer(
             report: report,
-            descriptor: Descriptor(mediaType: MediaType.layer(plan.compression), digest: made.blob.digest, size: made.blob.size),
-            history: History(created: plan.created.rfc3339, createdBy: "kiln \(layer.strategy.typeName) \(layer.name)"))
+            descriptor: Descriptor(
+                mediaType: WasmModuleLayer.mediaType(of: layer, compression: plan.compression), digest: made.blob.digest, size: made.blob.size),
+            history: History(created: plan.created.rfc3339, createdBy: "kiln \(layer.strategy.typeName) \(layer.name)"),
+            elfFiles: made.blob.elfFiles)
     }
 
     /// Builds the layer while its inputs are hashed for its key (see
@@ -441,6 +446,9 @@ public struct ImageBuilder: Sendable {
             keepScratch: options.keepScratch, inputDigests: inputDigests,
             log: { line in observer.layerOutput(slot.index, layer: shown, line: line) })
         do {
+            if case .wasm(let wasm) = layer.strategy {
+                return (try await writer.workers.pool.run { try WasmModuleLayer.write(wasm, layer: layer, into: staging) }, [], Provenance())
+            }
             try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
             let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context, lock: lock)
             defer {

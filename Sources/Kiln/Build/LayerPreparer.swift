@@ -18,6 +18,9 @@ struct LayerPreparer: Sendable {
         case .build(let build): BuildStrategy(build)
         case .derivation(let derivation): DerivationStrategy(derivation)
         case .packages(let packages): PackagesStrategy(packages, lock: lock, aptRoot: aptRoot, parallelDownloads: max(4, jobs))
+        // Not a tree: ImageBuilder stores the module as the blob
+        // (WasmModuleLayer) and never prepares a wasm layer.
+        case .wasm: preconditionFailure("a wasm layer has no tree to prepare")
         }
     }
 

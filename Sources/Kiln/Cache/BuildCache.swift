@@ -126,7 +126,7 @@ final class BuildCache: Sendable {
 
     private static func blob(of entry: LayerCacheEntry, compression: Compression) -> LayerBlob {
         let digests = BlobDigests(diffID: entry.diffID, digest: entry.digest, size: entry.size, uncompressedSize: entry.uncompressedSize)
-        return LayerBlob(digests: digests, compression: compression, entryCount: entry.entries)
+        return LayerBlob(digests: digests, compression: compression, entryCount: entry.entries, elfFiles: entry.elfFiles)
     }
 
     /// Layers fetched from the shared cache so far.
@@ -159,7 +159,8 @@ final class BuildCache: Sendable {
         let entry = LayerCacheEntry(
             key: key, format: LayerFormat.version, compression: plan.compression.rawValue, layer: layer.name,
             strategy: layer.strategy.typeName, digest: blob.digest, diffID: blob.diffID, size: blob.size,
-            uncompressedSize: blob.uncompressedSize, entries: blob.entryCount, notes: notes, provenance: provenance)
+            uncompressedSize: blob.uncompressedSize, entries: blob.entryCount, notes: notes, provenance: provenance,
+            elfFiles: blob.elfFiles)
         do {
             try store.store(entry, blobFile: path)
             shared?.made(entry)

@@ -1,4 +1,4 @@
-import Archive
+public import Archive
 public import KilnCore
 public import Strategies
 
@@ -11,8 +11,8 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
     /// The version of this record's shape, part of every cache key
     /// (``LayerCacheKey``): entries of another shape are filed under keys
     /// that never come up, so they are never read (and are pruned as any
-    /// unused entry). 2 added ``provenance``.
-    public static let version = 2
+    /// unused entry). 2 added ``provenance``; 3 added ``elfFiles``.
+    public static let version = 3
 
     /// The cache key the entry is filed under (checked on read).
     public var key: ContentDigest
@@ -39,16 +39,21 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
     public var notes: [String]
     /// Where each path of the layer came from, reported again on reuse.
     public var provenance: Provenance
+    /// The layer's ELF executables and shared objects, so a hit (local or
+    /// from the shared cache) is checked against the platform as a fresh
+    /// build is.
+    public var elfFiles: ELFFiles
 
     enum CodingKeys: String, CodingKey {
         case key, format, compression, layer, strategy, digest, size, entries, notes, provenance
+        case elfFiles = "elf"
         case diffID = "diff_id"
         case uncompressedSize = "uncompressed_size"
     }
 
     /// An entry with every field given.
     public init(key: ContentDigest, format: Int, compression: String, layer: String, strategy: String, digest: ContentDigest, diffID: ContentDigest,
-                size: Int64, uncompressedSize: Int64, entries: Int, notes: [String], provenance: Provenance) {
+                size: Int64, uncompressedSize: Int64, entries: Int, notes: [String], provenance: Provenance, elfFiles: ELFFiles = ELFFiles()) {
         self.key = key
         self.format = format
         self.compression = compression
@@ -61,5 +66,6 @@ public struct LayerCacheEntry: Codable, Hashable, Sendable {
         self.entries = entries
         self.notes = notes
         self.provenance = provenance
+        self.elfFiles = elfFiles
     }
 }

@@ -35,6 +35,8 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
             of: layer, userInfo: [ImageBuildPlan.inputDigestsKey: inputDigests, ImageBuildPlan.hostPathBaseKey: plan.context])
         if case .object(var fields) = strategy {
             fields["name"] = nil
+            // The check reads what the entry records; it changes no byte.
+            fields["check_arch"] = nil
             strategy = .object(fields)
         }
         var description: [String: JSONValue] = [

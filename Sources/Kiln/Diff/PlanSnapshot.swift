@@ -168,6 +168,9 @@ extension ImageBuildPlan {
                 layer.strategy = .packages(packages)
             case .derivation:
                 break
+            case .wasm(var wasm):
+                wasm.module = transform(wasm.module)
+                layer.strategy = .wasm(wasm)
             }
             return layer
         }

@@ -1,4 +1,5 @@
 import KilnCore
+import OCI
 extension LayoutSummary {
     /// The summary as lines for a person.
     public var text: String {
@@ -14,6 +15,7 @@ extension LayoutSummary {
             for (index, layer) in image.layers.enumerated() {
                 var line = "    \(index + 1). \(layer.digest) \(layer.size) bytes"
                 if let diffID = layer.diffID { line += ", diff_id \(layer.diffID == layer.digest ? "same" : diffID.description)" }
+                if layer.mediaType == MediaType.wasmLayer { line += ", WebAssembly module" }
                 if let createdBy = layer.createdBy { line += "  (\(createdBy))" }
                 lines.append(line)
             }

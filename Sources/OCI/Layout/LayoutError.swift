@@ -51,6 +51,9 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     case badJSON(path: String, what: String, detail: String)
     /// A descriptor of a kind kiln cannot use there.
     case unsupportedMediaType(path: String, what: String, mediaType: String)
+    /// A WebAssembly layer (a `wasip1/wasm` image): a module, not a file
+    /// system, so nothing that reads an image's files can use it.
+    case webAssemblyLayer(path: String)
     /// No manifest for the platform the plan builds.
     case platformNotFound(layout: String, wanted: String, available: [String])
     /// An index with images for several platforms, and no platform to choose.
@@ -108,6 +111,9 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(path) is not a valid \(what): \(detail)"
         case .unsupportedMediaType(let path, let what, let mediaType):
             "\(what) \(path) has media type \(mediaType), which kiln cannot read"
+        case .webAssemblyLayer(let path):
+            "layer \(path) is a WebAssembly module (\(MediaType.wasmLayer)), not a file system: a wasip1/wasm image has no files to export, diff or build on; "
+                + "its modules are its layer blobs (kiln inspect lists them)"
         case .platformNotFound(let layout, let wanted, let available):
             "\(layout) has no image for \(wanted)" + LayoutError.list(available, empty: "its images name no platform", label: "platforms")
         case .platformRequired(let layout, let available):

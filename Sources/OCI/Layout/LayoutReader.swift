@@ -162,6 +162,7 @@ public struct LayoutReader: Sendable {
         var layers: [LayoutLayer] = []
         for (descriptor, diffID) in zip(manifest.layers, config.rootfs.diffIDs) {
             guard let compression = MediaType.layerCompression(descriptor.mediaType) else {
+                if descriptor.mediaType == MediaType.wasmLayer { throw .webAssemblyLayer(path: display(blobRelative(descriptor.digest))) }
                 throw .unsupportedMediaType(path: display(blobRelative(descriptor.digest)), what: "layer", mediaType: descriptor.mediaType)
             }
             if verifyLayers {

@@ -83,3 +83,9 @@ extension MediaType {
         }
     }
 }
+
+extension MediaType {
+    /// A WebAssembly module or component stored as it is, one per layer,
+    /// as containerd's runwasi reads it (kiln's `wasm` layers).
+    public static let wasmLayer = "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm"
+}

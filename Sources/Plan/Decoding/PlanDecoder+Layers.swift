@@ -4,12 +4,13 @@ import YAML
 extension PlanDecoder {
     /// The keys each strategy accepts besides `name` and `type`.
     static let layerKeys: [String: [String]] = [
-        "files": ["files", "root", "paths"],
-        "packages": ["names", "sources", "resolve", "exclude"],
-        "build": ["command", "inputs", "workdir", "env", "sandbox", "timeout"],
-        "derivation": ["store_path", "store_dir", "closure"],
+        "files": ["files", "root", "paths", "check_arch"],
+        "packages": ["names", "sources", "resolve", "exclude", "check_arch"],
+        "build": ["command", "inputs", "workdir", "env", "sandbox", "timeout", "check_arch"],
+        "derivation": ["store_path", "store_dir", "closure", "check_arch"],
+        "wasm": ["module"],
     ]
-    static let strategyNames = ["files", "packages", "build", "derivation"]
+    static let strategyNames = ["files", "packages", "build", "derivation", "wasm"]
 
     /// The keys a layer may hold, in a fixed order (suggestions for a
     /// misspelling must not depend on hashing), and a sentence for each key
@@ -93,13 +94,15 @@ extension PlanDecoder {
         case "packages": strategy = packages(fields, prefix: prefix).map(LayerStrategy.packages)
         case "build": strategy = build(fields, prefix: prefix).map(LayerStrategy.build)
         case "derivation": strategy = derivation(fields, prefix: prefix).map(LayerStrategy.derivation)
+        case "wasm": strategy = wasm(fields, prefix: prefix).map(LayerStrategy.wasm)
         default:
             diagnostics.error(typeNode.mark, "\(prefix)unknown layer type \(quoted(type))"
-                + KeySuggestion.hint(for: type, in: PlanDecoder.strategyNames) + "; the types are files, packages, build, derivation")
+                + KeySuggestion.hint(for: type, in: PlanDecoder.strategyNames) + "; the types are files, packages, build, derivation, wasm")
             strategy = nil
         }
-        guard let name, let strategy else { return nil }
-        return LayerSpec(name: name, strategy: strategy, location: diagnostics.location(node.mark))
+        let checkArch = fields.value("check_arch").map { diagnostics.bool($0, "\(prefix)\"check_arch\"") } ?? true
+        guard let name, let strategy, let checkArch else { return nil }
+        return LayerSpec(name: name, strategy: strategy, location: diagnostics.location(node.mark), checkArch: checkArch)
     }
 
     // MARK: files
@@ -329,6 +332,7 @@ extension PlanDecoder {
             let signedBy: String?? = fields.value("signed_by").map { node in
                 checked(node, "\(itemPrefix)\"signed_by\"", prefix: itemPrefix) { text throws(SyntaxError) in
                     // A keyring is trust configuration, not build input: it may live outside the context.
+                    guard !text.isEmpty else { throw SyntaxError("keyring must not be empty (it would name the plan's directory)") }
                     let absolute = HostPathResolver.normalize(text.hasPrefix("/") ? text : resolver.directory + "/" + text)
                     guard let real = HostPathResolver.realPath(absolute) else { throw SyntaxError("keyring \(quoted(text)) does not exist") }
                     return real

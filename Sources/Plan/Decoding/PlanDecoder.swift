@@ -59,8 +59,9 @@ struct PlanDecoder {
         let config = runtimeConfig(fields)
         let annotations = fields.value("annotations").flatMap { diagnostics.stringMap($0, "\"annotations\"") } ?? [:]
 
-        guard let name, let tag, let base, let platform, let created, let compression, let layers, let config,
+        guard let name, let tag, let base, let platform, let created, let compression, let layers, var config,
               fields.value("platforms") == nil || platforms != nil else { return nil }
+        guard checkLayerKinds(layers, platforms: platforms ?? [platform], config: &config) else { return nil }
         var plan = ImageBuildPlan(
             file: file, directory: directory, context: paths.context, name: name, tag: tag, base: base,
             platform: platform, created: created, compression: compression, layers: layers,

@@ -71,6 +71,7 @@ extension LayerSpec: Encodable {
     private enum Keys: String, CodingKey {
         case name, type, files, names, sources, resolve, exclude, command, inputs, workdir, env, sandbox, timeout
         case storePath = "store_path", storeDir = "store_dir", closure
+        case module, moduleDigest = "module_digest", checkArch = "check_arch"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -99,7 +100,12 @@ extension LayerSpec: Encodable {
             try c.encode(derivation.storePath, forKey: .storePath)
             try c.encode(derivation.storeDir, forKey: .storeDir)
             try c.encode(derivation.closure, forKey: .closure)
+        case .wasm(let wasm):
+            try c.encode(encoder.hostPath(wasm.module), forKey: .module)
+            try c.encodeIfPresent(encoder.inputDigest(wasm.module), forKey: .moduleDigest)
         }
+        // Only when turned off, so plans without it encode as before.
+        if !checkArch { try c.encode(false, forKey: .checkArch) }
     }
 }
 

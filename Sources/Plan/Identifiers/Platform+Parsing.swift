@@ -9,8 +9,16 @@ extension Platform {
         guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
             throw SyntaxError("platform \(quoted(text)) must be os/architecture[/variant], like \"linux/amd64\"")
         }
+        if parts[0] == Platform.webAssembly.os || parts[1] == Platform.webAssembly.architecture {
+            // runwasi's platform: exactly wasip1/wasm.
+            guard parts.count == 2, parts[0] == Platform.webAssembly.os, parts[1] == Platform.webAssembly.architecture else {
+                throw SyntaxError("platform \(quoted(text)): a WebAssembly image's platform is \"wasip1/wasm\"")
+            }
+            self = .webAssembly
+            return
+        }
         guard parts[0] == "linux" else {
-            throw SyntaxError("platform \(quoted(text)): only linux images are supported")
+            throw SyntaxError("platform \(quoted(text)): only linux and wasip1/wasm images are supported")
         }
         let aliases = ["x86_64": "amd64", "aarch64": "arm64", "i386": "386", "i686": "386", "armhf": "arm", "armv7l": "arm"]
         guard Platform.knownArchitectures.contains(parts[1]) else {
@@ -19,6 +27,13 @@ extension Platform {
         }
         self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
     }
+
+    /// `wasip1/wasm`: WebAssembly modules as containerd's runwasi runs
+    /// them (the image holds only `wasm` layers).
+    public static let webAssembly = Platform(os: "wasip1", architecture: "wasm")
+
+    /// Whether this is ``webAssembly``.
+    public var isWebAssembly: Bool { os == Platform.webAssembly.os && architecture == Platform.webAssembly.architecture }
 
     /// The platform of the machine kiln runs on (`linux/amd64` on x86_64).
     public static var host: Platform {

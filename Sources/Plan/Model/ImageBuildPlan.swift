@@ -119,6 +119,8 @@ extension LayerSpec {
             for source in packages.sources { if case .directory(let path) = source { add(path) } }
         case .derivation:
             break
+        case .wasm(let wasm):
+            add(wasm.module)
         }
         return result
     }

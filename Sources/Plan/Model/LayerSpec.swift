@@ -11,27 +11,33 @@ public struct LayerSpec: Hashable, Sendable {
     public var strategy: LayerStrategy
     /// Where the layer's mapping starts in the plan file.
     public var location: SourceLocation
+    /// `check_arch:` (default true): whether the layer's ELF executables and
+    /// shared objects must match the image's architecture (SPEC §1.5).
+    public var checkArch: Bool
 
     /// Memberwise; `name` must already satisfy ``LayerName/validate(_:)``.
-    public init(name: String, strategy: LayerStrategy, location: SourceLocation) {
+    public init(name: String, strategy: LayerStrategy, location: SourceLocation, checkArch: Bool = true) {
         self.name = name
         self.strategy = strategy
         self.location = location
+        self.checkArch = checkArch
     }
 
-    /// Same name and strategy, wherever the plan wrote them.
+    /// Same name, strategy and check, wherever the plan wrote them.
     public static func == (lhs: LayerSpec, rhs: LayerSpec) -> Bool {
-        lhs.name == rhs.name && lhs.strategy == rhs.strategy
+        lhs.name == rhs.name && lhs.strategy == rhs.strategy && lhs.checkArch == rhs.checkArch
     }
 
     /// Hashes what `==` compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(name)
         hasher.combine(strategy)
+        hasher.combine(checkArch)
     }
 }
 
-/// The four ways a layer's tree is produced.
+/// The ways a layer is produced: four tar strategies, and a WebAssembly
+/// module stored as it is.
 public enum LayerStrategy: Hashable, Sendable {
     /// Declared content, no execution.
     case files(FilesLayer)
@@ -41,6 +47,8 @@ public enum LayerStrategy: Hashable, Sendable {
     case build(BuildLayer)
     /// A content-addressed store path (and its closure) copied in as is.
     case derivation(DerivationLayer)
+    /// A WebAssembly module whose bytes are the blob (not a tar).
+    case wasm(WasmLayer)
 
     /// The `type:` keyword that selects this strategy.
     public var typeName: String {
@@ -49,7 +57,13 @@ public enum LayerStrategy: Hashable, Sendable {
         case .packages: "packages"
         case .build: "build"
         case .derivation: "derivation"
+        case .wasm: "wasm"
         }
+    }
+
+    /// Whether the layer is a tar stream (every strategy but `wasm`).
+    public var isTar: Bool {
+        if case .wasm = self { false } else { true }
     }
 }
 
@@ -303,5 +317,25 @@ public struct DerivationLayer: Hashable, Sendable {
         self.storePath = storePath
         self.storeDir = storeDir
         self.closure = closure
+    }
+}
+
+// MARK: wasm
+
+/// A `wasm` layer: one WebAssembly module, its bytes the layer blob
+/// (media type `application/vnd.bytecodealliance.wasm.component.layer.v0+wasm`).
+public struct WasmLayer: Hashable, Sendable {
+    /// The module file: absolute host path inside the context.
+    public var module: String
+
+    /// Memberwise; `module` is already resolved inside the context.
+    public init(module: String) {
+        self.module = module
+    }
+
+    /// The module's file name (`app.wasm`), which the default entrypoint
+    /// names.
+    public var fileName: String {
+        module.split(separator: "/").last.map(String.init) ?? module
     }
 }

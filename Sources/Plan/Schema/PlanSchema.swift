@@ -51,8 +51,8 @@ public enum PlanSchema {
     },
     "platform": {
       "type": "string",
-      "pattern": "^linux/(?:386|amd64|arm|arm64|loong64|mips|mips64|mips64le|mipsle|ppc64|ppc64le|riscv64|s390x)(?:/[^/]+)?$",
-      "description": "The target platform, linux/ARCH[/VARIANT] (default: linux/<host architecture>)."
+      "pattern": "^(?:linux/(?:386|amd64|arm|arm64|loong64|mips|mips64|mips64le|mipsle|ppc64|ppc64le|riscv64|s390x)(?:/[^/]+)?|wasip1/wasm)$",
+      "description": "The target platform, linux/ARCH[/VARIANT], or wasip1/wasm for a WebAssembly image of wasm layers (default: linux/<host architecture>)."
     },
     "platforms": {
       "type": "array",
@@ -60,7 +60,7 @@ public enum PlanSchema {
       "uniqueItems": true,
       "items": {
         "type": "string",
-        "pattern": "^linux/(?:386|amd64|arm|arm64|loong64|mips|mips64|mips64le|mipsle|ppc64|ppc64le|riscv64|s390x)(?:/[^/]+)?$"
+        "pattern": "^(?:linux/(?:386|amd64|arm|arm64|loong64|mips|mips64|mips64le|mipsle|ppc64|ppc64le|riscv64|s390x)(?:/[^/]+)?|wasip1/wasm)$"
       },
       "description": "Build one image per platform and an image index over them (instead of platform), e.g. [linux/amd64, linux/arm64]. files and derivation layers are built once and shared; packages layers resolve per architecture; build layers run once per platform with KILN_PLATFORM, KILN_OS, KILN_ARCH and TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT set."
     },
@@ -184,6 +184,65 @@ public enum PlanSchema {
       "platforms"
     ]
   },
+  "allOf": [
+    {
+      "description": "A wasip1/wasm image holds only wasm layers; any other platform (the default is linux) holds none.",
+      "if": {
+        "anyOf": [
+          {
+            "required": [
+              "platform"
+            ],
+            "properties": {
+              "platform": {
+                "const": "wasip1/wasm"
+              }
+            }
+          },
+          {
+            "required": [
+              "platforms"
+            ],
+            "properties": {
+              "platforms": {
+                "contains": {
+                  "const": "wasip1/wasm"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "then": {
+        "properties": {
+          "layers": {
+            "items": {
+              "properties": {
+                "type": {
+                  "const": "wasm"
+                }
+              }
+            }
+          }
+        }
+      },
+      "else": {
+        "properties": {
+          "layers": {
+            "items": {
+              "properties": {
+                "type": {
+                  "not": {
+                    "const": "wasm"
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  ],
   "$defs": {
     "text": {
       "type": [
@@ -416,6 +475,10 @@ public enum PlanSchema {
             "description": "A path under root, copied to the same path under /."
           },
           "description": "Host paths under root, each copied to the same path under / (root: rootfs, paths: [etc, usr/local/bin/tool])."
+        },
+        "check_arch": {
+          "type": "boolean",
+          "description": "true (default): every ELF executable and shared object in the layer must match the image's architecture (machine, class, byte order); false turns the check off for this layer."
         }
       },
       "additionalProperties": false,
@@ -567,6 +630,10 @@ public enum PlanSchema {
         "exclude": {
           "$ref": "#/$defs/textList",
           "description": "Package names that count as satisfied and are never installed."
+        },
+        "check_arch": {
+          "type": "boolean",
+          "description": "true (default): every ELF executable and shared object in the layer must match the image's architecture (machine, class, byte order); false turns the check off for this layer."
         }
       },
       "additionalProperties": false,
@@ -647,6 +714,10 @@ public enum PlanSchema {
           "minimum": 1,
           "maximum": 604800,
           "description": "Seconds before the command is killed (1 to 604800)."
+        },
+        "check_arch": {
+          "type": "boolean",
+          "description": "true (default): every ELF executable and shared object in the layer must match the image's architecture (machine, class, byte order); false turns the check off for this layer."
         }
       },
       "additionalProperties": false,
@@ -678,6 +749,10 @@ public enum PlanSchema {
         "closure": {
           "type": "boolean",
           "description": "true (default): include every store path it references, transitively."
+        },
+        "check_arch": {
+          "type": "boolean",
+          "description": "true (default): every ELF executable and shared object in the layer must match the image's architecture (machine, class, byte order); false turns the check off for this layer."
         }
       },
       "additionalProperties": false,
@@ -699,6 +774,28 @@ public enum PlanSchema {
         }
       }
     },
+    "wasmLayer": {
+      "type": "object",
+      "description": "A wasm layer: a WebAssembly module whose bytes are the layer blob (media type application/vnd.bytecodealliance.wasm.component.layer.v0+wasm), as containerd's runwasi runs it; only in a wasip1/wasm image.",
+      "properties": {
+        "name": {
+          "$ref": "#/$defs/layerName",
+          "description": "The layer's name, unique in the plan."
+        },
+        "type": {
+          "const": "wasm",
+          "description": "The layer's strategy: wasm."
+        },
+        "module": {
+          "$ref": "#/$defs/hostPath",
+          "description": "The module file (starting with \\0asm, version 1), relative to the plan's directory and inside the context."
+        }
+      },
+      "additionalProperties": false,
+      "required": [
+        "module"
+      ]
+    },
     "layer": {
       "type": "object",
       "description": "One layer: a name and the strategy (type) that builds it.",
@@ -716,9 +813,10 @@ public enum PlanSchema {
             "files",
             "packages",
             "build",
-            "derivation"
+            "derivation",
+            "wasm"
           ],
-          "description": "The strategy: files (declared content), packages (Debian packages), build (a command's output), derivation (a store path)."
+          "description": "The strategy: files (declared content), packages (Debian packages), build (a command's output), derivation (a store path), wasm (a WebAssembly module)."
         }
       },
       "allOf": [
@@ -780,6 +878,21 @@ public enum PlanSchema {
           },
           "then": {
             "$ref": "#/$defs/derivationLayer"
+          }
+        },
+        {
+          "if": {
+            "required": [
+              "type"
+            ],
+            "properties": {
+              "type": {
+                "const": "wasm"
+              }
+            }
+          },
+          "then": {
+            "$ref": "#/$defs/wasmLayer"
           }
         }
       ]
