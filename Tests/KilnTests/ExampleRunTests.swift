@@ -18,9 +18,8 @@ struct ExampleRunTests {
 
     /// Where each example directory is built and run, so one added
     /// without a test fails here. The others of the gallery:
-    static let runHere: Set = ["build", "derivation", "files", "http-service", "debian-service", "base-and-app", "multiarch"]
+    static let runHere: Set = ["build", "derivation", "files", "http-service", "debian-service", "base-and-app", "multiarch", "sbom"]
     static let elsewhere: [String: String] = [
-        "sbom": "BuildExampleTests: built and its SBOM validated (pyspdxtools, ntia-checker, umoci's tree); its program is a script on an image without a shell",
         "packages": "BuildExampleTests: a runtime base with no program of its own (debian-service runs one on it)",
         "kiln-image": "scripts/test-release: it needs the release binary, built after the test suite",
         "wasm": "BuildWasmTests: built and its blob compared with hello.wasm byte for byte; a wasip1/wasm image runs under runwasi, not podman",
@@ -84,6 +83,20 @@ struct ExampleRunTests {
         let run = try podman.container(image, [])
         #expect(run.succeeded, "podman run: \(run.stderr)")
         #expect(run.stdout == "hello from multiarch, built for linux/amd64, running on x86_64\n")
+    }
+
+    /// The sbom example's program is a script on an image without a shell
+    /// (its SBOM is validated in BuildExampleTests): as for files, podman
+    /// loads the image — the SBOM artifact beside it in index.json — and
+    /// creates a container holding the declared files.
+    @Test func sbomExampleLoadsWithItsSBOMAndHoldsItsFiles() throws {
+        let layout = try Build.layout([Build.examples + "/sbom/sbom.yaml", "-o", "out"], in: scratch.path)
+        #expect(layout.artifacts.count == 1)
+        let container = try podman.run(["create"] + Podman.limits + [try load(layout)])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try podman.run(["export", "-o", scratch.path("sbom.tar"), container])
+        #expect(try Tools.run(["tar", "-xOf", scratch.path("sbom.tar"), "etc/motd"]) == "Built by kiln, with an SBOM.\n")
+        #expect(try Tools.run(["tar", "-xOf", scratch.path("sbom.tar"), "usr/local/bin/greet"]).hasPrefix("#!/bin/sh\n"))
     }
 
     @Test func derivationExampleRunsFromItsStorePath() throws {
