@@ -96,7 +96,7 @@ public struct PackagesStrategy: LayerPreparing {
         let architecture = try DebianArchitecture.name(for: plan.platform)
         let work = try makeDirectory(in: context.scratchRoot, prefix: "packages-index-\(context.layer.name)")
         defer { if !context.keepScratch { try? FileManager.default.removeItem(atPath: work) } }
-        let fetcher = Fetcher(cacheDirectory: context.cacheDirectory, log: context.log)
+        let fetcher = Fetcher(cacheDirectory: context.cacheDirectory, log: context.log, activity: context.activity)
         let client = RepositoryClient(fetcher: fetcher, workDirectory: work, architecture: architecture)
 
         var aptSources: [(index: Int, source: AptSource)] = []
@@ -193,7 +193,8 @@ public struct PackagesStrategy: LayerPreparing {
             locked = try await resolve(context: context)
         }
         let plan = context.plan
-        let fetcher = Fetcher(cacheDirectory: context.cacheDirectory, log: context.log)
+        let fetcher = Fetcher(cacheDirectory: context.cacheDirectory, log: context.log, activity: context.activity)
+        fetcher.expect(files: locked.packages.count, bytes: locked.packages.reduce(Int64(0)) { $0 + Int64($1.size) })
         let files = try await fetch(locked.packages, fetcher: fetcher, plan: plan)
         let unpacked = try makeDirectory(in: context.scratchRoot, prefix: "packages-\(context.layer.name)")
         do {

@@ -43,15 +43,20 @@ public struct StrategyContext: Sendable {
     /// Sink for human-readable lines (a build command's output, prefixed
     /// with the layer name by the caller). Called from any thread.
     public var log: @Sendable (String) -> Void
+    /// Sink for what the layer is doing while it prepares (downloads, a
+    /// running command), for a live line. Called from any thread.
+    public var activity: @Sendable (LayerActivity) -> Void
     /// Content digests of host inputs by absolute path, as far as the
     /// caller has them (the build pipeline digests a build layer's inputs):
     /// a build layer's provenance names them.
     public var inputDigests: [String: ContentDigest]
 
-    /// A context; `inputDigests` is empty unless given.
+    /// A context; `inputDigests` is empty and activity goes nowhere unless
+    /// given.
     public init(
         plan: ImageBuildPlan, layer: LayerSpec, scratchRoot: String, cacheDirectory: String,
-        keepScratch: Bool = false, inputDigests: [String: ContentDigest] = [:], log: @escaping @Sendable (String) -> Void
+        keepScratch: Bool = false, inputDigests: [String: ContentDigest] = [:], log: @escaping @Sendable (String) -> Void,
+        activity: @escaping @Sendable (LayerActivity) -> Void = { _ in }
     ) {
         self.plan = plan
         self.layer = layer
@@ -60,5 +65,6 @@ public struct StrategyContext: Sendable {
         self.keepScratch = keepScratch
         self.inputDigests = inputDigests
         self.log = log
+        self.activity = activity
     }
 }

@@ -7,6 +7,31 @@ enum Terminal {
     /// Whether stderr is a terminal (progress lines and color only then).
     static let isInteractive = isatty(2) == 1
 
+    /// The width of the terminal on stderr (`TIOCGWINSZ`), else `COLUMNS`,
+    /// else 100; asked at each redraw, so a resized window is followed.
+    static var columns: Int {
+        var size = winsize()
+        if ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        if let value = getenv("COLUMNS").flatMap({ Int(String(cString: $0)) }), value > 0 { return value }
+        return 100
+    }
+
+    /// `text` cut to fit `width` columns, ending in `…` when cut. (Live
+    /// lines must not wrap: redrawing moves the cursor up by lines.)
+    static func fit(_ text: String, width: Int) -> String {
+        guard text.count > width, width > 1 else { return text }
+        return String(text.prefix(width - 1)) + "…"
+    }
+
+    /// The first line of `text` with control characters as spaces and
+    /// outer blanks trimmed: what a live line may quote of a command or
+    /// its output without breaking the screen.
+    static func printable(firstLine text: String) -> String {
+        let first = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).first { !$0.allSatisfy(\.isWhitespace) } ?? ""
+        let cleaned = first.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) }
+        return String(cleaned).trimmingCharacters(in: .whitespaces)
+    }
+
     static func line(_ text: String) {
         FileHandleWriter.stderr.write(text + "\n")
     }

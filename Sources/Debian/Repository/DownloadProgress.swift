@@ -1,70 +1,114 @@
-import KilnCore
-internal import Foundation
-internal import Glibc
+import Strategies
 internal import Synchronization
 
-/// Reports downloads: on a terminal, one line per download redrawn in place
-/// while it runs; otherwise (and once each finishes) a plain line through
-/// the build's log.
+/// Sums up a layer's downloads for its live line (SPEC §4): bytes done of
+/// the total where it is known, reported as one ``LayerActivity/transfer``
+/// however many files are fetched at once; and a plain line through the
+/// build's log as each file is done.
+///
+/// The total is the planned packages' sizes (known from the index or the
+/// lock before anything is fetched) once ``expect(files:bytes:)`` is told,
+/// else the sum of the running downloads' `Content-Length`s (0, unknown,
+/// while any of them has none).
 final class DownloadProgress: Sendable {
     private struct Active {
         var name: String
         var received: Int64 = 0
         var expected: Int64 = -1
-        var lastDraw: UInt64 = 0
+    }
+
+    private struct State {
+        var next = 0
+        var active: [Int: Active] = [:]
+        var plannedFiles = 0
+        var plannedBytes: Int64 = 0
+        var finishedFiles = 0
+        var finishedBytes: Int64 = 0
     }
 
     private let log: @Sendable (String) -> Void
-    private let isTerminal: Bool
-    private let active = Mutex<(next: Int, table: [Int: Active])>((0, [:]))
+    private let activity: @Sendable (LayerActivity) -> Void
+    private let state = Mutex(State())
 
-    init(log: @escaping @Sendable (String) -> Void, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+    init(log: @escaping @Sendable (String) -> Void, activity: @escaping @Sendable (LayerActivity) -> Void) {
         self.log = log
-        self.isTerminal = isTerminal
+        self.activity = activity
+    }
+
+    /// Announces `files` packages of `bytes` in all, about to be fetched
+    /// (some may come from the cache: see ``skip(bytes:)``).
+    func expect(files: Int, bytes: Int64) {
+        report { state in
+            state.plannedFiles += files
+            state.plannedBytes += bytes
+        }
+    }
+
+    /// A planned file came from the cache: it counts as done and its bytes
+    /// leave the total, so throughput and ETA measure the network only.
+    func skip(bytes: Int64) {
+        report { state in
+            guard state.plannedFiles > 0 else { return }
+            state.finishedFiles += 1
+            state.plannedBytes -= bytes
+        }
     }
 
     /// Registers a download; returns its ticket.
     func begin(_ url: String) -> Int {
         let name = url.split(separator: "/").last.map(String.init) ?? url
-        return active.withLock { state in
+        var ticket = 0
+        report { state in
             state.next += 1
-            state.table[state.next] = Active(name: name)
-            return state.next
+            state.active[state.next] = Active(name: name)
+            ticket = state.next
         }
+        return ticket
     }
 
-    /// Redraws the ticket's line on a terminal, at most ten times a second.
     func update(_ ticket: Int, received: Int64, expected: Int64) {
-        guard isTerminal else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        let line: String? = active.withLock { state in
-            guard var entry = state.table[ticket] else { return nil }
-            entry.received = received
-            entry.expected = expected
-            let draw = now - entry.lastDraw > 100_000_000
-            if draw { entry.lastDraw = now }
-            state.table[ticket] = entry
-            guard draw else { return nil }
-            let total = expected > 0 ? " / " + DownloadProgress.size(expected) : ""
-            return "\r\u{1B}[K  fetching \(entry.name) \(DownloadProgress.size(received))\(total)"
+        report { state in
+            state.active[ticket]?.received = received
+            state.active[ticket]?.expected = expected
         }
-        if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }
 
     /// Ends a successful download with a plain line.
     func end(_ ticket: Int, url: String, size: Int64) {
-        finish(ticket)
+        report { state in
+            guard state.active.removeValue(forKey: ticket) != nil else { return }
+            state.finishedFiles += 1
+            state.finishedBytes += size
+        }
         log("fetched \(url) (\(DownloadProgress.size(size)))")
     }
 
-    /// Ends a failed attempt silently (the caller reports the error).
+    /// Ends a failed attempt silently (the caller reports the error; a
+    /// retry begins again).
     func cancel(_ ticket: Int) {
-        finish(ticket)
+        report { state in _ = state.active.removeValue(forKey: ticket) }
     }
 
-    private func finish(_ ticket: Int) {
-        let drawn = active.withLock { state in state.table.removeValue(forKey: ticket)?.lastDraw ?? 0 }
-        if isTerminal, drawn != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    /// Changes the state and reports the sum, outside the lock.
+    private func report(_ change: (inout State) -> Void) {
+        let summary = state.withLock { state -> LayerActivity in
+            change(&state)
+            return DownloadProgress.summary(state)
+        }
+        activity(summary)
+    }
+
+    private static func summary(_ state: State) -> LayerActivity {
+        let running = state.active.values
+        let done = state.finishedBytes + running.reduce(0) { $0 + $1.received }
+        if state.plannedFiles > 0 {
+            let finished = min(state.finishedFiles, state.plannedFiles)
+            return .transfer(label: "fetching \(finished)/\(state.plannedFiles) packages", done: done, total: max(state.plannedBytes, 0))
+        }
+        let known = running.allSatisfy { $0.expected >= 0 }
+        let total = known ? state.finishedBytes + running.reduce(0) { $0 + $1.expected } : 0
+        let label = running.count == 1 ? "fetching \(running.first!.name)" : "fetching \(running.count) files"
+        return .transfer(label: label, done: done, total: total)
     }
 
     /// `1.2 MB`, `340 kB`, `12 B` (decimal units, one decimal digit).

@@ -3,6 +3,7 @@ internal import Crypto
 internal import Foundation
 internal import KilnHTTP
 internal import Glibc
+import Strategies
 
 /// Fetches repository files over `http://`, `https://` and `file://`, and
 /// keeps files of known SHA-256 in a content-addressed cache.
@@ -23,14 +24,21 @@ final class Fetcher: Sendable {
     /// - Parameter transport: by default the process's shared transport
     ///   (proxies from `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`).
     init(
-        cacheDirectory: String, log: @escaping @Sendable (String) -> Void, attempts: Int = 4, backoff: Double = 0.5,
-        transport: any HTTPTransport = AsyncHTTPClientTransport.shared
+        cacheDirectory: String, log: @escaping @Sendable (String) -> Void, activity: @escaping @Sendable (LayerActivity) -> Void = { _ in },
+        attempts: Int = 4, backoff: Double = 0.5, transport: any HTTPTransport = AsyncHTTPClientTransport.shared
     ) {
         cacheRoot = (cacheDirectory as NSString).appendingPathComponent("debian/sha256")
-        progress = DownloadProgress(log: log)
+        progress = DownloadProgress(log: log, activity: activity)
         self.attempts = attempts
         self.backoff = backoff
         self.transport = transport
+    }
+
+    /// Announces the packages about to be fetched (through
+    /// ``verifiedFile(url:sha256:size:)``), so the layer's live line has a
+    /// total from the start.
+    func expect(files: Int, bytes: Int64) {
+        progress.expect(files: files, bytes: bytes)
     }
 
     /// The cache path of a file with this SHA-256.
@@ -47,6 +55,7 @@ final class Fetcher: Sendable {
         let cached = cachePath(sha256: sha256)
         if FileManager.default.fileExists(atPath: cached) {
             if let (actualSize, actualHash) = try? Fetcher.hashFile(cached), actualSize == size, actualHash == sha256 {
+                progress.skip(bytes: size)
                 return cached
             }
             try? FileManager.default.removeItem(atPath: cached)
@@ -71,7 +80,11 @@ final class Fetcher: Sendable {
         }
         switch scheme {
         case "file":
-            return try copyLocal(parsed.path, url: url, to: path)
+            // A local copy moves nothing over the network: a planned file
+            // counts as done without adding to throughput.
+            let copied = try copyLocal(parsed.path, url: url, to: path)
+            if let copied { progress.skip(bytes: copied.size) }
+            return copied
         case "http", "https":
             return try await download(parsed, url: url, to: path)
         default:

@@ -139,6 +139,9 @@ public protocol BuildObserver: TransferObserver {
     func layerSized(_ index: Int, bytes: Int64)
     /// Tar bytes written so far for a layer.
     func layerProgress(_ index: Int, bytes: Int64)
+    /// What a layer does before its tree streams: downloads, a running
+    /// command (whose output lines follow through ``layerOutput``).
+    func layerActivity(_ index: Int, _ activity: LayerActivity)
     /// A line of a layer's own output (a build command's stdout/stderr, a
     /// download line), without the layer-name prefix.
     func layerOutput(_ index: Int, layer: LayerSpec, line: String)
@@ -156,6 +159,7 @@ extension BuildObserver {
     public func layerStarted(_ index: Int, layer: LayerSpec) {}
     public func layerSized(_ index: Int, bytes: Int64) {}
     public func layerProgress(_ index: Int, bytes: Int64) {}
+    public func layerActivity(_ index: Int, _ activity: LayerActivity) {}
     public func layerOutput(_ index: Int, layer: LayerSpec, line: String) {}
     public func layerFinished(_ index: Int, report: LayerReport) {}
     public func baseLayerReused(_ report: LayerReport) {}

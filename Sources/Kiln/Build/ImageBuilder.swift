@@ -444,7 +444,8 @@ public struct ImageBuilder: Sendable {
         let context = StrategyContext(
             plan: target, layer: layer, scratchRoot: layerScratch, cacheDirectory: options.cacheDirectory,
             keepScratch: options.keepScratch, inputDigests: inputDigests,
-            log: { line in observer.layerOutput(slot.index, layer: shown, line: line) })
+            log: { line in observer.layerOutput(slot.index, layer: shown, line: line) },
+            activity: { activity in observer.layerActivity(slot.index, activity) })
         do {
             if case .wasm(let wasm) = layer.strategy {
                 return (try await writer.workers.pool.run { try WasmModuleLayer.write(wasm, layer: layer, into: staging) }, [], Provenance())

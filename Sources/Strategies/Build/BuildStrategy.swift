@@ -134,12 +134,16 @@ public struct BuildStrategy: LayerPreparing {
             throw BuildError(layer: name, reason: .reservedVariable(reserved))
         }
         let arguments: [String]
+        // The command as the plan spells it, for the live line.
+        let commandText: String
         switch layer.command {
         case .shell(let script):
             arguments = ["/bin/sh", "-c", script]
+            commandText = script
         case .argv(let argv):
             guard !argv.isEmpty else { throw BuildError(layer: name, reason: .emptyCommand) }
             arguments = argv
+            commandText = argv.joined(separator: " ")
         }
         let sandboxTool: String?
         switch layer.sandbox {
@@ -177,6 +181,7 @@ public struct BuildStrategy: LayerPreparing {
             child.umask = nil
         }
         let log = context.log
+        context.activity(.running(command: commandText))
         let outcome: ChildProcess.Outcome
         do {
             outcome = try await child.run { line in log(line.text) }

@@ -4,6 +4,7 @@ import KilnCore
 import OCI
 import Plan
 import Registry
+import Strategies
 import Synchronization
 
 /// Renders a build on stderr: a live line per running layer on a terminal,
@@ -16,6 +17,9 @@ final class BuildProgress: BuildObserver, Sendable {
     /// A registry base's downloads, which end before any layer starts, so
     /// their live lines never share the screen with the layers'.
     private let transfers: TransferProgressView
+    /// Redraws the live lines twice a second while layers run, so elapsed
+    /// times move when nothing else does (a quiet build command).
+    private let ticker = Mutex<Task<Void, Never>?>(nil)
 
     /// - Parameter mode: `tty` redraws a live line per running layer,
     ///   `plain` prints a line as each layer starts, `none` neither; the
@@ -26,6 +30,25 @@ final class BuildProgress: BuildObserver, Sendable {
         self.nameWidth = nameWidth
         screen = Mutex(Screen(interactive: mode == .tty))
         transfers = TransferProgressView(mode: mode)
+        if interactive {
+            let task = Task.detached { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    guard let self else { return }
+                    self.screen.withLock { $0.redraw(force: false) }
+                }
+            }
+            ticker.withLock { $0 = task }
+        }
+    }
+
+    deinit { stopTicking() }
+
+    private func stopTicking() {
+        ticker.withLock { task in
+            task?.cancel()
+            task = nil
+        }
     }
 
     func transferStarted(_ blob: Descriptor, direction: TransferDirection) {
@@ -65,8 +88,23 @@ final class BuildProgress: BuildObserver, Sendable {
         }
     }
 
+    func layerActivity(_ index: Int, _ activity: LayerActivity) {
+        guard interactive else { return }
+        screen.withLock { screen in
+            guard var layer = screen.active[index] else { return }
+            let changed = layer.activity.map { !$0.sameKind(as: activity) } ?? true
+            if changed { layer.activitySince = ContinuousClock.now }
+            layer.activity = activity
+            screen.active[index] = layer
+            screen.redraw(force: changed)
+        }
+    }
+
     func layerOutput(_ index: Int, layer: LayerSpec, line: String) {
-        screen.withLock { $0.print(permanent: "[\(layer.name)] \(line)") }
+        screen.withLock { screen in
+            screen.active[index]?.lastLine = line
+            screen.print(permanent: "[\(layer.name)] \(line)")
+        }
     }
 
     func layerFinished(_ index: Int, report: LayerReport) {
@@ -75,8 +113,9 @@ final class BuildProgress: BuildObserver, Sendable {
             screen.active[index] = nil
             screen.finished[index] = report
             while let next = screen.finished.removeValue(forKey: screen.nextToPrint) {
-                screen.printHeaderOnce(Self.header(nameWidth: nameWidth))
-                screen.print(permanent: Self.summary(next, nameWidth: nameWidth))
+                let compact = screen.summaryForm()
+                screen.printHeaderOnce(Self.header(nameWidth: nameWidth, compact: compact))
+                screen.print(permanent: Self.summary(next, nameWidth: nameWidth, compact: compact))
                 // A cached layer's notes were news when it was built; they
                 // stay in --json. Long notes wrap at 100 columns.
                 if !next.cached {
@@ -93,8 +132,9 @@ final class BuildProgress: BuildObserver, Sendable {
     func baseLayerReused(_ report: LayerReport) {
         let nameWidth = self.nameWidth
         screen.withLock { screen in
-            screen.printHeaderOnce(Self.header(nameWidth: nameWidth))
-            screen.print(permanent: Self.summary(report, nameWidth: nameWidth))
+            let compact = screen.summaryForm()
+            screen.printHeaderOnce(Self.header(nameWidth: nameWidth, compact: compact))
+            screen.print(permanent: Self.summary(report, nameWidth: nameWidth, compact: compact))
         }
     }
 
@@ -104,6 +144,7 @@ final class BuildProgress: BuildObserver, Sendable {
 
     /// The final lines: image and manifest digest.
     func finish(_ report: BuildReport) {
+        stopTicking()
         screen.withLock { screen in
             screen.clear()
             var lines = ["image \(report.image)"]
@@ -128,13 +169,18 @@ final class BuildProgress: BuildObserver, Sendable {
 
     /// Clears the live lines before an error is printed.
     func abandon() {
+        stopTicking()
         transfers.clear()
         screen.withLock { $0.clear() }
     }
 
     /// The column heads printed above the first layer line.
-    static func header(nameWidth: Int) -> String {
-        pad("layer", nameWidth) + " " + pad("type", 10) + " " + leftPad("entries", 12) + "  "
+    static func header(nameWidth: Int, compact: Bool = false) -> String {
+        if compact {
+            return pad("layer", nameWidth) + " " + pad("type", 10) + " " + leftPad("entries", 7) + "  "
+                + leftPad("size", 9) + " → " + pad("blob", 9) + "  " + pad("digest", 12) + " time"
+        }
+        return pad("layer", nameWidth) + " " + pad("type", 10) + " " + leftPad("entries", 12) + "  "
             + leftPad("size", 9) + " → " + pad("blob", 9) + "  " + pad("diff_id", 12) + " " + pad("digest", 12) + " time"
     }
 
@@ -143,14 +189,25 @@ final class BuildProgress: BuildObserver, Sendable {
     /// and digest shortened to 12 hex digits (`--json` and `kiln inspect`
     /// have them whole), whether it was built or came from the cache, and
     /// how long it took.
-    static func summary(_ report: LayerReport, nameWidth: Int) -> String {
-        let entries = report.strategy == "base" ? "" : "\(report.entries) entries"
-        let sizes = report.strategy == "base"
+    ///
+    /// `compact` fits 80 columns, for a terminal narrower than 100: the
+    /// diff_id column goes (the digest names the blob; `--json` and
+    /// `kiln inspect` have both), entries are a bare count and times keep
+    /// three significant digits.
+    static func summary(_ report: LayerReport, nameWidth: Int, compact: Bool = false) -> String {
+        let base = report.strategy == "base"
+        let entries = base ? "" : compact ? "\(report.entries)" : "\(report.entries) entries"
+        let sizes = base
             ? leftPad("", 9) + "   " + pad(ByteCount.format(report.compressedSize), 9)
             : leftPad(ByteCount.format(report.uncompressedSize), 9) + " → " + pad(ByteCount.format(report.compressedSize), 9)
-        let source = report.strategy == "base" ? "reused" : (report.cached ? "cached " : "built ") + String(format: "%.2fs", report.seconds)
-        return pad(report.displayName, nameWidth) + " " + pad(report.strategy, 10) + " " + leftPad(entries, 12) + "  " + sizes + "  "
-            + String(report.diffID.hex.prefix(12)) + " " + String(report.digest.hex.prefix(12)) + " " + source
+        let time = compact && report.seconds >= 10
+            ? String(format: report.seconds >= 100 ? "%.0fs" : "%.1fs", report.seconds) : String(format: "%.2fs", report.seconds)
+        let source = base ? "reused" : (report.cached ? "cached " : "built ") + time
+        let digests = compact
+            ? String(report.digest.hex.prefix(12))
+            : String(report.diffID.hex.prefix(12)) + " " + String(report.digest.hex.prefix(12))
+        return pad(report.displayName, nameWidth) + " " + pad(report.strategy, 10) + " " + leftPad(entries, compact ? 7 : 12) + "  "
+            + sizes + "  " + digests + " " + source
     }
 
     /// `text` broken at spaces into lines of at most `width` characters
@@ -183,10 +240,16 @@ final class BuildProgress: BuildObserver, Sendable {
 /// What is on stderr: the live lines of running layers and the summaries
 /// waiting for their turn; written by whichever thread reports, one at a
 /// time (behind ``BuildProgress``'s lock).
-/// A running layer's live line: preparing, then streaming its tree.
+/// A running layer's live line: preparing (fetching, running its
+/// command), then streaming its tree.
 private struct ActiveLayer {
     var name: String
     var strategy: String
+    /// What it does before it streams, since when.
+    var activity: LayerActivity? = nil
+    var activitySince = ContinuousClock.now
+    /// The last line its command printed.
+    var lastLine: String? = nil
     var bytes: Int64 = 0
     /// The tar stream's estimated length, once the layer's tree is known.
     var total: Int64 = 0
@@ -204,9 +267,21 @@ private struct Screen {
     var finished: [Int: LayerReport] = [:]
     var nextToPrint = 0
     var headerPrinted = false
+    /// Whether summaries take the 80-column form, decided at the first.
+    var compact: Bool?
 
     init(interactive: Bool) {
         self.interactive = interactive
+    }
+
+    /// Whether summaries take the 80-column form: only on a terminal
+    /// narrower than 100 columns (a log or a pipe gets the full line);
+    /// decided once, so the header and every line agree.
+    mutating func summaryForm() -> Bool {
+        if let compact { return compact }
+        let decided = Terminal.isInteractive && Terminal.columns < 100
+        compact = decided
+        return decided
     }
 
     mutating func printHeaderOnce(_ header: String) {
@@ -232,13 +307,26 @@ private struct Screen {
         guard force || now - lastDraw > .milliseconds(100) else { return }
         lastDraw = now
         clear()
+        let width = Terminal.columns - 1
         let lines = active.keys.sorted().map { index -> String in
             let layer = active[index]!
             let head = "  \(layer.name) (\(layer.strategy)) "
-            // Before its tree streams a layer is preparing: resolving,
-            // fetching packages, running its command.
-            guard let streaming = layer.streaming else { return head + "preparing…" }
-            return head + ProgressLine.measure(done: layer.bytes, total: layer.total, since: streaming, now: now)
+            if let streaming = layer.streaming {
+                return ProgressLine.line(head, done: layer.bytes, total: layer.total, since: streaming, now: now, width: width)
+            }
+            // Before its tree streams a layer prepares: resolving, fetching
+            // packages, running its command.
+            switch layer.activity {
+            case .transfer(let label, let done, let total):
+                return ProgressLine.line(head + label + "  ", done: done, total: total, since: layer.activitySince, now: now, width: width)
+            case .running(let command):
+                // One row: the first line of a script, control characters
+                // (tabs, carriage returns, escapes) as spaces.
+                let said = Terminal.printable(firstLine: layer.lastLine ?? command)
+                return Terminal.fit(head + "running " + ProgressLine.elapsed(now - layer.activitySince) + "  " + said, width: width)
+            case nil:
+                return Terminal.fit(head + "preparing…", width: width)
+            }
         }
         for line in lines { FileHandleWriter.stderr.write(line + "\n") }
         drawnLines = lines.count

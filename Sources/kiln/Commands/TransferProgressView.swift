@@ -92,7 +92,9 @@ final class TransferProgressView: TransferObserver, Sendable {
     /// `  ↑ 0123456789ab [#######-------]  50%  12.0 MiB / 24.0 MiB  30.1 MiB/s  ETA 0:01`
     private static func line(key: String, _ transfer: Transfer, now: ContinuousClock.Instant) -> String {
         let arrow = transfer.direction == .upload ? "↑" : "↓"
-        return "  \(arrow) \(key.prefix(12)) " + ProgressLine.measure(done: transfer.done, total: transfer.total, since: transfer.started, now: now)
+        return ProgressLine.line(
+            "  \(arrow) \(key.prefix(12)) ", done: transfer.done, total: transfer.total, since: transfer.started, now: now,
+            width: Terminal.columns - 1)
     }
 }
 
@@ -103,15 +105,17 @@ enum ProgressLine {
     /// `[#######-------]  50%  12.0 MiB / 24.0 MiB  30.1 MiB/s  ETA 0:01`;
     /// without a total, `12.0 MiB  30.1 MiB/s`. An estimated total that is
     /// passed shows 99% until the work is done.
-    static func measure(done: Int64, total: Int64, since started: ContinuousClock.Instant, now: ContinuousClock.Instant) -> String {
+    static func measure(
+        done: Int64, total: Int64, since started: ContinuousClock.Instant, now: ContinuousClock.Instant, barWidth: Int = 20
+    ) -> String {
         let elapsed = now - started
         let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         let rate = Double(done) / seconds
         var text = ""
         if total > 0 {
             let fraction = min(0.99, Double(done) / Double(total))
-            let filled = Int(fraction * 20)
-            text += "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: 20 - filled) + "] "
+            let filled = Int(fraction * Double(barWidth))
+            text += "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
             text += String(format: "%3d%%  ", Int(fraction * 100))
             text += "\(ByteCount.format(done)) / \(ByteCount.format(max(done, total)))  "
         } else {
@@ -123,5 +127,23 @@ enum ProgressLine {
             text += String(format: "  ETA %d:%02d", remaining / 60, remaining % 60)
         }
         return text
+    }
+
+    /// `head` and the measure within `width` columns: the bar shrinks (to
+    /// 5) before anything is cut.
+    static func line(
+        _ head: String, done: Int64, total: Int64, since started: ContinuousClock.Instant, now: ContinuousClock.Instant, width: Int
+    ) -> String {
+        let full = head + measure(done: done, total: total, since: started, now: now)
+        guard full.count > width, total > 0 else { return Terminal.fit(full, width: width) }
+        let bar = max(5, 20 - (full.count - width))
+        return Terminal.fit(head + measure(done: done, total: total, since: started, now: now, barWidth: bar), width: width)
+    }
+
+    /// `0:07`, `12:30`, `1:02:03`.
+    static func elapsed(_ duration: Duration) -> String {
+        let seconds = Int(duration.components.seconds)
+        if seconds >= 3600 { return String(format: "%d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60) }
+        return String(format: "%d:%02d", seconds / 60, seconds % 60)
     }
 }
