@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 #include <unistd.h>
@@ -82,4 +83,43 @@ int clinux_openat2(int directory, const char *path, uint64_t flags, uint64_t res
 
 int clinux_clone_file(int destination, int source) {
     return ioctl(destination, FICLONE, source);
+}
+
+int clinux_start_keeper(const char *script, int *socket_end, pid_t *pid) {
+    int ends[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) return -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    int result = posix_spawn_file_actions_adddup2(&actions, ends[1], 0);
+    if (result == 0) result = posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (result == 0) result = posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &none);
+    if (result == 0) result = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (result == 0) result = posix_spawnattr_setpgroup(&attributes, 0);
+    if (result == 0) result = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    if (result == 0) {
+        char *const argv[] = {"sh", "-c", (char *)script, NULL};
+        char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
+        result = posix_spawn(pid, "/bin/sh", &actions, &attributes, argv, envp);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    close(ends[1]);
+    if (result != 0) {
+        close(ends[0]);
+        errno = result;
+        return -1;
+    }
+    *socket_end = ends[0];
+    return 0;
+}
+
+long clinux_send_nosignal(int descriptor, const void *bytes, unsigned long count) {
+    return send(descriptor, bytes, count, MSG_NOSIGNAL);
 }

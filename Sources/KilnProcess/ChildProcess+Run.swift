@@ -207,6 +207,7 @@ final class ChildProcessRun {
     }
 
     private static func reap(_ pid: pid_t) -> Int32 {
+        Orphans.reaping(pid)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { break }

@@ -206,7 +206,7 @@ import TestSupport
         let parent = scratch.path("readonly")
         let message = try #require(result.stderrLines.last)
         #expect(message.wholeMatch(of: try Regex(
-            #"kiln: error: output: cannot create directory \#(NSRegularExpression.escapedPattern(for: parent))/\.out\.kiln-[0-9a-f]{16}: Permission denied"#)) != nil,
+            #"kiln: error: output: cannot create directory \#(NSRegularExpression.escapedPattern(for: parent))/\.out\.kiln-[0-9]+-[0-9a-f]{16}: Permission denied"#)) != nil,
             "\(message)")
         #expect(try Files.entries(parent) == [])
         #expect(try Build.temporaryLeftovers(tmpdir) == [])
@@ -273,7 +273,7 @@ import TestSupport
         #expect(result.status == 1)
         let message = try #require(result.stderrLines.last)
         #expect(message.wholeMatch(of: try Regex(
-            #"kiln: error: layer "big": cannot write layer blob \#(NSRegularExpression.escapedPattern(for: disk.path))/\.out\.kiln-[0-9a-f]{16}/tmp/blob-1: No space left on device"#)) != nil,
+            #"kiln: error: layer "big": cannot write layer blob \#(NSRegularExpression.escapedPattern(for: disk.path))/\.out\.kiln-[0-9]+-[0-9a-f]{16}/tmp/blob-1: No space left on device"#)) != nil,
             "\(message)")
         try expectFailure(result, endsWith: [message], beside: disk.path)
         #expect(try Build.files(disk.path + "/out") == before)

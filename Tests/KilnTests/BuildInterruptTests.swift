@@ -98,4 +98,69 @@ struct BuildInterruptTests {
         #expect(state == nil || state == "Z", "the setsid process \(pid) outlived the build")
         if state != nil { kill(pid, SIGKILL) }
     }
+
+    /// `kill -9` of kiln runs none of its code; its keeper (see Orphans)
+    /// sees kiln's socket close and kills the running command's process
+    /// group, so the command does not go on to finish its work. The
+    /// staging and scratch directories it leaves are removed by the next
+    /// build (see WorkDirectoryClaim).
+    @Test func aCommandDiesWithAKilledBuildAndTheNextBuildClearsItsDebris() throws {
+        let marks = try scratch.directory("marks")
+        let tmpdir = try scratch.directory("tmp")
+        try scratch.write("plan/plan.yaml", """
+            kiln: 1
+            name: example.com/killed
+            layers:
+              - name: slow
+                type: build
+                command: |
+                  sleep 60 &
+                  echo $! > \(marks)/sleep.pid
+                  wait
+                  echo late > \(marks)/late
+
+            """)
+        let kiln = Process()
+        kiln.executableURL = URL(fileURLWithPath: KilnBinary.path)
+        kiln.arguments = ["build", "plan/plan.yaml", "-o", "out"]
+        kiln.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+        let environment = Build.environment(cache: scratch.path + "/cache", setting: ["TMPDIR": tmpdir])
+        kiln.environment = environment
+        kiln.standardError = FileHandle.nullDevice
+        kiln.standardOutput = FileHandle.nullDevice
+        try kiln.run()
+        var sleepPID: pid_t?
+        for _ in 0..<600 where sleepPID == nil {
+            if let text = try? Files.text(marks + "/sleep.pid"), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                sleepPID = pid
+            } else {
+                usleep(50_000)
+            }
+        }
+        let pid = try #require(sleepPID, "the build command never started")
+        kill(kiln.processIdentifier, SIGKILL)
+        kiln.waitUntilExit()
+        #expect(kiln.terminationReason == .uncaughtSignal)
+
+        // The keeper acts once it reads end of file: watch for up to 20 s.
+        func alive() -> Bool {
+            let state = (try? Files.text("/proc/\(pid)/stat")).flatMap { $0.split(separator: ")").last?.split(separator: " ").first }
+            return state != nil && state != "Z"
+        }
+        var checks = 0
+        while alive(), checks < 400 {
+            usleep(50_000)
+            checks += 1
+        }
+        #expect(!alive(), "process \(pid) of the killed build still runs")
+        if alive() { kill(pid, SIGKILL) }
+        #expect(!FileManager.default.fileExists(atPath: marks + "/late"))
+
+        let debris = try Build.leftovers(in: scratch.path) + Build.temporaryLeftovers(tmpdir)
+        #expect(debris.count >= 2, "a killed build leaves its staging and scratch: \(debris)")
+        try scratch.write("good/plan.yaml", "kiln: 1\nname: example.com/killed\nlayers:\n  - { name: a, type: files, files: [{ path: /a, content: a }] }\n")
+        try Build.layout(["good/plan.yaml", "-o", "out"], in: scratch.path, environment: environment)
+        #expect(try Build.leftovers(in: scratch.path) == [])
+        #expect(try Build.temporaryLeftovers(tmpdir) == [])
+    }
 }

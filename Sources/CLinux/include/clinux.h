@@ -45,6 +45,16 @@ int clinux_forward_interrupts(int write_end);
 /// `setsid` children) are reparented to this process instead of init.
 int clinux_become_subreaper(void);
 
+/// Starts `/bin/sh -c script` in a process group of its own, its standard
+/// input one end of a new `AF_UNIX` stream socket pair, its output
+/// /dev/null and no other descriptor. Sets `*socket_end` to the other end
+/// (close-on-exec) and `*pid`. Returns 0, or -1 with errno set.
+int clinux_start_keeper(const char *script, int *socket_end, pid_t *pid);
+
+/// `send(descriptor, bytes, count, MSG_NOSIGNAL)`: a peer that is gone is
+/// EPIPE, never a SIGPIPE.
+long clinux_send_nosignal(int descriptor, const void *bytes, unsigned long count);
+
 /// openat2(2) with `how.flags = flags`, `how.resolve = resolve` (the
 /// RESOLVE_* bits, for resolving a path beneath a directory descriptor
 /// without leaving it). -1 with errno ENOSYS on kernels older than 5.6.

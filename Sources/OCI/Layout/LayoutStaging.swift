@@ -8,7 +8,7 @@ import Synchronization
 /// swaps it in whole.
 ///
 /// The staging directory is a hidden sibling of the output
-/// (`.<name>.kiln-<random>`), so it is on the same file system: the layer
+/// (`.<name>.kiln-<pid>-<random>`), so it is on the same file system: the layer
 /// engine writes blobs straight into it (``temporaryBlobPath()`` then
 /// ``commitBlob(at:digest:)``), base-image and cached blobs are cloned or
 /// copied (never hard-linked: see ``importBlob(from:descriptor:)``), and
@@ -20,7 +20,8 @@ import Synchronization
 ///   two in one step, then the old tree (now at the staging path) is
 ///   deleted. A crash at any point leaves either the old or the new layout
 ///   at the output path, complete (every file is fsynced before the swap),
-///   plus at most a hidden `.<name>.kiln-*` sibling to delete.
+///   plus at most a hidden `.<name>.kiln-*` sibling, which the next build
+///   of the same output deletes (``WorkDirectoryClaim``).
 /// - where the file system cannot exchange: the old layout is renamed aside
 ///   to `.<name>.kiln-old-<random>`, the new one renamed in, the old one
 ///   deleted. A failure between the two renames moves the old one back; a
@@ -38,6 +39,8 @@ public final class LayoutStaging: Sendable {
     public let directory: String
     /// Published or discarded, and the last temporary blob number given.
     private let state = Mutex<(closed: Bool, nextTemporary: Int, remote: Set<ContentDigest>)>((false, 0, []))
+    /// The lock that marks the staging directory as in use.
+    private let claim: WorkDirectoryClaim?
 
     /// Checks the output path and creates the staging directory beside it.
     /// - Throws: ``LayoutError/outputNotDirectory(path:)``,
@@ -48,8 +51,13 @@ public final class LayoutStaging: Sendable {
         try LayoutStaging.checkOutput(output)
         let parent = BlobFiles.parent(of: output)
         guard BlobFiles.exists(parent) else { throw .outputParentMissing(path: output, parent: parent) }
-        let directory = parent + "/." + BlobFiles.baseName(of: output) + ".kiln-" + AtomicFile.randomSuffix()
+        // Staging left by a killed build of this output goes first; this
+        // one is claimed for as long as it is used (WorkDirectoryClaim).
+        let prefix = "." + BlobFiles.baseName(of: output) + ".kiln-"
+        WorkDirectoryClaim.removeAbandoned(in: parent, prefix: prefix)
+        let directory = parent + "/" + WorkDirectoryClaim.namePrefix(prefix) + AtomicFile.randomSuffix()
         try BlobFiles.makeDirectory(directory)
+        claim = WorkDirectoryClaim(directory)
         do {
             try BlobFiles.makeDirectory(directory + "/blobs")
             try BlobFiles.makeDirectory(directory + "/blobs/sha256")
