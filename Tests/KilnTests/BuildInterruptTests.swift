@@ -15,6 +15,28 @@ struct BuildInterruptTests {
         scratch = try TemporaryDirectory()
     }
 
+    /// Starts `kiln build plan/plan.yaml -o out` and returns once its
+    /// command has started, which it says by writing its background
+    /// sleep's pid to `marks/sleep.pid`.
+    func startSlowBuild(environment: [String: String], errors: Any, marks: String) throws -> (Process, pid_t) {
+        let kiln = Process()
+        kiln.executableURL = URL(fileURLWithPath: KilnBinary.path)
+        kiln.arguments = ["build", "plan/plan.yaml", "-o", "out"]
+        kiln.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
+        kiln.environment = environment
+        kiln.standardError = errors
+        kiln.standardOutput = FileHandle.nullDevice
+        try kiln.run()
+        for _ in 0..<600 {
+            if let text = try? Files.text(marks + "/sleep.pid"), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return (kiln, pid)
+            }
+            usleep(50_000)
+        }
+        kiln.terminate()
+        throw TestSupportError("the build command never started")
+    }
+
     @Test(arguments: [SIGINT, SIGTERM])
     func aSignalStopsTheBuildAndLeavesNothingBehind(signal: Int32) throws {
         let tmpdir = try scratch.directory("tmp")
@@ -37,26 +59,8 @@ struct BuildInterruptTests {
         try Build.layout(["good/plan.yaml", "-o", "out"], in: scratch.path, environment: environment)
         let before = try Build.files(scratch.path("out"))
 
-        let kiln = Process()
-        kiln.executableURL = URL(fileURLWithPath: KilnBinary.path)
-        kiln.arguments = ["build", "plan/plan.yaml", "-o", "out"]
-        kiln.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
-        kiln.environment = environment
         let errors = Pipe()
-        kiln.standardError = errors
-        kiln.standardOutput = FileHandle.nullDevice
-        try kiln.run()
-
-        // The command has started once it wrote its background sleep's pid.
-        var sleepPID: pid_t?
-        for _ in 0..<600 where sleepPID == nil {
-            if let text = try? Files.text(marks + "/sleep.pid"), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                sleepPID = pid
-            } else {
-                usleep(50_000)
-            }
-        }
-        let pid = try #require(sleepPID, "the build command never started")
+        let (kiln, pid) = try startSlowBuild(environment: environment, errors: errors, marks: marks)
         kill(kiln.processIdentifier, signal)
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         kiln.waitUntilExit()
@@ -120,24 +124,8 @@ struct BuildInterruptTests {
                   echo late > \(marks)/late
 
             """)
-        let kiln = Process()
-        kiln.executableURL = URL(fileURLWithPath: KilnBinary.path)
-        kiln.arguments = ["build", "plan/plan.yaml", "-o", "out"]
-        kiln.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
         let environment = Build.environment(cache: scratch.path + "/cache", setting: ["TMPDIR": tmpdir])
-        kiln.environment = environment
-        kiln.standardError = FileHandle.nullDevice
-        kiln.standardOutput = FileHandle.nullDevice
-        try kiln.run()
-        var sleepPID: pid_t?
-        for _ in 0..<600 where sleepPID == nil {
-            if let text = try? Files.text(marks + "/sleep.pid"), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                sleepPID = pid
-            } else {
-                usleep(50_000)
-            }
-        }
-        let pid = try #require(sleepPID, "the build command never started")
+        let (kiln, pid) = try startSlowBuild(environment: environment, errors: FileHandle.nullDevice, marks: marks)
         kill(kiln.processIdentifier, SIGKILL)
         kiln.waitUntilExit()
         #expect(kiln.terminationReason == .uncaughtSignal)
