@@ -86,11 +86,6 @@ public enum HostTree {
         /// First image path of every multiply-linked regular file met.
         var linked: [FileIdentity: String] = [:]
 
-        struct FileIdentity: Hashable {
-            var device: UInt64
-            var inode: UInt64
-        }
-
         init(options: HostTreeOptions) {
             self.options = options
         }
@@ -105,14 +100,15 @@ public enum HostTree {
                 return LayerEntry(path: imagePath, kind: .directory, mode: mode, uid: uid, gid: gid)
             case S_IFREG:
                 let mode = options.modes == .preserved ? permissions : (permissions & 0o100 != 0 ? 0o755 : 0o644)
+                let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
                 if status.st_nlink > 1 {
-                    let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
                     if let first = linked[identity] {
                         return LayerEntry(path: imagePath, kind: .hardlink(target: first), mode: mode, uid: uid, gid: gid)
                     }
                     linked[identity] = imagePath
                 }
-                let content = FileContent.file(path: host, size: Int64(status.st_size))
+                // Read later from this very inode (see TarWriter.copyFile).
+                let content = FileContent.file(path: host, size: Int64(status.st_size), identity: identity)
                 return LayerEntry(path: imagePath, kind: .regular(content), mode: mode, uid: uid, gid: gid)
             case S_IFLNK:
                 return LayerEntry(path: imagePath, kind: .symlink(target: try linkTarget(host)), mode: 0o777, uid: uid, gid: gid)

@@ -131,6 +131,29 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: directory + "/blob"))
     }
 
+    /// A directory on a listed file's path swapped for a symlink to a
+    /// same-named, same-sized file elsewhere: `O_NOFOLLOW` sees only the
+    /// last component, so the listed identity (device, inode) is what
+    /// catches it.
+    @Test func aParentDirectorySwappedForASymlinkIsRefused() throws {
+        let temporaryDirectory = try TemporaryDirectory()
+        defer { temporaryDirectory.remove() }
+        let directory = temporaryDirectory.path
+        try Files.write(Array("inside".utf8), to: directory + "/dir/f")
+        try Files.write(Array("SECRET".utf8), to: directory + "/outside/f")
+        var info = stat()
+        #expect(stat(directory + "/dir/f", &info) == 0)
+        let identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        var tree = LayerTree()
+        try tree.insert(LayerEntry(path: "f", kind: .regular(.file(path: directory + "/dir/f", size: 6, identity: identity)), mode: 0o644))
+        #expect(rename(directory + "/dir", directory + "/dir-real") == 0)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/dir", withDestinationPath: directory + "/outside")
+        let writer = LayerWriter(compression: .none, modificationTime: Self.created, workers: LayerWorkers(count: 1))
+        let error = try #require(throws: LayerWriteError.self) { _ = try writer.write(tree, to: directory + "/blob") }
+        #expect(error == .sourceReplaced(source: directory + "/dir/f", entry: "f"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/blob"))
+    }
+
     @Test func treeErrorsSurfaceBeforeAnythingIsWritten() throws {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }

@@ -27,7 +27,7 @@ struct OnlineTests {
         print("online: resolve \(resolved - start), fetch+unpack \(done - resolved); packages: \(locked.packages.map { "\($0.name)=\($0.version)" })")
         #expect(locked.packages.contains { $0.name == "ca-certificates" })
         #expect(locked.packages.contains { $0.name == "tzdata" })
-        guard case .regular(.file(let bundle, let size)) = prepared.tree["etc/ssl/certs/ca-certificates.crt"]?.kind else {
+        guard case .regular(.file(let bundle, let size, _)) = prepared.tree["etc/ssl/certs/ca-certificates.crt"]?.kind else {
             Issue.record("no CA bundle")
             return
         }

@@ -122,9 +122,9 @@ struct PackagesStrategyTests {
                 let entry = try #require(byPath[path])
                 let content: String
                 switch entry.kind {
-                case .regular(.file(let file, _)): content = file
+                case .regular(.file(let file, _, _)): content = file
                 case .hardlink(let target):
-                    guard case .regular(.file(let file, _)) = byPath[target]?.kind else { Issue.record("hardlink \(path)"); continue }
+                    guard case .regular(.file(let file, _, _)) = byPath[target]?.kind else { Issue.record("hardlink \(path)"); continue }
                     content = file
                 default: Issue.record("md5sums lists \(path), which is not a file"); continue
                 }
@@ -145,7 +145,7 @@ struct PackagesStrategyTests {
         // The bundle is what update-ca-certificates appends: every .crt in
         // path order, a newline added where one is missing (`sed '$a\'`).
         let bundle = try Tools.run(["bash", "-c", "for f in $(find usr/share/ca-certificates -name '*.crt' | LC_ALL=C sort); do sed -e '$a\\' $f; done"], in: fixture.root + "/build/ca-certificates-1")
-        guard case .regular(.file(let bundlePath, let size)) = byPath["etc/ssl/certs/ca-certificates.crt"]?.kind else {
+        guard case .regular(.file(let bundlePath, let size, _)) = byPath["etc/ssl/certs/ca-certificates.crt"]?.kind else {
             Issue.record("no bundle")
             return
         }

@@ -70,17 +70,17 @@ import TestSupport
         let real = try #require(HostPathResolver.realPath(directory))
         #expect(try layer.tree.sortedEntries() == [
             LayerEntry(path: "etc", kind: .directory, mode: 0o755),
-            LayerEntry(path: "etc/app.conf", kind: .regular(.file(path: real + "/app.conf", size: 4)), mode: 0o640),
+            LayerEntry(path: "etc/app.conf", kind: HostTreeTests.hostFile(real + "/app.conf", 4), mode: 0o640),
             LayerEntry(path: "srv", kind: .directory, mode: 0o755),
             LayerEntry(path: "srv/www", kind: .directory, mode: 0o750, uid: 33, gid: 33),
             LayerEntry(path: "srv/www/css", kind: .directory, mode: 0o755, uid: 33, gid: 33),
-            LayerEntry(path: "srv/www/css/a.css", kind: .regular(.file(path: real + "/site/css/a.css", size: 6)), mode: 0o644, uid: 33, gid: 33),
-            LayerEntry(path: "srv/www/index.html", kind: .regular(.file(path: real + "/site/index.html", size: 6)), mode: 0o644, uid: 33, gid: 33),
+            LayerEntry(path: "srv/www/css/a.css", kind: HostTreeTests.hostFile(real + "/site/css/a.css", 6), mode: 0o644, uid: 33, gid: 33),
+            LayerEntry(path: "srv/www/index.html", kind: HostTreeTests.hostFile(real + "/site/index.html", 6), mode: 0o644, uid: 33, gid: 33),
             LayerEntry(path: "usr", kind: .directory, mode: 0o755),
             LayerEntry(path: "usr/local", kind: .directory, mode: 0o755),
             LayerEntry(path: "usr/local/bin", kind: .directory, mode: 0o755),
             // A top-level source symlink is followed.
-            LayerEntry(path: "usr/local/bin/run", kind: .regular(.file(path: real + "/run.sh", size: 10)), mode: 0o755),
+            LayerEntry(path: "usr/local/bin/run", kind: HostTreeTests.hostFile(real + "/run.sh", 10), mode: 0o755),
         ])
     }
 

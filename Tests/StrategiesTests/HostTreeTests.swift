@@ -14,8 +14,12 @@ import TestSupport
         return entries
     }
 
+    /// A host file's entry kind as listed: its path, size and identity
+    /// (device and inode, which the tar writer checks when it reads).
     static func hostFile(_ path: String, _ size: Int) -> LayerEntry.Kind {
-        .regular(.file(path: path, size: Int64(size)))
+        var info = stat()
+        let identity = stat(path, &info) == 0 ? FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil
+        return .regular(.file(path: path, size: Int64(size), identity: identity))
     }
 
     @Test func normalizedModesKeepOnlyTheOwnerExecuteBit() throws {

@@ -13,6 +13,9 @@ public enum LayerWriteError: Error, Hashable, Sendable, CustomStringConvertible 
     case sourceUnreadable(source: String, entry: String, errno: Int32)
     /// The host path is no longer a regular file.
     case sourceNotRegularFile(source: String, entry: String)
+    /// The path leads to another file than the one listed (a directory on
+    /// it was swapped for a symlink, or the file replaced).
+    case sourceReplaced(source: String, entry: String)
     /// The host file's size differs from the listed one; `now` is nil when
     /// the file grew while it was being read.
     case sourceSizeChanged(source: String, entry: String, listed: Int64, now: Int64?)
@@ -39,6 +42,8 @@ public enum LayerWriteError: Error, Hashable, Sendable, CustomStringConvertible 
             "cannot read source file \(source) (for /\(entry)): \(String(cString: strerror(code)))"
         case .sourceNotRegularFile(let source, let entry):
             "source file \(source) (for /\(entry)) is no longer a regular file; it was replaced while the layer was being written"
+        case .sourceReplaced(let source, let entry):
+            "source file \(source) (for /\(entry)) is no longer the file that was listed; it or a directory on its path was replaced while the layer was being written"
         case .sourceSizeChanged(let source, let entry, let listed, let now):
             "source file \(source) (for /\(entry)) changed while the layer was being written: listed with \(listed) bytes, now "
                 + (now.map { "\($0) bytes" } ?? "longer")

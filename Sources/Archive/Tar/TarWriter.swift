@@ -147,8 +147,8 @@ public final class TarWriter<Sink: ByteSink> {
                     elfFiles.record(path: "/" + entry.path, firstBytes: UnsafeRawBufferPointer(rebasing: buffer.prefix(ELFHeader.maximumSize)))
                     try emit(buffer)
                 }
-            case .file(let source, let size):
-                try copyFile(source, size: size, entry: entry.path)
+            case .file(let source, let size, let identity):
+                try copyFile(source, size: size, identity: identity, entry: entry.path)
             }
             try pad(content.size)
         }
@@ -199,7 +199,11 @@ public final class TarWriter<Sink: ByteSink> {
     /// rather than followed; and `O_NONBLOCK`, so one swapped for a FIFO
     /// cannot hang the build before `fstat` refuses it. Everything read comes
     /// from the descriptor that was checked.
-    private func copyFile(_ source: String, size: Int64, entry: String) throws {
+    /// With the `identity` the file was listed with, the descriptor must be
+    /// that very file: a directory on the path swapped for a symlink after
+    /// listing (which `O_NOFOLLOW`, for the last component only, does not
+    /// see) leads to another inode and is refused.
+    private func copyFile(_ source: String, size: Int64, identity: FileIdentity?, entry: String) throws {
         let descriptor = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else {
             let code = errno
@@ -214,6 +218,9 @@ public final class TarWriter<Sink: ByteSink> {
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw LayerWriteError.sourceNotRegularFile(source: source, entry: entry)
+        }
+        if let identity, identity != FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)) {
+            throw LayerWriteError.sourceReplaced(source: source, entry: entry)
         }
         guard Int64(status.st_size) == size else {
             throw LayerWriteError.sourceSizeChanged(source: source, entry: entry, listed: size, now: Int64(status.st_size))

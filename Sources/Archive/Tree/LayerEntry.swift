@@ -41,14 +41,28 @@ public enum FileContent: Hashable, Sendable {
     /// Bytes held in memory (inline `content`, generated files).
     case bytes([UInt8])
     /// A host file read while streaming. `size` is what the strategy saw;
-    /// a file that no longer has that size when read is an error.
-    case file(path: String, size: Int64)
+    /// a file that no longer has that size when read is an error. With an
+    /// `identity` (the file as listed), a file that is not that one when
+    /// opened is an error too: a directory on its path swapped for a
+    /// symlink after listing leads elsewhere, to another inode.
+    case file(path: String, size: Int64, identity: FileIdentity? = nil)
 
     /// The number of bytes the entry will hold.
     public var size: Int64 {
         switch self {
         case .bytes(let bytes): Int64(bytes.count)
-        case .file(_, let size): size
+        case .file(_, let size, _): size
         }
+    }
+}
+
+/// A file as the kernel names it: device and inode (`st_dev`, `st_ino`).
+public struct FileIdentity: Hashable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
     }
 }

@@ -109,7 +109,7 @@ public struct DerivationStrategy: LayerPreparing {
         var found = Set<String>()
         for entry in entries {
             switch entry.kind {
-            case .regular(.file(let path, _)):
+            case .regular(.file(let path, _, _)):
                 do {
                     found.formUnion(try scanner.hashes(inFileAt: path))
                 } catch {
