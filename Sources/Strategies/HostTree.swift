@@ -60,21 +60,35 @@ public enum HostTree {
         guard (status.st_mode & S_IFMT) == S_IFDIR else { return }
 
         // An explicit stack rather than recursion: deep trees must not
-        // exhaust a small thread stack.
-        var pending: [(host: String, image: String)] = [(hostPath, imagePath)]
+        // exhaust a small thread stack. Each directory is opened once and
+        // must be the very directory listed (device, inode): one swapped
+        // for a symlink since is refused, never walked. Its entries are
+        // then read relative to that descriptor, so a later swap of a
+        // directory above cannot redirect them either.
+        var pending: [(host: String, image: String, identity: FileIdentity)] = [(hostPath, imagePath, FileIdentity(status))]
         while let directory = pending.popLast() {
-            let names = try walker.sortedNames(in: directory.host)
-            var subdirectories: [(host: String, image: String)] = []
+            let descriptor = open(directory.host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                let code = errno
+                throw code == ENOENT ? HostTreeError.vanished(directory.host)
+                    : code == ENOTDIR ? HostTreeError.replaced(directory.host) : HostTreeError.unreadableDirectory(directory.host, errno: code)
+            }
+            defer { close(descriptor) }
+            var opened = stat()
+            guard fstat(descriptor, &opened) == 0 else { throw HostTreeError.unreadableDirectory(directory.host, errno: errno) }
+            guard FileIdentity(opened) == directory.identity else { throw HostTreeError.replaced(directory.host) }
+            let names = try walker.sortedNames(descriptor: descriptor, shown: directory.host)
+            var subdirectories: [(host: String, image: String, identity: FileIdentity)] = []
             for name in names {
                 let host = directory.host == "/" ? "/" + name : directory.host + "/" + name
                 let image = directory.image.isEmpty ? name : directory.image + "/" + name
                 var child = stat()
-                guard lstat(host, &child) == 0 else {
+                guard fstatat(descriptor, name, &child, AT_SYMLINK_NOFOLLOW) == 0 else {
                     let code = errno
                     throw code == ENOENT ? HostTreeError.vanished(host) : walker.statError(host, errno: code)
                 }
-                try body(try walker.entry(for: host, status: child, imagePath: image))
-                if (child.st_mode & S_IFMT) == S_IFDIR { subdirectories.append((host, image)) }
+                try body(try walker.entry(for: host, status: child, imagePath: image, in: descriptor, name: name))
+                if (child.st_mode & S_IFMT) == S_IFDIR { subdirectories.append((host, image, FileIdentity(child))) }
             }
             // Reversed so the stack pops them in byte order.
             pending.append(contentsOf: subdirectories.reversed())
@@ -90,7 +104,12 @@ public enum HostTree {
             self.options = options
         }
 
-        mutating func entry(for host: String, status: stat, imagePath: String) throws -> LayerEntry {
+        /// The entry for `host`, whose `status` was read (a directory's child
+        /// through the directory's descriptor and its `name`, so its
+        /// symlink target is read there too).
+        mutating func entry(
+            for host: String, status: stat, imagePath: String, in directory: Int32 = AT_FDCWD, name: String? = nil
+        ) throws -> LayerEntry {
             let uid = options.owner?.uid ?? 0
             let gid = options.owner?.gid ?? 0
             let permissions = UInt32(status.st_mode) & 0o7777
@@ -100,7 +119,7 @@ public enum HostTree {
                 return LayerEntry(path: imagePath, kind: .directory, mode: mode, uid: uid, gid: gid)
             case S_IFREG:
                 let mode = options.modes == .preserved ? permissions : (permissions & 0o100 != 0 ? 0o755 : 0o644)
-                let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+                let identity = FileIdentity(status)
                 if status.st_nlink > 1 {
                     if let first = linked[identity] {
                         return LayerEntry(path: imagePath, kind: .hardlink(target: first), mode: mode, uid: uid, gid: gid)
@@ -111,7 +130,8 @@ public enum HostTree {
                 let content = FileContent.file(path: host, size: Int64(status.st_size), identity: identity)
                 return LayerEntry(path: imagePath, kind: .regular(content), mode: mode, uid: uid, gid: gid)
             case S_IFLNK:
-                return LayerEntry(path: imagePath, kind: .symlink(target: try linkTarget(host)), mode: 0o777, uid: uid, gid: gid)
+                let target = try linkTarget(host, in: directory, name: name ?? host)
+                return LayerEntry(path: imagePath, kind: .symlink(target: target), mode: 0o777, uid: uid, gid: gid)
             case S_IFIFO:
                 throw HostTreeError.unsupportedFileType(host, kind: "a FIFO")
             case S_IFSOCK:
@@ -125,13 +145,15 @@ public enum HostTree {
             }
         }
 
-        func linkTarget(_ host: String) throws -> String {
+        func linkTarget(_ host: String, in directory: Int32, name: String) throws -> String {
             let capacity = Int(PATH_MAX) + 1
             return try withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer in
-                let count = readlink(host, buffer.baseAddress!, capacity)
+                let count = readlinkat(directory, name, buffer.baseAddress!, capacity)
                 guard count >= 0 else {
                     let code = errno
-                    throw code == ENOENT ? HostTreeError.vanished(host) : HostTreeError.unreadable(host, errno: code)
+                    // EINVAL: no longer a symlink.
+                    throw code == ENOENT ? HostTreeError.vanished(host)
+                        : code == EINVAL ? HostTreeError.replaced(host) : HostTreeError.unreadable(host, errno: code)
                 }
                 guard count < capacity else { throw HostTreeError.unreadable(host, errno: ENAMETOOLONG) }
                 let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: count)
@@ -142,9 +164,9 @@ public enum HostTree {
             }
         }
 
-        func sortedNames(in directory: String) throws -> [String] {
+        func sortedNames(descriptor: Int32, shown directory: String) throws -> [String] {
             do {
-                return try DirectoryListing.sortedNames(in: directory)
+                return try DirectoryListing.sortedNames(descriptor: descriptor, shown: directory)
             } catch {
                 switch error {
                 case .vanished(let path): throw HostTreeError.vanished(path)
@@ -224,6 +246,9 @@ public enum HostTreeError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidImagePath(String)
     /// The layer root ("" image path) was asked to hold a non-directory.
     case rootNotDirectory(String)
+    /// A directory or symlink is not what was listed: it was swapped while
+    /// the tree was read.
+    case replaced(String)
 
     public var description: String {
         switch self {
@@ -236,6 +261,14 @@ public enum HostTreeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .notUTF8(let path): "\(path): file names and symlink targets must be valid UTF-8"
         case .invalidImagePath(let path): "invalid image path \"\(path)\""
         case .rootNotDirectory(let path): "\(path) must be a directory to become the root of a layer"
+        case .replaced(let path): "host path \(path) was replaced while its directory was being read (nothing it now leads to was read)"
         }
+    }
+}
+
+extension FileIdentity {
+    /// The device and inode of `status`.
+    init(_ status: stat) {
+        self.init(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
     }
 }

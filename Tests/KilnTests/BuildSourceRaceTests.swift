@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Issue 22, finding 1: a file or a directory of a files layer's source
-/// swapped for a symlink to something outside the context while builds
+/// (or a build layer's input) swapped for a symlink to something outside the context while builds
 /// run. A Python loop exchanges the two (`renameat2(RENAME_EXCHANGE)`, so
 /// the path always exists) as fast as it can while 20 builds run one after
 /// the other; each build either fails naming the file or writes a layer
@@ -27,21 +27,33 @@ struct BuildSourceRaceTests {
                   - { path: /data, source: dir }
 
             """)
+        try scratch.write("ctx/build.yaml", """
+            kiln: 1
+            name: example.com/race
+            compression: none
+            layers:
+              - name: data
+                type: build
+                inputs: [dir]
+                command: cp -R dir "$KILN_OUT/data"
+
+            """)
         try scratch.write("ctx/dir/sub/f", "inside!\n")
         try scratch.write("ctx/dir/zz", "inside!\n")
     }
 
     /// `leaf`: `dir/zz` and a symlink to `outside/f`; `parent`: the
-    /// directory `dir/sub` and a symlink to `outside`.
-    @Test(arguments: ["leaf", "parent"])
-    func aSourceSwappedForASymlinkNeverPutsOutsideBytesInALayer(swapped: String) throws {
+    /// directory `dir/sub` and a symlink to `outside`; as a files layer's
+    /// source and as a build layer's input.
+    @Test(arguments: ["leaf", "parent"], ["plan.yaml", "build.yaml"])
+    func aSourceSwappedForASymlinkNeverPutsOutsideBytesInALayer(swapped: String, plan: String) throws {
         let (path, target) = swapped == "leaf" ? ("ctx/dir/zz", "outside/f") : ("ctx/dir/sub", "outside")
         try FileManager.default.createSymbolicLink(atPath: scratch.path("ctx/swap"), withDestinationPath: scratch.path(target))
         let swapper = try PythonServer(["-c", Self.swapper, scratch.path(path), scratch.path("ctx/swap")])
         defer { swapper.stop() }
         var failures: [String] = []
         for run in 0..<20 {
-            let result = try Build.run(["ctx/plan.yaml", "-o", "out\(run)", "--no-cache"], in: scratch.path)
+            let result = try Build.run(["ctx/" + plan, "-o", "out\(run)", "--no-cache"], in: scratch.path)
             if result.succeeded {
                 for blob in try Files.entries(scratch.path("out\(run)/blobs/sha256")) {
                     let bytes = try Files.bytes(scratch.path("out\(run)/blobs/sha256/\(blob)"))

@@ -30,6 +30,24 @@ public enum DirectoryListing {
             let code = errno
             throw code == ENOENT || code == ENOTDIR ? .vanished(directory) : .unreadable(directory, errno: code)
         }
+        return try sortedNames(of: stream, shown: directory)
+    }
+
+    /// The names in the open directory `descriptor` (which stays open and
+    /// is not moved), `shown` as `directory` in errors: for walks that
+    /// open each directory relative to its parent, so a directory swapped
+    /// for a symlink mid-walk is never entered.
+    public static func sortedNames(descriptor: Int32, shown directory: String) throws(Failure) -> [String] {
+        let copy = dup(descriptor)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            let code = errno
+            throw .unreadable(directory, errno: code)
+        }
+        return try sortedNames(of: stream, shown: directory)
+    }
+
+    /// Reads and closes `stream`.
+    private static func sortedNames(of stream: OpaquePointer, shown directory: String) throws(Failure) -> [String] {
         defer { closedir(stream) }
         var names: [String] = []
         while true {

@@ -36,6 +36,9 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
         case planDirectoryOutsideContext(directory: String, context: String)
         /// An input holds a device, socket or fifo; `kind` says which ("a FIFO").
         case unsupportedInput(path: String, kind: String)
+        /// An input was replaced while it was copied (a symlink where a
+        /// file or directory was listed, or the other way round).
+        case inputReplaced(path: String)
         /// An input directory could not be listed or holds a name that is
         /// not UTF-8.
         case input(DirectoryListing.Failure)
@@ -81,6 +84,8 @@ public struct BuildError: Error, Hashable, Sendable, CustomStringConvertible {
             return "the plan directory \(directory) is not inside the context \(context)"
         case .input(let failure):
             return "input \(failure)"
+        case .inputReplaced(let path):
+            return "input \(path) was replaced while it was copied into the build's scratch (nothing outside it was read)"
         case .unsupportedInput(let path, let kind):
             return "input \(path) is \(kind); inputs may hold only files, directories and symlinks"
         case .fileSystem(let operation, let path, let code):

@@ -201,19 +201,44 @@ private struct InputCopier {
         self.mtime = mtime
     }
 
+    /// Copies `source` (found by path) and, for a directory, everything
+    /// below it, each opened relative to its parent's descriptor with
+    /// `O_NOFOLLOW`: a directory swapped for a symlink during the copy is
+    /// never entered, so nothing outside the input is read.
     func copy(_ source: String, to destination: String) throws(BuildError) {
+        try copy(name: source, in: AT_FDCWD, shown: source, to: destination)
+    }
+
+    private func copy(name: String, in directory: Int32, shown source: String, to destination: String) throws(BuildError) {
         var info = stat()
-        guard lstat(source, &info) == 0 else { throw failure("read", source) }
+        guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw failure("read", source) }
         switch info.st_mode & S_IFMT {
         case S_IFLNK:
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: source) else {
-                throw failure("read the symlink", source)
+            var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = target.withUnsafeMutableBytes { readlinkat(directory, name, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+            guard length >= 0, length < target.count else {
+                throw errno == EINVAL ? BuildError(layer: layer, reason: .inputReplaced(path: source)) : failure("read the symlink", source)
             }
-            guard symlink(target, destination) == 0 else { throw failure("create the symlink", destination) }
+            guard symlink(String(decoding: target[..<length], as: UTF8.self), destination) == 0 else {
+                throw failure("create the symlink", destination)
+            }
             try stamp(destination, followSymlink: false)
         case S_IFREG:
-            try copyFile(source, to: destination, executable: info.st_mode & S_IXUSR != 0)
+            // O_NONBLOCK: an input swapped for a FIFO since it was listed
+            // must not hang the build; fstat then refuses anything but a
+            // regular file.
+            let input = openat(directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            guard input >= 0 else {
+                throw errno == ELOOP ? BuildError(layer: layer, reason: .inputReplaced(path: source)) : failure("read", source)
+            }
+            defer { close(input) }
+            try copyFile(input, shown: source, to: destination, executable: info.st_mode & S_IXUSR != 0)
         case S_IFDIR:
+            let opened = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard opened >= 0 else {
+                throw errno == ELOOP || errno == ENOTDIR ? BuildError(layer: layer, reason: .inputReplaced(path: source)) : failure("read", source)
+            }
+            defer { close(opened) }
             var existing = stat()
             if lstat(destination, &existing) != 0 {
                 guard mkdir(destination, 0o755) == 0 else { throw failure("create the directory", destination) }
@@ -221,12 +246,12 @@ private struct InputCopier {
             guard chmod(destination, 0o755) == 0 else { throw failure("set the mode of", destination) }
             let names: [String]
             do {
-                names = try DirectoryListing.sortedNames(in: source)
+                names = try DirectoryListing.sortedNames(descriptor: opened, shown: source)
             } catch {
                 throw BuildError(layer: layer, reason: .input(error))
             }
             for child in names {
-                try copy(source + "/" + child, to: destination + "/" + child)
+                try copy(name: child, in: opened, shown: source + "/" + child, to: destination + "/" + child)
             }
             try stamp(destination, followSymlink: true)
         default:
@@ -244,12 +269,7 @@ private struct InputCopier {
         }
     }
 
-    private func copyFile(_ source: String, to destination: String, executable: Bool) throws(BuildError) {
-        // O_NONBLOCK: an input swapped for a FIFO since it was listed must
-        // not hang the build; fstat then refuses anything but a regular file.
-        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard input >= 0 else { throw failure("read", source) }
-        defer { close(input) }
+    private func copyFile(_ input: Int32, shown source: String, to destination: String, executable: Bool) throws(BuildError) {
         var status = stat()
         guard fstat(input, &status) == 0 else { throw failure("read", source) }
         guard status.st_mode & S_IFMT == S_IFREG else {
