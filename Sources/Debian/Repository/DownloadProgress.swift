@@ -73,14 +73,18 @@ final class DownloadProgress: Sendable {
         }
     }
 
-    /// Ends a successful download with a plain line.
+    /// Ends a successful download with a plain line: a planned package by
+    /// its file name (the lock and `--json` have the URL), anything else
+    /// (an index) by its URL, which says which mirror and suite it was.
     func end(_ ticket: Int, url: String, size: Int64) {
+        var name: String?
         report { state in
+            name = state.plannedFiles > 0 ? state.active[ticket]?.name : nil
             guard state.active.removeValue(forKey: ticket) != nil else { return }
             state.finishedFiles += 1
             state.finishedBytes += size
         }
-        log("fetched \(url) (\(DownloadProgress.size(size)))")
+        log("fetched \(name ?? url) (\(DownloadProgress.size(size)))")
     }
 
     /// Ends a failed attempt silently (the caller reports the error; a

@@ -174,6 +174,13 @@ final class BuildProgress: BuildObserver, Sendable {
         screen.withLock { $0.clear() }
     }
 
+    /// The line of a command that says what it does: the first that is not
+    /// blank, a comment or shell setup (`set -eu`).
+    static func gist(of command: String) -> String {
+        let lines = command.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        return lines.first { !$0.isEmpty && !$0.hasPrefix("#") && !$0.hasPrefix("set ") } ?? lines.first ?? command
+    }
+
     /// The column heads printed above the first layer line.
     static func header(nameWidth: Int, compact: Bool = false) -> String {
         if compact {
@@ -322,7 +329,7 @@ private struct Screen {
             case .running(let command):
                 // One row: the first line of a script, control characters
                 // (tabs, carriage returns, escapes) as spaces.
-                let said = Terminal.printable(firstLine: layer.lastLine ?? command)
+                let said = Terminal.printable(firstLine: layer.lastLine ?? BuildProgress.gist(of: command))
                 return Terminal.fit(head + "running " + ProgressLine.elapsed(now - layer.activitySince) + "  " + said, width: width)
             case nil:
                 return Terminal.fit(head + "preparing…", width: width)
