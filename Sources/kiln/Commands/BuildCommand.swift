@@ -11,7 +11,8 @@ import KilnProcess
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build the image a plan describes into an OCI image layout."
+        abstract: "Build the image a plan describes into an OCI image layout.",
+        discussion: "Example: kiln build app.yaml -o out/app --locked   (then: kiln inspect out/app)"
     )
 
     @Argument(help: "The plan file.")

@@ -10,6 +10,7 @@ struct CacheCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "Show or trim the layer cache.",
+        discussion: "Example: kiln cache prune --max-size 2G",
         subcommands: [Info.self, Prune.self]
     )
 

@@ -8,7 +8,7 @@ struct DiffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Show what changes between two plans (or a plan and its git history), or two built layouts.",
-        discussion: "Exit status: 0 when both sides describe the same image, 1 when they differ, 2 on errors."
+        discussion: "Exit status: 0 when both sides describe the same image, 1 when they differ, 2 on errors.\n\nExample: kiln diff --git origin/main app.yaml --format markdown"
     )
 
     @Argument(help: "OLD and NEW: two plans, or two OCI layouts (directories or oci-archive tars); with --git, one plan.")

@@ -8,7 +8,8 @@ import Registry
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write an image's file system (layers applied with whiteouts) as a directory or one tar."
+        abstract: "Write an image's file system (layers applied with whiteouts) as a directory or one tar.",
+        discussion: "Example: kiln export out/app --rootfs /tmp/rootfs"
     )
 
     @Argument(help: "An OCI layout directory, an oci-archive, or a registry reference.")

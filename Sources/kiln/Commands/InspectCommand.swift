@@ -7,7 +7,8 @@ import OCI
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Summarize a built layout (or oci-archive): tag, digests, platform, layers, config."
+        abstract: "Summarize a built layout (or oci-archive): tag, digests, platform, layers, config.",
+        discussion: "Example: kiln inspect out/app --json"
     )
 
     @Argument(help: "An OCI layout directory, or a tar of one.")

@@ -8,7 +8,8 @@ import Foundation
 struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock",
-        abstract: "Pin the plan's registry base and packages layers in the lock file beside it (app.yaml → app.lock.json)."
+        abstract: "Pin the plan's registry base and packages layers in the lock file beside it (app.yaml → app.lock.json).",
+        discussion: "Example: kiln lock app.yaml && git add app.lock.json   (then build with --locked)"
     )
 
     @Argument(help: "The plan file.")

@@ -6,7 +6,8 @@ import Plan
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "Print the normalized plan as canonical JSON: defaults filled, paths resolved, input digests."
+        abstract: "Print the normalized plan as canonical JSON: defaults filled, paths resolved, input digests.",
+        discussion: "Example: kiln plan app.yaml | jq .layers"
     )
 
     @Argument(help: "The plan file.")

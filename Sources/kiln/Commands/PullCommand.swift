@@ -8,7 +8,8 @@ import Registry
 struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
-        abstract: "Fetch an image from a registry into an OCI layout, blobs as served."
+        abstract: "Fetch an image from a registry into an OCI layout, blobs as served.",
+        discussion: "Example: kiln pull 127.0.0.1:5000/team/base:1 -o base --platform all"
     )
 
     @Argument(help: "The image: [host[:port]/]path[:tag][@sha256:…].")

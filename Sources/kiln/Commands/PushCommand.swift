@@ -8,7 +8,8 @@ import Registry
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
-        abstract: "Push a built layout (or oci-archive) to a registry; prints host/path:tag@sha256:…."
+        abstract: "Push a built layout (or oci-archive) to a registry; prints host/path:tag@sha256:….",
+        discussion: "Example: kiln push out/app 127.0.0.1:5000/team/app:v1"
     )
 
     @Argument(help: "An OCI layout directory, or a tar of one.")

@@ -8,7 +8,8 @@ import Registry
 struct SBOMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sbom",
-        abstract: "Print an image's SBOM: the one attached to it, else one computed from its layers."
+        abstract: "Print an image's SBOM: the one attached to it, else one computed from its layers.",
+        discussion: "Example: kiln sbom out/app --format cyclonedx > sbom.json"
     )
 
     @Argument(help: "An OCI layout directory, an oci-archive, or a registry reference.")

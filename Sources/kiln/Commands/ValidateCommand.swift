@@ -6,7 +6,8 @@ import Glibc
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Parse and check plans; print every error as file:line:col: error: …"
+        abstract: "Parse and check plans; print every error as file:line:col: error: …",
+        discussion: "Example: kiln validate images/*.yaml --json"
     )
 
     @Argument(help: "Plan files to check.")
