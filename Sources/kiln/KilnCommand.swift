@@ -10,6 +10,10 @@ struct KilnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Compile declarative image build plans into reproducible OCI image layouts.",
+        discussion: """
+            Shell completions: kiln --generate-completion-script bash|zsh|fish (scripts/install and the .deb install them, with man kiln).
+            Exit codes: 0 success, 1 the plan or the build failed (or diff found differences), 2 usage errors.
+            """,
         version: Kiln.versionDescription,
         subcommands: [BuildCommand.self, PushCommand.self, PullCommand.self, LockCommand.self, ValidateCommand.self, PlanCommand.self, DiffCommand.self, InspectCommand.self, ExportCommand.self, SBOMCommand.self, SchemaCommand.self, CacheCommand.self]
     )
