@@ -29,8 +29,9 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     /// so it is shown as it is rather than after `kiln: error:`.
     public var startsWithPlanLocation: Bool {
         switch self {
-        case .layer(_, let error): error is FilesStrategyError || error is LayerPlanError
+        case .layer(_, let error): error is FilesStrategyError || LayerErrorPlaces.isLocated(error)
         case .forPlatform(_, let error): error.startsWithPlanLocation
+        case .base(let error): error is BasePlanError
         default: false
         }
     }
@@ -40,9 +41,10 @@ public enum ImageBuildError: Error, CustomStringConvertible {
         case .layer(let name, let error):
             // Strategy errors usually name their layer already; a files
             // layer's after the plan location of the entry at fault.
-            error is FilesStrategyError || error is LayerPlanError || "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
-        case .base(let error): "base image: \(error)"
-        case .output(let error): "output: \(error)"
+            error is FilesStrategyError || LayerErrorPlaces.isLocated(error) || "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
+        case .base(let error): error is BasePlanError ? "\(error)" : "base image: \(error)"
+        // Layout errors about the output name it already ("output /x is …").
+        case .output(let error): "\(error)".hasPrefix("output ") ? "\(error)" : "output: \(error)"
         case .lock(let message): message
         case .scratch(let path, let code): "cannot create a scratch directory in \(path): \(String(cString: strerror(code)))"
         case .platform(let requested, let planned):
