@@ -103,8 +103,12 @@ import TestSupport
     /// changed, when a build without --locked resolves the layer again.
     @Test func aStaleLockIsCalledStale() throws {
         try plan("plan.yaml", names: ["kiln-demo"])
-        let lock = try Tools.kiln(["lock", "plan.yaml", "--cache-dir", scratch.path("cache")], in: scratch.path)
+        let lock = try Tools.kiln(["lock", "plan.yaml", "--cache-dir", scratch.path("cache"), "--json"], in: scratch.path)
         #expect(lock.status == 0, "\(lock.stderr)")
+        // `kiln lock --json`: the lock file and what each layer pinned.
+        let pinned = try Self.document(lock)
+        #expect(pinned["lock"] as? String == scratch.path("plan.lock.json"))
+        #expect((pinned["layers"] as? [[String: Any]])?.map { "\($0["layer"]!) \($0["packages"]!)" } == ["pkgs 1"])
         try plan("plan.yaml", names: ["kiln-demo", "tzdata"])
         let result = try Build.run(["plan.yaml", "-o", "out"], in: scratch.path, environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
