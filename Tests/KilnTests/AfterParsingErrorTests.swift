@@ -117,6 +117,13 @@ import TestSupport
             "\(lockPath) is stale for packages layer \"pkgs\" (\"tzdata\" is not among its packages): resolving from the repositories (kiln lock updates it)"),
             "\(result.stderr)")
         #expect(!result.stderr.contains("not pinned"))
+        // --locked refuses it, and says the same.
+        let locked = try Build.run(["plan.yaml", "-o", "out", "--locked"], in: scratch.path, environment: environment)
+        #expect(locked.status == 1)
+        #expect(Array(locked.stderrLines.suffix(2)) == [
+            "kiln: error: --locked: \(lockPath): the lock file is stale for layer \"pkgs\" (the plan's packages inputs changed); run `kiln lock`",
+            "  layer \"pkgs\": \"tzdata\" is not among its packages",
+        ], "\(locked.stderr)")
     }
 
     /// A derivation whose store path does not exist is reported at its

@@ -32,7 +32,19 @@ struct PackageLocks: Sendable {
         }
         do {
             let file = try LockFile.read(from: result.path)
-            if locked { try file.verify(plan: plan, path: result.path) }
+            if locked {
+                do {
+                    try file.verify(plan: plan, path: result.path)
+                } catch {
+                    // What can be seen to have changed, a line per layer.
+                    let changes = specs.compactMap { spec -> String? in
+                        guard case .packages(let layer) = spec.strategy, let entry = file.layers[LockFile.key(layer: spec.name, plan: plan)] else { return nil }
+                        let changes = entry.changes(for: layer)
+                        return changes.isEmpty ? nil : "\n  layer \"\(spec.name)\": " + changes.joined(separator: "; ")
+                    }
+                    throw ImageBuildError.lock("--locked: \(error)" + changes.joined())
+                }
+            }
             for spec in specs {
                 if let fresh = try file.layer(spec, plan: plan) {
                     result.layers[spec.name] = fresh
