@@ -207,3 +207,32 @@ import TestSupport
         #expect(info.0 == 1)
     }
 }
+
+extension AfterParsingErrorTests {
+    /// A `platforms:` plan: `kiln lock` names each platform's entry as the
+    /// lock file keys it; a build names the platform on every line.
+    @Test func everyPlatformIsNamed() throws {
+        try scratch.write("multi.yaml", """
+            kiln: 1
+            name: example.com/e2e/multi
+            platforms: [linux/amd64, linux/arm64]
+            layers:
+              - name: rt
+                type: packages
+                sources: [{ dir: debs }]
+                names: [tzdat, curl=1.0]
+
+            """)
+        let lock = try Tools.kiln(["lock", "multi.yaml", "--cache-dir", scratch.path("cache")], in: scratch.path)
+        #expect(lock.status == 1)
+        #expect(lock.stderrLines == ["amd64", "arm64"].flatMap { architecture in [
+            "multi.yaml:8:13: error: layer \"rt@linux/\(architecture)\": package \"tzdat\" is not in any source (did you mean \"tzdata\"?)",
+            "multi.yaml:8:20: error: layer \"rt@linux/\(architecture)\": no version of \"curl\" satisfies \"curl (= 1.0)\"; available: 2.0",
+        ] }, "\(lock.stderr)")
+        let build = try Build.run(["multi.yaml", "-o", "out"], in: scratch.path, environment: environment)
+        #expect(build.status == 1)
+        let errors = build.stderrLines.filter { $0.contains(": error: ") }
+        #expect(errors.count == 2, "\(build.stderr)")
+        #expect(errors.allSatisfy { $0.hasSuffix(" (building linux/amd64)") } || errors.allSatisfy { $0.hasSuffix(" (building linux/arm64)") }, "\(errors)")
+    }
+}

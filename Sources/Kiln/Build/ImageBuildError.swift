@@ -50,9 +50,10 @@ public enum ImageBuildError: Error, CustomStringConvertible {
         case .platform(let requested, let planned):
             "--platform \(requested): the plan builds \(planned.joined(separator: ", ")) (list it under platforms: to build it)"
         case .forPlatform(let platform, let error):
-            // A plan location stays first; the platform follows it.
+            // A plan location stays first; the platform follows it, on
+            // each line of several located errors.
             error.startsWithPlanLocation
-                ? "\(error) (building \(platform))"
+                ? "\(error)".split(separator: "\n").map { "\($0) (building \(platform))" }.joined(separator: "\n")
                 : "\(platform): \(error)"
         case .sbom(let error): "\(error)"
         }
