@@ -8,10 +8,12 @@ public struct LayerPlanErrors: Error, Sendable, CustomStringConvertible {
     /// At least two errors, in plan order.
     public var errors: [LayerPlanError]
 
+    /// Collects one layer's located errors, in plan order.
     public init(_ errors: [LayerPlanError]) {
         self.errors = errors
     }
 
+    /// One `file:line:col: error: layer "x": …` line per error.
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }
 
@@ -80,10 +82,12 @@ public struct BasePlanError: Error, Sendable, CustomStringConvertible {
     /// Why the base cannot be used.
     public var error: any Error
 
+    /// `error`, at the plan's `base:`.
     public init(location: SourceLocation, error: any Error) {
         self.location = location
         self.error = error
     }
 
+    /// `file:line:col: error: base image: …`.
     public var description: String { "\(location): error: base image: \(error)" }
 }
