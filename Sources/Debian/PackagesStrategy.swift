@@ -142,21 +142,31 @@ public struct PackagesStrategy: LayerPreparing {
 
     /// Resolves every packages layer of `plan`: the content of its lock file.
     /// - Parameter aptRoot: the directory holding `etc/apt` for `sources: system`.
-    /// - Throws: what ``resolve(context:)`` throws, for the first layer
-    ///   that fails.
+    /// - Throws: ``LockFailure`` naming every layer that failed and how
+    ///   (what ``resolve(context:)`` throws); a cancellation as it is.
     public static func lock(
         plan: ImageBuildPlan, aptRoot: String = "/", scratchRoot: String, cacheDirectory: String, log: @escaping @Sendable (String) -> Void
     ) async throws -> LockFile {
         var lock = LockFile()
+        var failures: [LockFailure.Layer] = []
         // A `platforms:` plan resolves each layer once per platform, under
         // its own key (``LockFile/key(layer:plan:)``).
         for target in plan.targetPlatforms.map(plan.forPlatform) {
             for spec in target.layers {
                 guard case .packages(let layer) = spec.strategy else { continue }
                 let context = StrategyContext(plan: target, layer: spec, scratchRoot: scratchRoot, cacheDirectory: cacheDirectory, log: log)
-                lock.layers[LockFile.key(layer: spec.name, plan: target)] = try await PackagesStrategy(layer, aptRoot: aptRoot).resolve(context: context)
+                let key = LockFile.key(layer: spec.name, plan: target)
+                do {
+                    lock.layers[key] = try await PackagesStrategy(layer, aptRoot: aptRoot).resolve(context: context)
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    // Every layer is tried, so one run names every failure.
+                    failures.append(LockFailure.Layer(spec: spec, key: key, error: error))
+                }
             }
         }
+        guard failures.isEmpty else { throw LockFailure(layers: failures) }
         return lock
     }
 
@@ -309,5 +319,27 @@ extension LockFile {
         }
         stale += layers.keys.filter { !names.contains($0) }.sorted()
         guard stale.isEmpty else { throw LockFileError.stale(path: path, layers: stale) }
+    }
+}
+
+/// `kiln lock` could not resolve some packages layers: each one, in plan
+/// order (and platform order in a `platforms:` plan), and why.
+public struct LockFailure: Error, CustomStringConvertible {
+    /// At least one.
+    public var layers: [Layer]
+
+    /// One layer that failed.
+    public struct Layer: Sendable {
+        /// The plan's layer.
+        public var spec: LayerSpec
+        /// Its key in the lock file (`runtime`, or `runtime@linux/arm64`).
+        public var key: String
+        /// What ``PackagesStrategy/resolve(context:)`` threw.
+        public var error: any Error
+    }
+
+    /// `layer "KEY": …` for each failure, one line each.
+    public var description: String {
+        layers.flatMap { layer in "\(layer.error)".split(separator: "\n").map { "layer \"\(layer.key)\": \($0)" } }.joined(separator: "\n")
     }
 }

@@ -37,8 +37,10 @@ struct KilnCommand: AsyncParsableCommand {
             Terminal.error("Usage: kiln <subcommand>\n  See 'kiln --help' for more information.")
             Glibc.exit(2)
         }
+        var jsonRequested = false
         do {
             var command = try parseAsRoot(BuildCommand.normalizingPush(Array(CommandLine.arguments.dropFirst())))
+            jsonRequested = JSONFailure.isRequested(by: command)
             if var async = command as? any AsyncParsableCommand {
                 try await async.run()
             } else {
@@ -46,6 +48,7 @@ struct KilnCommand: AsyncParsableCommand {
             }
         } catch let failure as CommandFailure {
             if !failure.message.isEmpty { Terminal.error(failure.message) }
+            if jsonRequested { JSONFailure.write(failure) }
             Glibc.exit(failure.code)
         } catch {
             let code = exitCode(for: error)
@@ -59,8 +62,14 @@ struct KilnCommand: AsyncParsableCommand {
     }
 }
 
-/// A command that has already reported its failure and wants `code`.
+/// A command that failed and wants `code`: `message` is printed on stderr
+/// (empty when the command printed its errors itself); `error`, the
+/// failure itself, and `plan` give `--json`'s document its places and
+/// layers (``JSONFailure``), `extra` more members for it.
 struct CommandFailure: Error {
     var code: Int32
     var message: String = ""
+    var error: (any Error)?
+    var plan: ImageBuildPlan?
+    var extra: [String: JSONValue] = [:]
 }

@@ -89,6 +89,27 @@ import Testing
         #expect { try resolve(names, exclude: exclude) } throws: { ($0 as? ResolutionError)?.description == message }
     }
 
+    /// Every failure of one run, in the order of the names (a missing name
+    /// before an existing one that no version satisfies, though real names
+    /// are resolved first), a dependency's at the name that pulled it in,
+    /// a missing name with the closest name the sources offer.
+    @Test func everyFailureAtOnceInPlanOrder() {
+        #expect { try resolve(["nope", "libfo", "libfoo (>= 3)", "app", "needs-new-awk"]) } throws: { error in
+            guard case .requested(let failures) = error as? ResolutionError else { return false }
+            return failures.map(\.atom) == [0, 1, 2, 4] && "\(error)" == [
+                "package \"nope\" is not in any source",
+                "package \"libfo\" is not in any source (did you mean \"libfoo\"?)",
+                "no version of \"libfoo\" satisfies \"libfoo (>= 3)\"; available: 2.0, 1.0",
+                "package \"awk\" is not in any source (needs-new-awk 1 depends on \"awk (>= 2)\")",
+            ].joined(separator: "\n")
+        }
+    }
+
+    /// Virtual names are suggested too.
+    @Test func suggestionsIncludeVirtualNames() {
+        #expect { try resolve(["htpd"]) } throws: { "\($0)" == "package \"htpd\" is not in any source (did you mean \"httpd\"?)" }
+    }
+
     @Test func malformedDependencyFieldNamesThePackage() {
         let broken = [Self.record("broken", "1", depends: "ok, (>= 1)")]
         #expect {

@@ -127,8 +127,10 @@ struct BuildBaseImageTests {
     // MARK: Bases that cannot be used
 
     /// Builds `reference` into an existing output that must stay as it was.
+    /// `message` may hold `PLAN`, the plan's file as kiln names it.
     func expectRefused(_ reference: String, message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let name = "refused-" + UUID().uuidString.prefix(8)
+        let message = message.replacingOccurrences(of: "PLAN", with: "b/\(name).yaml")
         let before = try Build.files(try buildDerived("oci:../a/layout:a1", output: name).path)
         try scratch.write("b/\(name).yaml", derivedPlan(base: reference))
         let result = try Build.run(["b/\(name).yaml", "-o", "b/" + name], in: scratch.path)
@@ -139,11 +141,12 @@ struct BuildBaseImageTests {
         #expect(try Build.leftovers(in: scratch.path("b")) == [], sourceLocation: sourceLocation)
     }
 
+    /// What the plan's `base:` names and the layout lacks is reported at it.
     @Test func aMissingRefIsAnError() throws {
         try expectRefused("oci:../a/layout:nope",
-                          message: "kiln: error: base image: \(scratch.path("a/layout")) has no image named \"nope\" (refs: a1)")
+                          message: "PLAN:5:7: error: base image: \(scratch.path("a/layout")) has no image named \"nope\" (refs: a1)")
         try expectRefused("oci-archive:../a/layout.tar:nope",
-                          message: "kiln: error: base image: \(scratch.path("a/layout.tar")) has no image named \"nope\" (refs: a1)")
+                          message: "PLAN:5:7: error: base image: \(scratch.path("a/layout.tar")) has no image named \"nope\" (refs: a1)")
     }
 
     @Test func aCorruptBaseBlobIsAnError() throws {

@@ -90,7 +90,7 @@ import TestSupport
     @Test func anOutputThatIsARegularFileIsLeftAlone() throws {
         let file = try scratch.write("out", "precious\n")
         let result = try Build.run(["good/plan.yaml", "-o", "out"], in: scratch.path, environment: environment)
-        try expectFailure(result, endsWith: ["kiln: error: output: output \(file) exists and is not a directory"], beside: scratch.path)
+        try expectFailure(result, endsWith: ["kiln: error: output \(file) exists and is not a directory"], beside: scratch.path)
         #expect(try Files.text(file) == "precious\n")
     }
 
@@ -98,7 +98,7 @@ import TestSupport
         try scratch.write("home/notes.txt", "precious\n")
         let result = try Build.run(["good/plan.yaml", "-o", "home"], in: scratch.path, environment: environment)
         try expectFailure(result, endsWith: [
-            "kiln: error: output: output \(scratch.path("home")) is a directory that is not an OCI image layout; kiln only replaces a layout or an empty directory",
+            "kiln: error: output \(scratch.path("home")) is a directory that is not an OCI image layout: it holds \"notes.txt\"; kiln replaces only a layout or an empty directory, so choose another output or empty it",
         ], beside: scratch.path)
         #expect(try Build.files(scratch.path("home")) == ["notes.txt": Array("precious\n".utf8)])
     }
@@ -113,7 +113,7 @@ import TestSupport
         let before = try Build.files(scratch.path("out"))
         let result = try Build.run(["good/plan.yaml", "-o", "out"], in: scratch.path, environment: environment)
         try expectFailure(result, endsWith: [
-            "kiln: error: output: output \(scratch.path("out")) is an OCI image layout but also holds \"blobs/sha256/notes\", \"important.txt\", \"sub\"; kiln replaces the whole directory, so move them out of it or choose another output",
+            "kiln: error: output \(scratch.path("out")) is an OCI image layout but also holds \"blobs/sha256/notes\", \"important.txt\", \"sub\"; kiln replaces the whole directory, so move them out of it or choose another output",
         ], beside: scratch.path)
         #expect(try Build.files(scratch.path("out")) == before)
     }

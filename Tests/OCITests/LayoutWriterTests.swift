@@ -166,7 +166,12 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: directory + "/home", withIntermediateDirectories: false)
         try Files.write("precious", to: directory + "/home/notes.txt")
         let notLayout = try #require(throws: LayoutError.self) { try LayoutStaging(output: directory + "/home/") }
-        #expect(notLayout.description == "output \(directory)/home is a directory that is not an OCI image layout; kiln only replaces a layout or an empty directory")
+        #expect(notLayout.description == "output \(directory)/home is a directory that is not an OCI image layout: it holds \"notes.txt\"; kiln replaces only a layout or an empty directory, so choose another output or empty it")
+        // The first five entries in byte order, and how many more.
+        for index in 1...7 { try Files.write("", to: directory + "/crowded/entry-\(index)") }
+        let crowded = try #require(throws: LayoutError.self) { try LayoutStaging(output: directory + "/crowded") }
+        #expect(crowded.description.contains("it holds \"entry-1\", \"entry-2\", \"entry-3\", \"entry-4\", \"entry-5\" and 2 more;"))
+        TreeRemoval.remove(directory + "/crowded")
         try FileManager.default.createSymbolicLink(atPath: directory + "/link", withDestinationPath: directory + "/home")
         let link = try #require(throws: LayoutError.self) { try LayoutStaging(output: directory + "/link") }
         #expect(link.description == "output \(directory)/link is a symbolic link; name the directory it points to")

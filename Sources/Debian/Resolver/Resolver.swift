@@ -1,4 +1,5 @@
 import KilnCore
+import Plan
 
 /// Picks the packages a layer installs from what the sources offer.
 ///
@@ -64,6 +65,10 @@ public struct Resolver: Sendable {
         let excluded = Set(exclude)
         var selection = Selection()
         var queue: [PackageRecord] = []
+        // The requested atom (its index) each selected package is there for.
+        var requestedBy: [String: Int] = [:]
+        // Every failure is kept, so one run reports them all (SPEC §4).
+        var failures: [ResolutionError.Failure] = []
         var relations: [Relation] = []
         for atom in atoms {
             do {
@@ -72,32 +77,64 @@ public struct Resolver: Sendable {
                 throw .invalidAtom(error)
             }
         }
+        // Selects what `choice` gives for the atom at `atom`, or keeps why not.
+        func select(for atom: Int, _ choice: () throws(ResolutionError) -> PackageRecord) {
+            do {
+                let record = try choice()
+                selection.add(record)
+                queue.append(record)
+                requestedBy[record.name] = atom
+            } catch {
+                failures.append(.init(atom: atom, error: suggesting(error)))
+            }
+        }
         // Real names first, so a requested package is the provider a
         // requested virtual name then finds already selected.
-        let ordered = relations.filter { !versions(of: $0.name).isEmpty } + relations.filter { versions(of: $0.name).isEmpty }
-        for relation in ordered {
-            guard !excluded.contains(relation.name) else { throw .requestedAndExcluded(relation.name) }
+        let ordered = relations.indices.filter { !versions(of: relations[$0].name).isEmpty }
+            + relations.indices.filter { versions(of: relations[$0].name).isEmpty }
+        for index in ordered {
+            let relation = relations[index]
+            guard !excluded.contains(relation.name) else {
+                failures.append(.init(atom: index, error: .requestedAndExcluded(relation.name)))
+                continue
+            }
             if selection.satisfier(of: relation) != nil { continue }
-            let record = try choose(relation, excluded: excluded, selection: selection, neededBy: nil)
-            selection.add(record)
-            queue.append(record)
+            select(for: index) { () throws(ResolutionError) in try choose(relation, excluded: excluded, selection: selection, neededBy: nil) }
         }
         if transitive {
             var next = 0
             while next < queue.count {
                 let package = queue[next]
+                let atom = requestedBy[package.name]!
                 next += 1
-                for dependency in try dependencies(of: package) {
+                let needs: [Dependency]
+                do {
+                    needs = try dependencies(of: package)
+                } catch {
+                    failures.append(.init(atom: atom, error: error))
+                    continue
+                }
+                for dependency in needs {
                     if dependency.alternatives.contains(where: { excluded.contains($0.name) || selection.satisfier(of: $0) != nil }) {
                         continue
                     }
-                    let record = try choose(dependency, excluded: excluded, selection: selection, neededBy: package)
-                    selection.add(record)
-                    queue.append(record)
+                    select(for: atom) { () throws(ResolutionError) in try choose(dependency, excluded: excluded, selection: selection, neededBy: package) }
                 }
             }
         }
+        if !failures.isEmpty {
+            // Plan order; within one atom, the order they were found in.
+            throw .requested(failures.enumerated().sorted { ($0.element.atom, $0.offset) < ($1.element.atom, $1.offset) }.map(\.element))
+        }
         return try installOrder(queue, selection: selection)
+    }
+
+    /// `error` with a "did you mean" for a requested name no source has,
+    /// drawn from every real and virtual name the sources offer.
+    private func suggesting(_ error: ResolutionError) -> ResolutionError {
+        guard case .notFound(let relation, nil, _) = error else { return error }
+        let names = Set(byName.keys).union(providers.keys).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return .notFound(relation: relation, neededBy: nil, suggestion: KeySuggestion.closest(to: relation.name, in: names))
     }
 
     private func dependencies(of package: PackageRecord) throws(ResolutionError) -> [Dependency] {
@@ -153,7 +190,7 @@ public struct Resolver: Sendable {
         if !real.isEmpty {
             throw .noMatchingVersion(relation: relation, available: real.map(\.version.text), neededBy: need)
         }
-        throw .notFound(relation: relation, neededBy: need)
+        throw .notFound(relation: relation, neededBy: need, suggestion: nil)
     }
 
     /// Dependencies first. Packages that depend on each other (a cycle, such
@@ -269,8 +306,9 @@ public enum ResolutionError: Error, Hashable, Sendable, CustomStringConvertible 
     case invalidAtom(RelationError)
     /// A name is both requested and excluded.
     case requestedAndExcluded(String)
-    /// No package or provider of that name in any source.
-    case notFound(relation: Relation, neededBy: String?)
+    /// No package or provider of that name in any source; `suggestion` is
+    /// the name offered that it is probably a misspelling of.
+    case notFound(relation: Relation, neededBy: String?, suggestion: String?)
     /// The package exists, but no version satisfies the relation.
     case noMatchingVersion(relation: Relation, available: [String], neededBy: String?)
     /// Several packages provide the virtual name and none is selected.
@@ -279,6 +317,19 @@ public enum ResolutionError: Error, Hashable, Sendable, CustomStringConvertible 
     case versionConflict(relation: Relation, selected: String, neededBy: String?)
     /// A package's relation field cannot be parsed.
     case invalidRelation(package: String, field: String, error: RelationError)
+    /// Every failure of a resolution, in plan order of the requested name
+    /// each is about; one line each.
+    case requested([Failure])
+
+    /// One failure, and the requested name (an index into `names:`) it
+    /// happened for: the name itself, or the package it pulled in whose
+    /// dependency failed.
+    public struct Failure: Hashable, Sendable {
+        /// Index of the atom in the layer's `names:`.
+        public var atom: Int
+        /// What failed; never ``ResolutionError/requested(_:)``.
+        public var error: ResolutionError
+    }
 
     public var description: String {
         func because(_ neededBy: String?) -> String { neededBy.map { " (\($0))" } ?? "" }
@@ -287,8 +338,8 @@ public enum ResolutionError: Error, Hashable, Sendable, CustomStringConvertible 
             return "names: \(error)"
         case .requestedAndExcluded(let name):
             return "package \"\(name)\" is both in names and in exclude"
-        case .notFound(let relation, let neededBy):
-            return "package \"\(relation.name)\" is not in any source\(because(neededBy))"
+        case .notFound(let relation, let neededBy, let suggestion):
+            return "package \"\(relation.name)\" is not in any source\(because(neededBy))" + (suggestion.map { " (did you mean \"\($0)\"?)" } ?? "")
         case .noMatchingVersion(let relation, let available, let neededBy):
             return "no version of \"\(relation.name)\" satisfies \"\(relation)\"; available: \(available.joined(separator: ", "))\(because(neededBy))"
         case .ambiguousVirtual(let name, let providers, let neededBy):
@@ -297,6 +348,8 @@ public enum ResolutionError: Error, Hashable, Sendable, CustomStringConvertible 
             return "\"\(relation)\" cannot be satisfied: \(selected) is already selected\(because(neededBy))"
         case .invalidRelation(let package, let field, let error):
             return "package \(package): \(field): \(error)"
+        case .requested(let failures):
+            return failures.map(\.error.description).joined(separator: "\n")
         }
     }
 }

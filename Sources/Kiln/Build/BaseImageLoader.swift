@@ -53,7 +53,7 @@ enum BaseImageLoader {
         } catch let error as ImageBuildError {
             throw error
         } catch {
-            throw ImageBuildError.base(error)
+            throw ImageBuildError.base(plan.valueLocations["base"].map { BasePlanError(location: $0, error: error) as any Error } ?? error)
         }
     }
 }

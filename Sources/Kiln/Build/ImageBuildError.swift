@@ -29,8 +29,9 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     /// so it is shown as it is rather than after `kiln: error:`.
     public var startsWithPlanLocation: Bool {
         switch self {
-        case .layer(_, let error): error is FilesStrategyError || error is LayerPlanError
+        case .layer(_, let error): error is FilesStrategyError || LayerErrorPlaces.isLocated(error)
         case .forPlatform(_, let error): error.startsWithPlanLocation
+        case .base(let error): error is BasePlanError
         default: false
         }
     }
@@ -40,17 +41,19 @@ public enum ImageBuildError: Error, CustomStringConvertible {
         case .layer(let name, let error):
             // Strategy errors usually name their layer already; a files
             // layer's after the plan location of the entry at fault.
-            error is FilesStrategyError || error is LayerPlanError || "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
-        case .base(let error): "base image: \(error)"
-        case .output(let error): "output: \(error)"
+            error is FilesStrategyError || LayerErrorPlaces.isLocated(error) || "\(error)".hasPrefix("layer \"\(name)\"") ? "\(error)" : "layer \"\(name)\": \(error)"
+        case .base(let error): error is BasePlanError ? "\(error)" : "base image: \(error)"
+        // Layout errors about the output name it already ("output /x is …").
+        case .output(let error): "\(error)".hasPrefix("output ") ? "\(error)" : "output: \(error)"
         case .lock(let message): message
         case .scratch(let path, let code): "cannot create a scratch directory in \(path): \(String(cString: strerror(code)))"
         case .platform(let requested, let planned):
             "--platform \(requested): the plan builds \(planned.joined(separator: ", ")) (list it under platforms: to build it)"
         case .forPlatform(let platform, let error):
-            // A plan location stays first; the platform follows it.
+            // A plan location stays first; the platform follows it, on
+            // each line of several located errors.
             error.startsWithPlanLocation
-                ? "\(error) (building \(platform))"
+                ? "\(error)".split(separator: "\n").map { "\($0) (building \(platform))" }.joined(separator: "\n")
                 : "\(platform): \(error)"
         case .sbom(let error): "\(error)"
         }

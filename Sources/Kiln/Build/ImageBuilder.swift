@@ -215,11 +215,7 @@ public struct ImageBuilder: Sendable {
             }
         }
         let locks = try PackageLocks.load(plan: target, locked: options.locked)
-        if !locks.unpinned.isEmpty {
-            let names = locks.unpinned.map { "\"\($0)\"" }.joined(separator: ", ")
-            let platform = plan.isMultiPlatform ? " for \(target.platform)" : ""
-            observer.note("packages layer\(locks.unpinned.count == 1 ? "" : "s") \(names)\(platform) not pinned by \(locks.path): resolving from the repositories (kiln lock pins them)")
-        }
+        for note in locks.notes(platform: plan.isMultiPlatform ? " for \(target.platform)" : "") { observer.note(note) }
         return PlatformBuild(plan: target, loaded: loaded, locks: locks, baseReports: reports)
     }
 
@@ -467,7 +463,7 @@ public struct ImageBuilder: Sendable {
         } catch let error as ImageBuildError {
             throw error
         } catch {
-            throw ImageBuildError.layer(name: layer.name, error)
+            throw ImageBuildError.layer(name: layer.name, LayerErrorPlaces.locate(error, in: layer))
         }
     }
 }

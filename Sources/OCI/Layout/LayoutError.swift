@@ -9,8 +9,9 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     case outputNotDirectory(path: String)
     /// The output path is a symbolic link; kiln replaces directories only.
     case outputIsSymlink(path: String)
-    /// The output directory holds something other than an image layout.
-    case outputNotLayout(path: String)
+    /// The output directory holds something other than an image layout:
+    /// `entries`, its names, sorted.
+    case outputNotLayout(path: String, entries: [String])
     /// The output is a layout, but holds files no layout holds (listed,
     /// relative to it); replacing it would delete them.
     case outputHoldsOtherFiles(path: String, files: [String])
@@ -65,17 +66,22 @@ public enum LayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The `--tar` archive of a layout could not be written.
     case archiveWrite(path: String, detail: String)
 
+    /// The first five names, quoted, and how many more.
+    private static func names(_ names: [String]) -> String {
+        names.prefix(5).map { "\"\($0)\"" }.joined(separator: ", ") + (names.count > 5 ? " and \(names.count - 5) more" : "")
+    }
+
     public var description: String {
         switch self {
         case .outputNotDirectory(let path):
             "output \(path) exists and is not a directory"
         case .outputIsSymlink(let path):
             "output \(path) is a symbolic link; name the directory it points to"
-        case .outputNotLayout(let path):
-            "output \(path) is a directory that is not an OCI image layout; kiln only replaces a layout or an empty directory"
+        case .outputNotLayout(let path, let entries):
+            "output \(path) is a directory that is not an OCI image layout: it holds \(LayoutError.names(entries))"
+                + "; kiln replaces only a layout or an empty directory, so choose another output or empty it"
         case .outputHoldsOtherFiles(let path, let files):
-            "output \(path) is an OCI image layout but also holds \(files.prefix(5).map { "\"\($0)\"" }.joined(separator: ", "))"
-                + (files.count > 5 ? " and \(files.count - 5) more" : "")
+            "output \(path) is an OCI image layout but also holds \(LayoutError.names(files))"
                 + "; kiln replaces the whole directory, so move them out of it or choose another output"
         case .outputParentMissing(let path, let parent):
             "cannot write \(path): directory \(parent) does not exist"

@@ -44,7 +44,7 @@ public final class LayoutStaging: Sendable {
 
     /// Checks the output path and creates the staging directory beside it.
     /// - Throws: ``LayoutError/outputNotDirectory(path:)``,
-    ///   ``LayoutError/outputIsSymlink(path:)``, ``LayoutError/outputNotLayout(path:)``,
+    ///   ``LayoutError/outputIsSymlink(path:)``, ``LayoutError/outputNotLayout(path:entries:)``,
     ///   ``LayoutError/outputParentMissing(path:parent:)``, or an I/O error.
     public init(output: String) throws(LayoutError) {
         let output = LayoutStaging.absolute(output)
@@ -301,7 +301,7 @@ public final class LayoutStaging: Sendable {
                 return
             }
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? ["?"]
-            guard contents.isEmpty else { throw .outputNotLayout(path: output) }
+            guard contents.isEmpty else { throw .outputNotLayout(path: output, entries: contents.sorted()) }
         }
     }
 

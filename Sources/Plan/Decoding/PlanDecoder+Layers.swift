@@ -102,7 +102,9 @@ extension PlanDecoder {
         }
         let checkArch = fields.value("check_arch").map { diagnostics.bool($0, "\(prefix)\"check_arch\"") } ?? true
         guard let name, let strategy, let checkArch else { return nil }
-        return LayerSpec(name: name, strategy: strategy, location: diagnostics.location(node.mark), checkArch: checkArch)
+        var spec = LayerSpec(name: name, strategy: strategy, location: diagnostics.location(node.mark), checkArch: checkArch)
+        spec.valueLocations = valueLocations(of: fields)
+        return spec
     }
 
     // MARK: files

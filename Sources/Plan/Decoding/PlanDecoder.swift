@@ -68,6 +68,7 @@ struct PlanDecoder {
             config: config, annotations: annotations)
         plan.platforms = platforms
         plan.sbom = sbom
+        plan.valueLocations["base"] = fields.value("base").map { diagnostics.location($0.mark) }
         return plan
     }
 
@@ -163,7 +164,7 @@ struct PlanDecoder {
             let path = String(text[..<colon]), ref = String(text[text.index(after: colon)...])
             if !path.isEmpty, !ref.isEmpty, let real = HostPathResolver.realPath(absolute(path)) { return (real, ref) }
         }
-        diagnostics.error(node.mark, "\(what) \(quoted(text)) does not exist")
+        diagnostics.error(node.mark, BaseReferenceMessage.missing(text, what: what, absolute: absolute))
         return nil
     }
 

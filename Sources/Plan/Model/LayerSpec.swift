@@ -14,6 +14,9 @@ public struct LayerSpec: Hashable, Sendable {
     /// `check_arch:` (default true): whether the layer's ELF executables and
     /// shared objects must match the image's architecture (SPEC §1.5).
     public var checkArch: Bool
+    /// Where the plan wrote the layer's values that errors after parsing
+    /// point at: `names[i]` (packages), `store_path` (derivation).
+    public var valueLocations = ValueLocations()
 
     /// Memberwise; `name` must already satisfy ``LayerName/validate(_:)``.
     public init(name: String, strategy: LayerStrategy, location: SourceLocation, checkArch: Bool = true) {

@@ -34,24 +34,26 @@ public struct DerivationError: Error, Hashable, Sendable, CustomStringConvertibl
     }
 
     /// `layer "NAME": ` and what went wrong.
-    public var description: String {
-        let prefix = "layer \"\(layer)\": "
+    public var description: String { "layer \"\(layer)\": " + message }
+
+    /// What went wrong, without the layer's name.
+    public var message: String {
         switch reason {
         case .storeDirectoryNotAbsolute(let directory):
-            return prefix + "store_dir \"\(directory)\" must be an absolute path"
+            return "store_dir \"\(directory)\" must be an absolute path"
         case .outsideStore(let path, let storeDirectory):
-            return prefix + "store_path \(path) is not directly inside the store directory \(storeDirectory)"
+            return "store_path \(path) is not directly inside the store directory \(storeDirectory)"
         case .invalidName(let path):
-            return prefix + "store_path \(path) is not named <hash>-<name> "
+            return "store_path \(path) is not named <hash>-<name> "
                 + "(32 characters of 0123456789abcdfghijklmnpqrsvwxyz, a dash, then a name)"
         case .missing(let path):
-            return prefix + "store path \(path) does not exist"
+            return "store path \(path) does not exist"
         case .unsupportedFile(let path, let kind):
-            return prefix + "\(path) is \(kind); a layer may hold only files, directories, symlinks and hardlinks"
+            return "\(path) is \(kind); a layer may hold only files, directories, symlinks and hardlinks"
         case .unreadable(let error):
-            return prefix + "\(error)"
+            return "\(error)"
         case .fileSystem(let operation, let path, let message):
-            return prefix + "cannot \(operation) \(path): \(message)"
+            return "cannot \(operation) \(path): \(message)"
         }
     }
 }

@@ -114,12 +114,7 @@ struct BuildCommand: AsyncParsableCommand {
             loaded = try PlanLoader(environment: environment, context: context).load(file: plan)
         } catch {
             for problem in error.errors { Terminal.line(problem.description) }
-            if json, let first = error.errors.first {
-                writeJSONError(message: first.message, location: first.location, layer: nil, extra: [
-                    "errors": .array(error.errors.map { Self.errorObject(message: $0.message, location: $0.location, layer: nil) }),
-                ])
-            }
-            throw CommandFailure(code: 1)
+            throw CommandFailure(code: 1, error: error)
         }
         if let sbom { loaded.sbom = sbom.format }
         // --push without -o or --tar: the layout is written to a temporary
@@ -206,8 +201,7 @@ struct BuildCommand: AsyncParsableCommand {
             progress.abandon()
             let message = "interrupted by \(Interrupts.name(of: signal)); "
                 + (built.isSet && pushLayout == nil ? "the image is written, its push is not complete" : "the previous output is as it was")
-            if json { writeJSONError(message: message, location: nil, layer: nil, extra: ["signal": .integer(Int64(signal))]) }
-            throw CommandFailure(code: code, message: "kiln: " + message)
+            throw CommandFailure(code: code, message: "kiln: " + message, extra: ["signal": .integer(Int64(signal))])
         }
         do {
             let report = try outcome.result.get()
@@ -215,38 +209,8 @@ struct BuildCommand: AsyncParsableCommand {
         } catch {
             progress.abandon()
             let located = (error as? ImageBuildError)?.startsWithPlanLocation == true
-            if json {
-                var layer: String?
-                if case .layer(let name, _) = error as? ImageBuildError { layer = name }
-                let location = layer.flatMap { name in loaded.layers.first { $0.name == name }?.location }
-                writeJSONError(message: "\(error)", location: location, layer: layer, extra: [:])
-            }
-            throw CommandFailure(code: 1, message: (located ? "" : "kiln: error: ") + "\(error)")
+            throw CommandFailure(code: 1, message: (located ? "" : "kiln: error: ") + "\(error)", error: error, plan: loaded)
         }
-    }
-
-    /// `--json` on failure: still one document on stdout,
-    /// `{"error": {"message", "file", "line", "column", "layer"}}` (the
-    /// place in the plan and the layer where known), so a script reads
-    /// failures the way it reads results. The exit code is unchanged.
-    private func writeJSONError(message: String, location: SourceLocation?, layer: String?, extra: [String: JSONValue]) {
-        var document = extra
-        document["error"] = Self.errorObject(message: message, location: location, layer: layer)
-        guard let bytes = try? CanonicalJSONEncoder.serialize(.object(document)) else { return }
-        FileHandleWriter.stdout.write(String(decoding: bytes, as: UTF8.self) + "\n")
-    }
-
-    /// `{"message", "file", "line", "column", "layer"}` (what is known), as
-    /// `--json` reports an error everywhere.
-    static func errorObject(message: String, location: SourceLocation?, layer: String?) -> JSONValue {
-        var object: [String: JSONValue] = ["message": .string(message)]
-        if let location {
-            object["file"] = .string(location.file)
-            object["line"] = .integer(Int64(location.line))
-            object["column"] = .integer(Int64(location.column))
-        }
-        if let layer { object["layer"] = .string(layer) }
-        return .object(object)
     }
 }
 

@@ -75,7 +75,7 @@ struct CacheCommand: AsyncParsableCommand {
             } catch {
                 for problem in error.errors { Terminal.line(problem.description) }
                 await shared.shutdown()
-                throw CommandFailure(code: 1)
+                throw CommandFailure(code: 1, error: error)
             }
             let holdings: [(layer: String, key: ContentDigest?, size: Int64?)]
             do {

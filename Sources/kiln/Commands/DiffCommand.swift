@@ -73,7 +73,7 @@ struct DiffCommand: AsyncParsableCommand {
             }
         } catch let errors as PlanErrors {
             for problem in errors.errors { Terminal.line(problem.description) }
-            throw CommandFailure(code: 2)
+            throw CommandFailure(code: 2, error: errors)
         } catch {
             throw CommandFailure(code: 2, message: "kiln: error: \(error)")
         }

@@ -23,6 +23,9 @@ struct LockCommand: AsyncParsableCommand {
 
     @OptionGroup var registry: RegistryFlags
 
+    @Flag(help: "Print one machine-readable result on stdout: {\"lock\", \"layers\": [{\"layer\", \"packages\"}], \"base\"}.")
+    var json = false
+
     func run() async throws {
         let environment = ProcessEnvironment.current
         let loaded: ImageBuildPlan
@@ -30,7 +33,7 @@ struct LockCommand: AsyncParsableCommand {
             loaded = try PlanLoader(environment: environment, context: context).load(file: plan)
         } catch {
             for problem in error.errors { Terminal.line(problem.description) }
-            throw CommandFailure(code: 1)
+            throw CommandFailure(code: 1, error: error)
         }
         let path = LockFile.path(for: loaded)
         let layers = loaded.layers.filter { if case .packages = $0.strategy { true } else { false } }
@@ -38,6 +41,7 @@ struct LockCommand: AsyncParsableCommand {
         if case .registry = loaded.base { registryBase = true }
         guard registryBase || !layers.isEmpty else {
             Terminal.line("\(plan): no registry base and no packages layers; nothing to lock")
+            if json { Self.writeResult(["lock": .null, "layers": .array([])]) }
             return
         }
         try await write(loaded, layers: layers, to: path)
@@ -70,16 +74,32 @@ struct LockCommand: AsyncParsableCommand {
                 lock.base = pin
             }
             try lock.write(to: path)
+            var pinned: [JSONValue] = []
             for target in loaded.targetPlatforms.map(loaded.forPlatform) {
                 for layer in layers {
                     let key = LockFile.key(layer: layer.name, plan: target)
                     let packages = lock.layers[key]?.packages ?? []
                     Terminal.line("layer \(key): \(packages.count) package\(packages.count == 1 ? "" : "s") pinned")
+                    pinned.append(.object(["layer": .string(key), "packages": .integer(Int64(packages.count))]))
                 }
             }
             Terminal.line("wrote \(path)")
+            if json {
+                var document: [String: JSONValue] = ["lock": .string(path), "layers": .array(pinned)]
+                if let base = lock.base { document["base"] = .object(["reference": .string(base.reference), "digest": .string(base.digest.description)]) }
+                Self.writeResult(document)
+            }
+        } catch let failure as LockFailure {
+            // Every layer that failed, each error at its place in the plan.
+            for line in failure.lines { Terminal.line(line) }
+            throw CommandFailure(code: 1, error: failure, plan: loaded)
         } catch {
-            throw CommandFailure(code: 1, message: "kiln: error: \(error)")
+            throw CommandFailure(code: 1, message: "kiln: error: \(error)", error: error, plan: loaded)
         }
+    }
+
+    private static func writeResult(_ document: [String: JSONValue]) {
+        guard let bytes = try? CanonicalJSONEncoder.serialize(.object(document)) else { return }
+        FileHandleWriter.stdout.write(String(decoding: bytes, as: UTF8.self) + "\n")
     }
 }

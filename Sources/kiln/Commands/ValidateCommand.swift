@@ -39,7 +39,7 @@ struct ValidateCommand: ParsableCommand {
                 for problem in error.errors { Terminal.line(problem.description) }
                 results.append(.object([
                     "file": .string(file), "ok": .bool(false),
-                    "errors": .array(error.errors.map { BuildCommand.errorObject(message: $0.message, location: $0.location, layer: nil) }),
+                    "errors": .array(error.errors.map { JSONFailure.object(.init(message: $0.message, location: $0.location)) }),
                 ]))
             }
         }
