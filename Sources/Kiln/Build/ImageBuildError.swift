@@ -4,6 +4,7 @@ import KilnCore
 import OCI
 import Strategies
 import Glibc
+public import Plan
 
 /// Why `kiln build` failed, naming the layer or step.
 public enum ImageBuildError: Error, CustomStringConvertible {
@@ -23,6 +24,8 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     indirect case forPlatform(String, ImageBuildError)
     /// The SBOM could not be made.
     case sbom(SBOMError)
+    /// `--strict`: the build gave warnings, which count as errors.
+    case strict(StrictWarnings)
 
     /// Whether the message starts with the place in the plan it is about
     /// (`plan.yaml:7:9: error: layer "tree": …`), the form of plan errors,
@@ -31,6 +34,7 @@ public enum ImageBuildError: Error, CustomStringConvertible {
         switch self {
         case .layer(_, let error): error is FilesStrategyError || error is LayerPlanError
         case .forPlatform(_, let error): error.startsWithPlanLocation
+        case .strict: true
         default: false
         }
     }
@@ -53,6 +57,7 @@ public enum ImageBuildError: Error, CustomStringConvertible {
                 ? "\(error) (building \(platform))"
                 : "\(platform): \(error)"
         case .sbom(let error): "\(error)"
+        case .strict(let warnings): "\(warnings)"
         }
     }
 }

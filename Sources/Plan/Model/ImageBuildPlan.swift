@@ -39,6 +39,9 @@ public struct ImageBuildPlan: Hashable, Sendable {
     /// The SBOM the build attaches (`sbom:`), or nil for none (the default);
     /// `kiln build --sbom` overrides it.
     public var sbom: SBOMFormat?
+    /// Where `entrypoint`, `cmd` and build commands are in the plan file,
+    /// for warnings (ignored by `==`).
+    public var locations = ValueLocations()
 
     /// Memberwise; every value must already be validated and normalized, as
     /// ``PlanLoader`` does, or plans that mean the same thing stop comparing equal.

@@ -51,6 +51,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Print one machine-readable result on stdout.")
     var json = false
 
+    @Flag(help: "Make warnings (file:line:col: warning: …) errors: exit 1 and leave the previous output as it was. For CI.")
+    var strict = false
+
     // `--push` alone pushes to the plan's name:tag, `--push REF` elsewhere
     // (see normalizingPush: ArgumentParser has no option with an optional
     // value, so the command line is rewritten to `--push=REF`, or to the
@@ -131,6 +134,7 @@ struct BuildCommand: AsyncParsableCommand {
             locked: locked, useCache: !noCache,
             cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
             keepScratch: keepScratch, registry: registry.options(environment: environment))
+        options.strict = strict
         if let platform {
             do {
                 options.platform = try Platform(parsing: platform)
@@ -217,7 +221,8 @@ struct BuildCommand: AsyncParsableCommand {
             if json {
                 var layer: String?
                 if case .layer(let name, _) = error as? ImageBuildError { layer = name }
-                let location = layer.flatMap { name in loaded.layers.first { $0.name == name }?.location }
+                var location = layer.flatMap { name in loaded.layers.first { $0.name == name }?.location }
+                if case .strict(let strict) = error as? ImageBuildError { location = strict.warnings.first?.location }
                 writeJSONError(message: "\(error)", location: location, layer: layer, extra: [:])
             }
             throw CommandFailure(code: 1, message: (located ? "" : "kiln: error: ") + "\(error)")
