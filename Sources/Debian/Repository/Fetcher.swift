@@ -47,6 +47,8 @@ final class Fetcher: Sendable {
         let cached = cachePath(sha256: sha256)
         if FileManager.default.fileExists(atPath: cached) {
             if let (actualSize, actualHash) = try? Fetcher.hashFile(cached), actualSize == size, actualHash == sha256 {
+                // A use: `kiln cache prune` removes the least recently used first.
+                utimensat(AT_FDCWD, cached, nil, 0)
                 return cached
             }
             try? FileManager.default.removeItem(atPath: cached)

@@ -39,6 +39,8 @@ public struct ImageBuilder: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         var warnings = try BuildWarnings.report(plan.warnings, strict: options.strict, observer: observer)
+        let cacheHold = LayerCache.holdShared(options.cacheDirectory)
+        defer { withExtendedLifetime(cacheHold) {} }
         let scratch = try ScratchDirectory(prefix: "kiln-build")
         defer { if !options.keepScratch { scratch.remove() } }
         let targets = try targetPlans()
