@@ -14,7 +14,7 @@ final class DownloadProgress: Sendable {
         var lastDraw: UInt64 = 0
     }
 
-    private let log: @Sendable (String) -> Void
+    let log: @Sendable (String) -> Void
     private let isTerminal: Bool
     private let active = Mutex<(next: Int, table: [Int: Active])>((0, [:]))
 

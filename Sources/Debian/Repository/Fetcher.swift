@@ -13,8 +13,8 @@ final class Fetcher: Sendable {
     /// `<cacheDirectory>/debian/sha256`: one file per content hash.
     let cacheRoot: String
     /// Every `http://` and `https://` request goes through this seam.
-    private let transport: any HTTPTransport
-    private let progress: DownloadProgress
+    let transport: any HTTPTransport
+    let progress: DownloadProgress
     /// Attempts per URL for transport errors and retryable statuses.
     let attempts: Int
     /// Seconds before the second attempt; doubled for each later one.

@@ -385,6 +385,7 @@ public struct ImageBuilder: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         observer.layerStarted(slot.index, layer: slot.shown(layer))
+        let lock = try await resolvedFirst(slot, layer, target: target, scratch: scratch, lock: lock, cache: cache)
         let made: (blob: LayerBlob, notes: [String], provenance: Provenance, cached: Bool)
         if let cache, cache.buildsWhileHashing(layer) {
             made = try await buildWhileHashing(slot, layer, target: target, writer: writer, staging: staging, scratch: scratch, lock: lock, cache: cache)
