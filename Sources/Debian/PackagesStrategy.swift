@@ -115,11 +115,31 @@ public struct PackagesStrategy: LayerPreparing {
                 directories.append((aptSources.count + directories.count, path))
             }
         }
+        // Release files first, all at once: when every one is what it was
+        // at an earlier resolution of the same layer (the same verified
+        // text, however it came: a 304 or the same bytes again), that
+        // resolution is the answer and no index is read (ResolutionMemo).
+        let releases = try await withThrowingTaskGroup(of: (Int, (file: ReleaseFile, sha256: String)?).self) { group in
+            for (index, source) in aptSources {
+                group.addTask { (index, try await client.verifiedRelease(of: source)) }
+            }
+            var results: [Int: (file: ReleaseFile, sha256: String)?] = [:]
+            for try await (index, release) in group { results[index] = release }
+            return results
+        }
+        let inputs = try PackagesStrategy.inputsDigest(of: layer, plan: plan)
+        let memo = directories.isEmpty
+            ? ResolutionMemo(
+                cacheDirectory: context.cacheDirectory, inputs: inputs,
+                releases: aptSources.map { ($0.source, releases[$0.index]!?.sha256) })
+            : nil
+        if let remembered = memo?.load() { return remembered }
         // Indexes are fetched and parsed concurrently; source order (which
         // breaks ties between equal versions) is restored afterwards.
         let perSource = try await withThrowingTaskGroup(of: (Int, [PackageRecord]).self) { group in
             for (index, source) in aptSources {
-                group.addTask { (index, try await client.records(from: source)) }
+                guard let release = releases[index]! else { continue }
+                group.addTask { (index, try await client.records(from: source, release: release.file)) }
             }
             for (index, path) in directories {
                 group.addTask { (index, try LocalDirectory(path: path, context: plan.context).records()) }
@@ -131,13 +151,15 @@ public struct PackagesStrategy: LayerPreparing {
         let records = perSource.keys.sorted().flatMap { perSource[$0]! }
         let resolver = Resolver(packages: records, architecture: architecture)
         let chosen = try resolver.resolve(layer.names, exclude: layer.exclude, transitive: layer.resolve == .transitive)
-        return LockedLayer(
-            inputs: try PackagesStrategy.inputsDigest(of: layer, plan: plan),
+        let locked = LockedLayer(
+            inputs: inputs,
             packages: chosen.map { record in
                 LockedPackage(
                     name: record.name, version: record.version.text, architecture: record.architecture,
                     url: PackagesStrategy.lockURL(record.url, plan: plan), size: record.size, sha256: record.sha256)
             })
+        memo?.store(locked)
+        return locked
     }
 
     /// Resolves every packages layer of `plan`: the content of its lock file.

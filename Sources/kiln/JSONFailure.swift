@@ -67,6 +67,8 @@ enum JSONFailure {
             return [Item(message: "layer \"\(error.layer)\": \(error.message)", location: error.location, layer: error.layer)]
         case let errors as LayerPlanErrors:
             return errors.errors.flatMap { items(of: $0, plan: plan) }
+        case let strict as StrictWarnings:
+            return strict.warnings.map { Item(message: $0.message, location: $0.location, layer: $0.layer) }
         case let failure as LockFailure:
             return failure.located.flatMap { layer, location, error in
                 LayerErrorPlaces.isLocated(error)
@@ -85,6 +87,8 @@ enum JSONFailure {
                     item.message += " (building \(platform))"
                     return item
                 }
+            case .strict(let strict):
+                return items(of: strict, plan: plan)
             case .base(let inner):
                 if let placed = inner as? BasePlanError { return [Item(message: "base image: \(placed.error)", location: placed.location)] }
                 return [Item(message: "\(build)", location: plan?.valueLocations["base"])]

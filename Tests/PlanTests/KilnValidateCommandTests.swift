@@ -43,14 +43,14 @@ import TestSupport
         let result = try kiln(["validate", "good.yaml", "bad.yaml", "--json"])
         #expect(result.status == 1)
         #expect(result.stdout == #"""
-            {"plans":[{"errors":[],"file":"good.yaml","ok":true},{"errors":[{"column":1,"file":"bad.yaml","line":1,"message":"an image from scratch needs at least one layer (add layers:)"},{"column":7,"file":"bad.yaml","line":2,"message":"image name \"App\" must be lowercase (did you mean \"app\"?)"}],"file":"bad.yaml","ok":false}]}
+            {"plans":[{"errors":[],"file":"good.yaml","ok":true,"warnings":[]},{"errors":[{"column":1,"file":"bad.yaml","line":1,"message":"an image from scratch needs at least one layer (add layers:)"},{"column":7,"file":"bad.yaml","line":2,"message":"image name \"App\" must be lowercase (did you mean \"app\"?)"}],"file":"bad.yaml","ok":false,"warnings":[]}]}
 
             """#)
         // The human lines stay on stderr.
         #expect(result.stderrLines.last == "kiln: 2 errors in 1 of 2 plans")
         let good = try kiln(["validate", "good.yaml", "--json"])
         #expect(good.status == 0)
-        #expect(good.stdout == #"{"plans":[{"errors":[],"file":"good.yaml","ok":true}]}"# + "\n")
+        #expect(good.stdout == #"{"plans":[{"errors":[],"file":"good.yaml","ok":true,"warnings":[]}]}"# + "\n")
     }
 
     @Test func aPlanThatCannotBeReadExitsOne() throws {

@@ -26,7 +26,8 @@ final class DownloadProgress: Sendable {
         var finishedBytes: Int64 = 0
     }
 
-    private let log: @Sendable (String) -> Void
+    /// The build's log (also for lines a fetch writes itself).
+    let log: @Sendable (String) -> Void
     private let activity: @Sendable (LayerActivity) -> Void
     private let state = Mutex(State())
 

@@ -14,8 +14,8 @@ final class Fetcher: Sendable {
     /// `<cacheDirectory>/debian/sha256`: one file per content hash.
     let cacheRoot: String
     /// Every `http://` and `https://` request goes through this seam.
-    private let transport: any HTTPTransport
-    private let progress: DownloadProgress
+    let transport: any HTTPTransport
+    let progress: DownloadProgress
     /// Attempts per URL for transport errors and retryable statuses.
     let attempts: Int
     /// Seconds before the second attempt; doubled for each later one.
@@ -55,6 +55,8 @@ final class Fetcher: Sendable {
         let cached = cachePath(sha256: sha256)
         if FileManager.default.fileExists(atPath: cached) {
             if let (actualSize, actualHash) = try? Fetcher.hashFile(cached), actualSize == size, actualHash == sha256 {
+                // A use: `kiln cache prune` removes the least recently used first.
+                utimensat(AT_FDCWD, cached, nil, 0)
                 progress.skip(bytes: size)
                 return cached
             }

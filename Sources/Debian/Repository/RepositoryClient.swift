@@ -1,4 +1,5 @@
 internal import Foundation
+internal import Crypto
 internal import Archive
 import KilnCore
 internal import Strategies
@@ -21,8 +22,20 @@ struct RepositoryClient: Sendable {
     /// A source restricted to other architectures offers nothing.
     /// - Throws: ``RepositoryError``, ``IndexError``.
     func records(from source: AptSource) async throws -> [PackageRecord] {
-        if let architectures = source.architectures, !architectures.contains(architecture) { return [] }
-        let release = try await release(of: source)
+        guard let release = try await verifiedRelease(of: source) else { return [] }
+        return try await records(from: source, release: release.file)
+    }
+
+    /// A source's release file, fetched and verified, with the SHA-256 of
+    /// its verified text (what names every index, so equal hashes mean equal
+    /// indexes); nil for a source restricted to other architectures.
+    func verifiedRelease(of source: AptSource) async throws -> (file: ReleaseFile, sha256: String)? {
+        if let architectures = source.architectures, !architectures.contains(architecture) { return nil }
+        return try await release(of: source)
+    }
+
+    /// Every package the source offers, from the indexes `release` names.
+    func records(from source: AptSource, release: ReleaseFile) async throws -> [PackageRecord] {
         var architectures = [architecture]
         if release.architectures.contains("all"), !release.architectureAllInEveryIndex { architectures.append("all") }
         var records: [PackageRecord] = []
@@ -49,12 +62,12 @@ struct RepositoryClient: Sendable {
 
     /// Fetches and verifies `InRelease` (or, for an unsigned source without
     /// one, `Release`).
-    private func release(of source: AptSource) async throws -> ReleaseFile {
+    private func release(of source: AptSource) async throws -> (file: ReleaseFile, sha256: String) {
         let inRelease = source.releaseDirectory + "/InRelease"
         let local = (workDirectory as NSString).appendingPathComponent("InRelease-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(atPath: local) }
         if !source.allowUnsigned, source.keyring == .none { throw RepositoryError.noKeyring(source: source.label) }
-        if try await fetcher.fetch(inRelease, to: local) != nil {
+        if try await fetcher.fetchRevalidating(inRelease, to: local) != nil {
             let text: String
             if source.allowUnsigned {
                 let raw = String(decoding: FileManager.default.contents(atPath: local) ?? Data(), as: UTF8.self)
@@ -66,18 +79,20 @@ struct RepositoryClient: Sendable {
                 text = try await SignatureVerifier(workDirectory: workDirectory)
                     .verify(local, url: inRelease, keyring: source.keyring, source: source.label)
             }
-            return try ReleaseFile(text: text, url: inRelease)
+            return (try ReleaseFile(text: text, url: inRelease), Self.sha256(text))
         }
         guard source.allowUnsigned else {
             throw RepositoryError.httpStatus(url: inRelease, status: 404)
         }
         let release = source.releaseDirectory + "/Release"
-        guard try await fetcher.fetch(release, to: local) != nil else {
+        guard try await fetcher.fetchRevalidating(release, to: local) != nil else {
             throw RepositoryError.missingFile(url: release)
         }
         let text = String(decoding: FileManager.default.contents(atPath: local) ?? Data(), as: UTF8.self)
-        return try ReleaseFile(text: text, url: release)
+        return (try ReleaseFile(text: text, url: release), Self.sha256(text))
     }
+
+    static func sha256(_ text: String) -> String { Hex.string(Array(SHA256.hash(data: Array(text.utf8)))) }
 
     /// Streams a (compressed) `Packages` file into records.
     static func parseIndex(_ file: String, url: String, baseURI: String, origin: String) throws -> [PackageRecord] {

@@ -33,6 +33,8 @@ public struct BuildOptions: Sendable {
     /// `--platform`: build only this platform of the plan's (SPEC §1.5),
     /// as a single image; nil builds every platform.
     public var platform: Platform?
+    /// `--strict`: warnings fail the build (exit 1, output untouched).
+    public var strict = false
     /// How long one shared-cache operation may take.
     public var cacheRegistryTimeout: Duration = SharedLayerCache.defaultTimeout
 

@@ -102,9 +102,11 @@ public struct BuildReport: Codable, Hashable, Sendable {
     public var sharedCache: SharedCacheReport? = nil
     /// The SBOM attached, when the plan or `--sbom` asked for one.
     public var sbom: SBOMReport? = nil
+    /// What looked like a mistake (SPEC §4): `file:line:col` and message.
+    public var warnings: [PlanWarning] = []
 
     enum CodingKeys: String, CodingKey {
-        case image, layers, output, seconds, push, platforms, sbom
+        case image, layers, output, seconds, push, platforms, sbom, warnings
         case sharedCache = "cache_registry"
         case manifestDigest = "manifest_digest"
         case configDigest = "config_digest"
@@ -152,6 +154,9 @@ public protocol BuildObserver: TransferObserver {
     /// Something worth telling that is no error (an unpinned packages
     /// layer, a cache entry dropped as corrupt).
     func note(_ text: String)
+    /// Something in the plan that looks like a mistake (not with `--strict`,
+    /// which fails instead).
+    func warning(_ warning: PlanWarning)
 }
 
 extension BuildObserver {
@@ -164,6 +169,7 @@ extension BuildObserver {
     public func layerFinished(_ index: Int, report: LayerReport) {}
     public func baseLayerReused(_ report: LayerReport) {}
     public func note(_ text: String) {}
+    public func warning(_ warning: PlanWarning) {}
     public func transferStarted(_ blob: Descriptor, direction: TransferDirection) {}
     public func transferProgressed(_ blob: Descriptor, done: Int64, total: Int64) {}
     public func transferFinished(_ blob: Descriptor, outcome: TransferOutcome) {}

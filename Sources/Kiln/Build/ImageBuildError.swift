@@ -4,6 +4,7 @@ import KilnCore
 import OCI
 import Strategies
 import Glibc
+public import Plan
 
 /// Why `kiln build` failed, naming the layer or step.
 public enum ImageBuildError: Error, CustomStringConvertible {
@@ -23,6 +24,8 @@ public enum ImageBuildError: Error, CustomStringConvertible {
     indirect case forPlatform(String, ImageBuildError)
     /// The SBOM could not be made.
     case sbom(SBOMError)
+    /// `--strict`: the build gave warnings, which count as errors.
+    case strict(StrictWarnings)
 
     /// Whether the message starts with the place in the plan it is about
     /// (`plan.yaml:7:9: error: layer "tree": …`), the form of plan errors,
@@ -32,6 +35,7 @@ public enum ImageBuildError: Error, CustomStringConvertible {
         case .layer(_, let error): error is FilesStrategyError || LayerErrorPlaces.isLocated(error)
         case .forPlatform(_, let error): error.startsWithPlanLocation
         case .base(let error): error is BasePlanError
+        case .strict: true
         default: false
         }
     }
@@ -56,6 +60,7 @@ public enum ImageBuildError: Error, CustomStringConvertible {
                 ? "\(error)".split(separator: "\n").map { "\($0) (building \(platform))" }.joined(separator: "\n")
                 : "\(platform): \(error)"
         case .sbom(let error): "\(error)"
+        case .strict(let warnings): "\(warnings)"
         }
     }
 }

@@ -38,6 +38,9 @@ public struct ImageBuilder: Sendable {
     public func build() async throws -> BuildReport {
         let clock = ContinuousClock()
         let started = clock.now
+        var warnings = try BuildWarnings.report(plan.warnings, strict: options.strict, observer: observer)
+        let cacheHold = LayerCache.holdShared(options.cacheDirectory)
+        defer { withExtendedLifetime(cacheHold) {} }
         let scratch = try ScratchDirectory(prefix: "kiln-build")
         defer { if !options.keepScratch { scratch.remove() } }
         let targets = try targetPlans()
@@ -83,6 +86,7 @@ public struct ImageBuilder: Sendable {
                 let platform = platforms[ordinal]
                 images.append(try await scoped(platform.plan) { try write(platform, layers: platform.built, into: staging) })
             }
+            warnings += try BuildWarnings.report(try platforms.flatMap { try imageWarnings($0, staging: staging) }, strict: options.strict, observer: observer)
         } catch {
             await shared?.shutdown()
             throw error
@@ -135,6 +139,7 @@ public struct ImageBuilder: Sendable {
             layers: reports, output: options.output.map { _ in staging.output },
             tarOutput: options.tarOutput.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 },
             seconds: started.duration(to: clock.now).seconds)
+        report.warnings = warnings
         if tagged.mediaType == MediaType.imageIndex {
             report.platforms = zip(platforms, zip(images, sboms)).map { platform, written in
                 PlatformImageReport(
@@ -376,6 +381,7 @@ public struct ImageBuilder: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         observer.layerStarted(slot.index, layer: slot.shown(layer))
+        let lock = try await resolvedFirst(slot, layer, target: target, scratch: scratch, lock: lock, cache: cache)
         let made: (blob: LayerBlob, notes: [String], provenance: Provenance, cached: Bool)
         if let cache, cache.buildsWhileHashing(layer) {
             made = try await buildWhileHashing(slot, layer, target: target, writer: writer, staging: staging, scratch: scratch, lock: lock, cache: cache)

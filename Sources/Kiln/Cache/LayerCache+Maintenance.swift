@@ -21,9 +21,9 @@ public struct CacheSummary: Codable, Hashable, Sendable {
     public var newestUse: String?
     /// Files in the stat index of host inputs.
     public var indexedInputs: Int
-    /// Downloaded `.deb` files kept by the packages strategy.
+    /// Files the packages strategy downloaded: `.deb`s and repository indexes.
     public var packageFiles: Int
-    /// Bytes of the downloaded `.deb` files.
+    /// Their bytes.
     public var packageBytes: Int64
     /// Blobs of registry bases (manifests, configs, layers as served).
     public var registryBlobs: Int
@@ -43,34 +43,74 @@ public struct CacheSummary: Codable, Hashable, Sendable {
     }
 }
 
-/// What `kiln cache prune` removed and kept.
-public struct PruneResult: Codable, Hashable, Sendable {
-    /// Entries removed (least recently used, unreadable, or blob missing).
-    public var removedEntries: Int
-    /// Blobs removed because no remaining entry names them.
-    public var removedBlobs: Int
-    /// Bytes of the removed blobs.
-    public var removedBytes: Int64
-    /// Entries left.
-    public var keptEntries: Int
-    /// Bytes of the blobs the remaining entries name.
-    public var keptBytes: Int64
+/// What `kiln cache prune` removed and kept of one kind of cache content.
+public struct PruneFigures: Codable, Hashable, Sendable {
+    /// Files removed (layer blobs, `.deb`s and package indexes, registry blobs).
+    public var removedFiles = 0
+    /// Their bytes.
+    public var removedBytes: Int64 = 0
+    /// Files left.
+    public var keptFiles = 0
+    /// Their bytes.
+    public var keptBytes: Int64 = 0
 
-    /// A result with every count given.
-    public init(removedEntries: Int, removedBlobs: Int, removedBytes: Int64, keptEntries: Int, keptBytes: Int64) {
-        self.removedEntries = removedEntries
-        self.removedBlobs = removedBlobs
-        self.removedBytes = removedBytes
-        self.keptEntries = keptEntries
-        self.keptBytes = keptBytes
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case removedFiles = "removed_files"
+        case removedBytes = "removed_bytes"
+        case keptFiles = "kept_files"
+        case keptBytes = "kept_bytes"
     }
+}
+
+/// What `kiln cache prune` removed and kept: every kind the cache holds
+/// counts in the size limit and in the totals (SPEC §5, issue 20).
+public struct PruneResult: Codable, Hashable, Sendable {
+    /// Layer entries removed (least recently used, unreadable, or blob missing).
+    public var removedEntries = 0
+    /// Layer entries left.
+    public var keptEntries = 0
+    /// Layer blobs: removed once no remaining entry names them.
+    public var layers = PruneFigures()
+    /// Downloaded `.deb`s and package indexes (`debian/`).
+    public var packages = PruneFigures()
+    /// Registry bases' blobs (`registry/`).
+    public var registry = PruneFigures()
+
+    public init() {}
+
+    /// Bytes removed, of every kind.
+    public var removedBytes: Int64 { layers.removedBytes + packages.removedBytes + registry.removedBytes }
+    /// Bytes left, of every kind: what `--max-size` bounds.
+    public var keptBytes: Int64 { layers.keptBytes + packages.keptBytes + registry.keptBytes }
 
     enum CodingKeys: String, CodingKey {
         case removedEntries = "removed_entries"
-        case removedBlobs = "removed_blobs"
-        case removedBytes = "removed_bytes"
         case keptEntries = "kept_entries"
+        case removedBytes = "removed_bytes"
         case keptBytes = "kept_bytes"
+        case layers, packages, registry
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(removedEntries, forKey: .removedEntries)
+        try container.encode(keptEntries, forKey: .keptEntries)
+        try container.encode(removedBytes, forKey: .removedBytes)
+        try container.encode(keptBytes, forKey: .keptBytes)
+        try container.encode(layers, forKey: .layers)
+        try container.encode(packages, forKey: .packages)
+        try container.encode(registry, forKey: .registry)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        removedEntries = try container.decode(Int.self, forKey: .removedEntries)
+        keptEntries = try container.decode(Int.self, forKey: .keptEntries)
+        layers = try container.decode(PruneFigures.self, forKey: .layers)
+        packages = try container.decode(PruneFigures.self, forKey: .packages)
+        registry = try container.decode(PruneFigures.self, forKey: .registry)
     }
 }
 
@@ -87,66 +127,114 @@ extension LayerCache {
     public func summary() -> CacheSummary {
         let entries = entryFiles()
         let blobs = files(in: blobsDirectory)
-        let packages = files(in: directory + "/debian/sha256")
+        let packages = CacheFiles.all(below: packagesDirectory).filter { !CacheFiles.isPartial($0.path) }
         let registry = files(in: directory + "/registry/blobs/sha256")
         let uses = entries.map(\.lastUse)
         return CacheSummary(
             directory: directory, entries: entries.count, blobs: blobs.count, blobBytes: blobs.values.reduce(0, +),
             oldestUse: uses.min().map { Timestamp(secondsSinceEpoch: $0).rfc3339 }, newestUse: uses.max().map { Timestamp(secondsSinceEpoch: $0).rfc3339 },
-            indexedInputs: indexedInputs(), packageFiles: packages.count, packageBytes: packages.values.reduce(0, +),
+            indexedInputs: indexedInputs(), packageFiles: packages.count, packageBytes: packages.reduce(0) { $0 + $1.size },
             registryBlobs: registry.count, registryBytes: registry.values.reduce(0, +))
     }
 
-    /// Removes layer entries, least recently used first, until the blobs
-    /// the remaining entries name take at most `maxSize` bytes; then every
+    /// Removes what was used least recently first — layer entries,
+    /// downloaded packages and indexes, registry blobs alike — until what
+    /// is left takes at most `maxSize` bytes (a layer entry's bytes are
+    /// its blob's, freed when no remaining entry names it); then every
     /// blob no entry names. Without `maxSize` the whole cache is emptied
-    /// (layers, the stat index, downloaded packages and registry bases'
-    /// blobs). Unreadable entries and leftovers of interrupted writes always
-    /// go.
+    /// (the stat index too). Unreadable entries and leftovers of
+    /// interrupted writes always go.
     ///
-    /// Open the cache with ``Access/exclusive`` first, so no build is using
-    /// what is removed.
+    /// Open the cache with ``Access/exclusive`` first: every build (and
+    /// `kiln lock`, `kiln diff`) holds it shared while it runs, so nothing
+    /// a running build uses is removed.
     public func prune(maxSize: Int64?) -> PruneResult {
         for (name, _) in files(in: temporaryDirectory) { unlink(temporaryDirectory + "/" + name) }
         for (name, _) in files(in: directory + "/registry/tmp") { unlink(directory + "/registry/tmp/" + name) }
         for (name, _) in files(in: entriesDirectory) where name.hasPrefix(".tmp-") { unlink(entriesDirectory + "/" + name) }
-        var entries = entryFiles().sorted { ($0.lastUse, $0.path) < ($1.lastUse, $1.path) }
+        for file in CacheFiles.all(below: packagesDirectory) where CacheFiles.isPartial(file.path) { unlink(file.path) }
+        var entries = entryFiles()
         let blobs = files(in: blobsDirectory)
-        var removedEntries = 0
+        var result = PruneResult()
         for entry in entries where entry.blob == nil || blobs[entry.blob!.hex] == nil {
             unlink(entry.path)
-            removedEntries += 1
+            result.removedEntries += 1
         }
         entries.removeAll { $0.blob == nil || blobs[$0.blob!.hex] == nil }
 
         var references: [String: Int] = [:]
         for entry in entries { references[entry.blob!.hex, default: 0] += 1 }
-        var kept = references.keys.reduce(Int64(0)) { $0 + blobs[$1]! }
+        result.layers.keptBytes = references.keys.reduce(Int64(0)) { $0 + blobs[$1]! }
+        let packages = CacheFiles.all(below: packagesDirectory)
+        let registry = CacheFiles.all(below: registryBlobsDirectory)
+        result.packages.keptFiles = packages.count
+        result.packages.keptBytes = packages.reduce(0) { $0 + $1.size }
+        result.registry.keptFiles = registry.count
+        result.registry.keptBytes = registry.reduce(0) { $0 + $1.size }
+
+        // One least-recently-used order over every kind.
+        enum Unit { case entry(EntryFile), package(CacheFiles.File), registry(CacheFiles.File) }
+        let units: [(lastUse: Int64, path: String, unit: Unit)] = entries.map { ($0.lastUse, $0.path, .entry($0)) }
+            + packages.map { ($0.lastUse, $0.path, .package($0)) } + registry.map { ($0.lastUse, $0.path, .registry($0)) }
         let limit = maxSize ?? -1
-        for entry in entries where kept > limit {
-            unlink(entry.path)
-            removedEntries += 1
-            let hex = entry.blob!.hex
-            references[hex]! -= 1
-            if references[hex] == 0 {
-                references[hex] = nil
-                kept -= blobs[hex]!
+        for (_, path, unit) in units.sorted(by: { ($0.lastUse, $0.path) < ($1.lastUse, $1.path) }) where result.keptBytes > limit {
+            unlink(path)
+            switch unit {
+            case .entry(let entry):
+                result.removedEntries += 1
+                let hex = entry.blob!.hex
+                references[hex]! -= 1
+                if references[hex] == 0 {
+                    references[hex] = nil
+                    result.layers.keptBytes -= blobs[hex]!
+                }
+            case .package(let file):
+                result.packages.removedFiles += 1
+                result.packages.removedBytes += file.size
+                result.packages.keptFiles -= 1
+                result.packages.keptBytes -= file.size
+            case .registry(let file):
+                result.registry.removedFiles += 1
+                result.registry.removedBytes += file.size
+                result.registry.keptFiles -= 1
+                result.registry.keptBytes -= file.size
             }
         }
-        var result = PruneResult(removedEntries: removedEntries, removedBlobs: 0, removedBytes: 0, keptEntries: 0, keptBytes: kept)
         for (hex, size) in blobs where references[hex] == nil {
             unlink(blobsDirectory + "/" + hex)
-            result.removedBlobs += 1
-            result.removedBytes += size
+            result.layers.removedFiles += 1
+            result.layers.removedBytes += size
         }
+        // The program check's memos (ImageWarnings): a few bytes each, all
+        // removed (the next build of an image checks it again), counted
+        // with the layers they are about.
+        for file in CacheFiles.all(below: directory + "/checks") {
+            unlink(file.path)
+            result.layers.removedFiles += 1
+            result.layers.removedBytes += file.size
+        }
+        result.layers.keptFiles = references.count
         result.keptEntries = entryFiles().count
         if maxSize == nil {
             unlink(statIndexPath)
-            TreeRemoval.remove(directory + "/debian")
+            TreeRemoval.remove(packagesDirectory)
             TreeRemoval.remove(directory + "/registry")
         }
         return result
     }
+
+    /// Holds `directory` shared for as long as the result lives, as every
+    /// build does, so `kiln cache prune` waits instead of removing what is
+    /// in use (downloads go there with or without the layer cache); nil
+    /// when the directory cannot be locked (a read-only cache).
+    public static func holdShared(_ directory: String) -> LayerCache? {
+        try? LayerCache(directory: directory, access: .shared)
+    }
+
+    /// Downloaded packages and indexes.
+    var packagesDirectory: String { directory + "/debian" }
+    /// Registry bases' blobs.
+    var registryBlobsDirectory: String { directory + "/registry/blobs/sha256" }
 
     private func entryFiles() -> [EntryFile] {
         files(in: entriesDirectory).keys.filter(LayerCache.isEntryFileName).map { name in
@@ -198,4 +286,31 @@ public enum ByteSize {
         guard bytes < 9.2e18 else { throw CacheError.invalidSize(text) }
         return Int64(bytes.rounded(.down))
     }
+}
+
+/// The files of one kind of cache content, with their last use.
+enum CacheFiles {
+    struct File {
+        var path: String
+        var size: Int64
+        /// Seconds since the epoch: the later of mtime (set when the file
+        /// is written, and again when a build reuses it) and atime.
+        var lastUse: Int64
+    }
+
+    /// Every regular file below `directory`, at any depth.
+    static func all(below directory: String) -> [File] {
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var result: [File] = []
+        while let relative = walker.nextObject() as? String {
+            let path = directory + "/" + relative
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            result.append(File(path: path, size: Int64(info.st_size), lastUse: max(Int64(info.st_mtim.tv_sec), Int64(info.st_atim.tv_sec))))
+        }
+        return result
+    }
+
+    /// A download being written (``Fetcher`` names them `<hash>.partial-…`).
+    static func isPartial(_ path: String) -> Bool { path.contains(".partial-") }
 }

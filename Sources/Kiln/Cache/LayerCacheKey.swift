@@ -11,9 +11,9 @@ import Strategies
 /// changes nothing in its tar; host paths relative to the context, so a
 /// checkout elsewhere shares the keys), the content digests of its host inputs,
 /// the timestamp every entry carries, the compressor and its settings, and
-/// kiln's layer-format version and the cache entry's version; for packages
-/// layers also the resolved package set and whether the base provides the
-/// root (usr-merge links).
+/// kiln's layer-format version and the cache entry's version. A packages
+/// layer whose resolution is known is keyed by that package set instead
+/// of its spec, plus whether the base provides the root (usr-merge links).
 public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
     /// SHA-256 of the canonical JSON description.
     public let digest: ContentDigest
@@ -55,7 +55,15 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
         }
         if case .packages = layer.strategy {
             description["base_is_scratch"] = .bool(plan.base == .scratch)
-            if let packages { description["packages"] = .string(packages.description) }
+            if let packages {
+                description["packages"] = .string(packages.description)
+                // The layer's bytes are a function of the resolution (each
+                // package's name, version, architecture, size and SHA-256),
+                // not of how it was obtained: a locked build, an unlocked
+                // one that resolved the same set, and a plan naming it
+                // through other atoms or another mirror share the entry.
+                description["layer"] = .string("packages")
+            }
         }
         let bytes = try CanonicalJSONEncoder.serialize(.object(description))
         digest = ContentDigest(sha256Bytes: SHA256.hash(data: bytes))

@@ -102,6 +102,7 @@ extension PlanDecoder {
         }
         let checkArch = fields.value("check_arch").map { diagnostics.bool($0, "\(prefix)\"check_arch\"") } ?? true
         guard let name, let strategy, let checkArch else { return nil }
+        if let command = fields.value("command") { locations.record(ValueLocations.command(ofLayer: name), command, file: file) }
         var spec = LayerSpec(name: name, strategy: strategy, location: diagnostics.location(node.mark), checkArch: checkArch)
         spec.valueLocations = valueLocations(of: fields)
         return spec

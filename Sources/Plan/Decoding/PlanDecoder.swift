@@ -9,6 +9,7 @@ struct PlanDecoder {
     let file: String
     let directory: String
     var paths: HostPathResolver
+    var locations = ValueLocations()
 
     static let topLevelKeys = [
         "kiln", "name", "tag", "base", "platform", "platforms", "created", "compression", "sbom", "layers",
@@ -68,6 +69,7 @@ struct PlanDecoder {
             config: config, annotations: annotations)
         plan.platforms = platforms
         plan.sbom = sbom
+        plan.valueLocations = locations
         plan.valueLocations["base"] = fields.value("base").map { diagnostics.location($0.mark) }
         return plan
     }
@@ -200,6 +202,7 @@ struct PlanDecoder {
             if value == nil { ok = false }
             return value
         }
+        for key in ["entrypoint", "cmd"] { if let node = fields.value(key) { locations.record(key, node, file: file) } }
         if let node = fields.value("entrypoint") { config.entrypoint = track(diagnostics.stringList(node, "\"entrypoint\" (exec form)", nonEmptyItems: false, execForm: true)) }
         if let node = fields.value("cmd") { config.cmd = track(diagnostics.stringList(node, "\"cmd\" (exec form)", nonEmptyItems: false, execForm: true)) }
         if let node = fields.value("env") {

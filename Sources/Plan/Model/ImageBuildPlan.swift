@@ -39,8 +39,9 @@ public struct ImageBuildPlan: Hashable, Sendable {
     /// The SBOM the build attaches (`sbom:`), or nil for none (the default);
     /// `kiln build --sbom` overrides it.
     public var sbom: SBOMFormat?
-    /// Where the plan wrote values that errors after parsing point at
-    /// (`base`); never part of what the plan means.
+    /// Where the plan wrote values that errors and warnings after parsing
+    /// point at (`base`, `entrypoint`, `cmd`, build commands); never part
+    /// of what the plan means.
     public var valueLocations = ValueLocations()
 
     /// Memberwise; every value must already be validated and normalized, as

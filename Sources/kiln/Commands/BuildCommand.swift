@@ -52,6 +52,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Print one machine-readable result on stdout.")
     var json = false
 
+    @Flag(help: "Make warnings (file:line:col: warning: …) errors: exit 1 and leave the previous output as it was. For CI.")
+    var strict = false
+
     // `--push` alone pushes to the plan's name:tag, `--push REF` elsewhere
     // (see normalizingPush: ArgumentParser has no option with an optional
     // value, so the command line is rewritten to `--push=REF`, or to the
@@ -127,6 +130,7 @@ struct BuildCommand: AsyncParsableCommand {
             locked: locked, useCache: !noCache,
             cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment),
             keepScratch: keepScratch, registry: registry.options(environment: environment))
+        options.strict = strict
         if let platform {
             do {
                 options.platform = try Platform(parsing: platform)

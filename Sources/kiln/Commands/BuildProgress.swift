@@ -142,6 +142,10 @@ final class BuildProgress: BuildObserver, Sendable {
         screen.withLock { $0.print(permanent: "note: \(text)") }
     }
 
+    func warning(_ warning: PlanWarning) {
+        screen.withLock { $0.print(permanent: warning.description) }
+    }
+
     /// The final lines: image and manifest digest.
     func finish(_ report: BuildReport) {
         stopTicking()

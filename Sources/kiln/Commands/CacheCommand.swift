@@ -58,7 +58,7 @@ struct CacheCommand: AsyncParsableCommand {
                 lines.append("last used oldest \(oldest), newest \(newest)")
             }
             lines.append("inputs \(summary.indexedInputs) files in the stat index")
-            lines.append("packages \(summary.packageFiles) downloaded .deb files, \(ByteCount.format(summary.packageBytes))")
+            lines.append("packages \(summary.packageFiles) downloaded files (.debs and indexes), \(ByteCount.format(summary.packageBytes))")
             lines.append("registry \(summary.registryBlobs) blobs of registry bases, \(ByteCount.format(summary.registryBytes))")
             FileHandleWriter.stdout.write(lines.joined(separator: "\n") + "\n")
         }
@@ -111,11 +111,11 @@ struct CacheCommand: AsyncParsableCommand {
 
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove least recently used layers until the cache fits --max-size; without it, empty the cache.")
+            abstract: "Remove what was used least recently (layers, downloaded packages and indexes, registry blobs) until the cache fits --max-size; without it, empty the cache. Waits for running builds.")
 
         @OptionGroup var location: Location
 
-        @Option(help: "Keep the most recently used layers up to this size (bytes, or 500M, 2G, 1.5GiB).")
+        @Option(help: "Keep the most recently used content up to this size, every kind counted (bytes, or 500M, 2G, 1.5GiB).")
         var maxSize: String?
 
         @Flag(help: "Print one machine-readable result on stdout.")
@@ -143,9 +143,16 @@ struct CacheCommand: AsyncParsableCommand {
                 FileHandleWriter.stdout.write(String(decoding: try CanonicalJSONEncoder().encode(result), as: UTF8.self) + "\n")
                 return
             }
-            FileHandleWriter.stdout.write(
-                "removed \(result.removedEntries) entries, \(result.removedBlobs) blobs (\(ByteCount.format(result.removedBytes))); "
-                    + "kept \(result.keptEntries) entries (\(ByteCount.format(result.keptBytes)))\n")
+            let lines = [
+                "layers    removed \(result.removedEntries) entries, \(result.layers.removedFiles) blobs (\(ByteCount.format(result.layers.removedBytes))); "
+                    + "kept \(result.keptEntries) entries, \(result.layers.keptFiles) blobs (\(ByteCount.format(result.layers.keptBytes)))",
+                "packages  removed \(result.packages.removedFiles) files (\(ByteCount.format(result.packages.removedBytes))); "
+                    + "kept \(result.packages.keptFiles) files (\(ByteCount.format(result.packages.keptBytes)))",
+                "registry  removed \(result.registry.removedFiles) blobs (\(ByteCount.format(result.registry.removedBytes))); "
+                    + "kept \(result.registry.keptFiles) blobs (\(ByteCount.format(result.registry.keptBytes)))",
+                "total     removed \(ByteCount.format(result.removedBytes)); kept \(ByteCount.format(result.keptBytes))",
+            ]
+            FileHandleWriter.stdout.write(lines.joined(separator: "\n") + "\n")
         }
     }
 }

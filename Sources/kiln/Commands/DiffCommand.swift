@@ -59,8 +59,10 @@ struct DiffCommand: AsyncParsableCommand {
         do {
             if resolve {
                 let environment = ProcessEnvironment.current
-                let resolver = PackageResolver(
-                    cacheDirectory: cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment), log: { line in Terminal.line(line) })
+                let cacheDirectory = cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment)
+                let cacheHold = LayerCache.holdShared(cacheDirectory)
+                defer { withExtendedLifetime(cacheHold) {} }
+                let resolver = PackageResolver(cacheDirectory: cacheDirectory, log: { line in Terminal.line(line) })
                 if let revision {
                     diff = try await differ.compare(plan: paths[0], atRevision: revision, resolving: resolver)
                 } else {

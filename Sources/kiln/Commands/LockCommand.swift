@@ -50,6 +50,8 @@ struct LockCommand: AsyncParsableCommand {
     private func write(_ loaded: ImageBuildPlan, layers: [LayerSpec], to path: String) async throws {
         let environment = ProcessEnvironment.current
         let cacheDirectory = cacheDir ?? BuildOptions.defaultCacheDirectory(environment: environment)
+        let cacheHold = LayerCache.holdShared(cacheDirectory)
+        defer { withExtendedLifetime(cacheHold) {} }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-lock-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         do {

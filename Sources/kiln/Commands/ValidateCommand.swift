@@ -19,6 +19,9 @@ struct ValidateCommand: ParsableCommand {
     @Flag(help: "Also print one machine-readable result on stdout: {\"plans\": [{\"file\", \"ok\", \"errors\": [{\"message\", \"file\", \"line\", \"column\"}]}]}.")
     var json = false
 
+    @Flag(help: "Make the warnings a plan alone gives (file:line:col: warning: …) errors, for CI. A build finds more (kiln build --strict).")
+    var strict = false
+
     func validate() throws {
         if plans.isEmpty { throw ValidationError("name at least one plan file") }
     }
@@ -30,9 +33,18 @@ struct ValidateCommand: ParsableCommand {
         var results: [JSONValue] = []
         for file in plans {
             do {
-                _ = try loader.load(file: file)
+                let warnings = try loader.load(file: file).warnings
+                let warningObjects = JSONValue.array(warnings.map { JSONFailure.object(.init(message: $0.message, location: $0.location, layer: $0.layer)) })
+                if strict, !warnings.isEmpty {
+                    failed += 1
+                    errorCount += warnings.count
+                    Terminal.line(StrictWarnings(warnings).description)
+                    results.append(.object(["file": .string(file), "ok": .bool(false), "errors": warningObjects, "warnings": .array([])]))
+                    continue
+                }
+                for warning in warnings { Terminal.line(warning.description) }
                 Terminal.line("\(file): ok")
-                results.append(.object(["file": .string(file), "ok": .bool(true), "errors": .array([])]))
+                results.append(.object(["file": .string(file), "ok": .bool(true), "errors": .array([]), "warnings": warningObjects]))
             } catch {
                 failed += 1
                 errorCount += error.errors.count
@@ -40,6 +52,7 @@ struct ValidateCommand: ParsableCommand {
                 results.append(.object([
                     "file": .string(file), "ok": .bool(false),
                     "errors": .array(error.errors.map { JSONFailure.object(.init(message: $0.message, location: $0.location)) }),
+                    "warnings": .array([]),
                 ]))
             }
         }
