@@ -11,4 +11,12 @@ struct HelpTests {
         let help = result.stdout + result.stderr
         #expect(help.contains("Example: kiln \(command) "), "\(help)")
     }
+
+    /// Finding: shell completion existed but neither `--help` nor the
+    /// README said so.
+    @Test func theTopLevelHelpNamesTheCompletionScripts() throws {
+        let result = try Tools.kiln(["--help"])
+        #expect(result.status == 0)
+        #expect((result.stdout + result.stderr).contains("kiln --generate-completion-script bash|zsh|fish"))
+    }
 }
