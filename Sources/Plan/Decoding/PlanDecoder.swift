@@ -11,7 +11,7 @@ struct PlanDecoder {
     var paths: HostPathResolver
 
     static let topLevelKeys = [
-        "kiln", "name", "tag", "base", "platform", "platforms", "created", "compression", "sbom", "layers",
+        "kiln", "name", "tag", "base", "platform", "platforms", "created", "compression", "gzip", "sbom", "layers",
         "entrypoint", "cmd", "env", "workdir", "user", "expose", "volumes", "stop_signal", "labels", "annotations",
     ]
 
@@ -51,6 +51,7 @@ struct PlanDecoder {
         let compression = fields.value("compression").map { node in
             keyword(node, "\"compression\"", Compression.self)
         } ?? .gzip
+        let gzip = gzipSettings(fields, compression: compression)
         let sbom = fields.value("sbom").flatMap { node in keyword(node, "\"sbom\"", SBOMFormat.self) }
         let layers = self.layers(fields.value("layers"))
         if let layers, layers.isEmpty, base == .scratch {
@@ -59,7 +60,7 @@ struct PlanDecoder {
         let config = runtimeConfig(fields)
         let annotations = fields.value("annotations").flatMap { diagnostics.stringMap($0, "\"annotations\"") } ?? [:]
 
-        guard let name, let tag, let base, let platform, let created, let compression, let layers, var config,
+        guard let name, let tag, let base, let platform, let created, let compression, let gzip, let layers, var config,
               fields.value("platforms") == nil || platforms != nil else { return nil }
         guard checkLayerKinds(layers, platforms: platforms ?? [platform], config: &config) else { return nil }
         var plan = ImageBuildPlan(
@@ -68,6 +69,7 @@ struct PlanDecoder {
             config: config, annotations: annotations)
         plan.platforms = platforms
         plan.sbom = sbom
+        plan.gzip = gzip
         return plan
     }
 
