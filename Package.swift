@@ -43,8 +43,10 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        // The opt-in libdeflate gzip engine (docs/layers.md).
-        .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        // The opt-in libdeflate gzip engine (docs/layers.md), linked
+        // statically (see its module.modulemap): no pkg-config, whose
+        // flags would link the shared library.
+        .systemLibrary(name: "CLibdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         // glibc calls declared only under _GNU_SOURCE, and the wait-status
         // macros: a C target, because the define must precede the headers.

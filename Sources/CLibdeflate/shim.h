@@ -1,9 +1,8 @@
 #include <libdeflate.h>
 
-// The header's version, as a function Swift can call (the macro is a
-// string literal Swift imports, but a function keeps the seam in one place).
-// libdeflate 1.14 has no runtime version call; Debian's libdeflate0 and
-// libdeflate-dev come from one source package at one version.
+// The version of the libdeflate kiln is built with. libdeflate 1.14 has no
+// run-time version call; kiln links libdeflate.a statically
+// (module.modulemap), so the header's version is the code's.
 static inline const char *kiln_libdeflate_version(void) {
     return LIBDEFLATE_VERSION_STRING;
 }

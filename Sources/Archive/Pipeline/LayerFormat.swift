@@ -36,8 +36,8 @@ public enum LayerFormat {
     /// shared library's, not the header's kiln was compiled against).
     public static let zlibVersion = String(cString: CZlib.zlibVersion())
 
-    /// The libdeflate kiln was built with (1.14 has no runtime version call;
-    /// Debian ships its library and header at one version).
+    /// The libdeflate kiln was built with, linked statically (1.14 has no
+    /// run-time version call).
     public static let libdeflateVersion = LibdeflateStream.version
 
     /// The libzstd the process runs with, as `ZSTD_versionString()` reports it.
