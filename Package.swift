@@ -43,6 +43,10 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // The opt-in libdeflate gzip engine (docs/layers.md), linked
+        // statically (see its module.modulemap): no pkg-config, whose
+        // flags would link the shared library.
+        .systemLibrary(name: "CLibdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         // glibc calls declared only under _GNU_SOURCE, and the wait-status
         // macros: a C target, because the define must precede the headers.
@@ -52,7 +56,7 @@ let package = Package(
         .target(name: "KilnProcess", dependencies: ["CLinux"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "Plan", dependencies: ["YAML", "KilnCore", crypto]),
-        .target(name: "Archive", dependencies: ["KilnCore", "CLinux", "CZlib", "CZstd", "CLZMA", crypto]),
+        .target(name: "Archive", dependencies: ["KilnCore", "CLinux", "CZlib", "CZstd", "CLZMA", "CLibdeflate", crypto]),
         .target(name: "Strategies", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive"]),
         .target(name: "OCI", dependencies: ["KilnCore", "CLinux", "Archive", crypto]),
         // The one HTTP client seam (downloads, later registries); depends on
@@ -84,7 +88,7 @@ let package = Package(
         .testTarget(name: "KilnProcessTests", dependencies: ["KilnProcess", "TestSupport"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "TestSupport"]),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "YAML", "KilnCore", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "KilnCore", "CZlib", "TestSupport"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "KilnCore", "CZlib", "CLibdeflate", "TestSupport"]),
         .testTarget(name: "StrategiesTests", dependencies: ["KilnProcess", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),
         .testTarget(name: "KilnHTTPTests", dependencies: ["KilnHTTP", "TestSupport"]),
         .testTarget(name: "DebianTests", dependencies: ["Debian", "Strategies", "Archive", "Plan", "KilnCore", "TestSupport"]),

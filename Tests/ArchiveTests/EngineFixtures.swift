@@ -51,12 +51,12 @@ enum EngineFixtures {
 
     /// Compresses `bytes` through a ``BlobWriter``, in writes of `chunk`.
     static func blob(
-        _ bytes: [UInt8], compression: Compression, workers: Int = 2, chunk: Int = 100_000
+        _ bytes: [UInt8], compression: Compression, gzip: GzipSettings = .standard, workers: Int = 2, chunk: Int = 100_000
     ) throws -> (digests: BlobDigests, blob: [UInt8]) {
         let temporaryDirectory = try TemporaryDirectory()
         defer { temporaryDirectory.remove() }
         let directory = temporaryDirectory.path
-        let writer = try BlobWriter(path: directory + "/blob", compression: compression, workers: LayerWorkers(count: workers))
+        let writer = try BlobWriter(path: directory + "/blob", compression: compression, gzip: gzip, workers: LayerWorkers(count: workers))
         var offset = 0
         try bytes.withUnsafeBytes { raw in
             while offset < raw.count {

@@ -92,8 +92,11 @@ import TestSupport
         let temporaryDirectory = try TemporaryDirectory(prefix: "kiln-fetch")
         defer { temporaryDirectory.remove() }
         let directory = temporaryDirectory.path
-        let port = try Tools.run(["python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // The port stays bound (and never listens) while the test runs, so
+        // connections are refused and no other test's server can take it.
+        let holder = try PythonServer(["-c", "import socket, time; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1], flush=True); time.sleep(600)"])
+        defer { holder.stop() }
+        let port = holder.firstLine.trimmingCharacters(in: .whitespacesAndNewlines)
         let fetcher = Fetcher(cacheDirectory: directory, log: { _ in }, attempts: 2, backoff: 0.01)
         let url = "http://127.0.0.1:\(port)/x"
         await #expect {

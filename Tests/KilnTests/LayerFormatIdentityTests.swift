@@ -20,7 +20,24 @@ import TestSupport
     func versionNamesTheLayerFormatAndBothLibraries() throws {
         let result = try Tools.kiln(["--version"])
         #expect(result.succeeded)
-        #expect(result.stdout == "kiln \(Kiln.version) (layer format \(LayerFormat.version); \(Self.zlib), \(Self.zstd))\n")
+        #expect(result.stdout == "kiln \(Kiln.version) (layer format \(LayerFormat.version); \(Self.zlib), \(Self.zstd), libdeflate \(LayerFormat.libdeflateVersion))\n")
+    }
+
+    /// A plan's `gzip:` settings (docs/layers.md) give other bytes, so each
+    /// engine and level has keys of its own; the default's key is the one
+    /// a plan without `gzip:` always had.
+    @Test func theCacheKeyChangesWithTheGzipEngineAndLevel() throws {
+        let fixture = try CacheFixture()
+        var plan = try fixture.plan()
+        plan.compression = .gzip
+        let standard = try LayerCacheKey(layer: plan.layers[0], plan: plan, inputDigests: [:])
+        #expect(try LayerCacheKey(layer: plan.layers[0], plan: plan, inputDigests: [:], compressor: LayerFormat.compressor(.gzip)) == standard)
+        var keys: Set = [standard]
+        for settings in [GzipSettings(engine: .zlib, level: 4), GzipSettings(engine: .libdeflate, level: 6), GzipSettings(engine: .libdeflate, level: 4)] {
+            plan.gzip = settings
+            keys.insert(try LayerCacheKey(layer: plan.layers[0], plan: plan, inputDigests: [:]))
+        }
+        #expect(keys.count == 4)
     }
 
     @Test(arguments: [(Compression.gzip, zlib), (.zstd, zstd)])

@@ -4,9 +4,10 @@ internal import CZlib
 /// One zlib raw-deflate stream, reset for every block it compresses.
 ///
 /// zlib keeps pointers into the `z_stream`, so it lives at a stable heap
-/// address owned by this class and is ended in `deinit`.
+/// address (``ZlibStream``), ended when this is released.
 final class DeflateStream {
-    private let stream: UnsafeMutablePointer<z_stream>
+    private let owner: ZlibStream
+    private var stream: UnsafeMutablePointer<z_stream> { owner.pointer }
     let level: Int32
 
     /// A raw deflate stream (no zlib or gzip wrapper: the gzip member
@@ -15,20 +16,7 @@ final class DeflateStream {
     /// produce at `level`.
     init(level: Int32) throws(LayerWriteError) {
         self.level = level
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let status = kiln_deflateInit2(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY)
-        guard status == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw .compressionFailed(format: "gzip", detail: "zlib refused to initialize deflate (status \(status))")
-        }
-    }
-
-    deinit {
-        deflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        owner = try ZlibStream("deflate", start: { kiln_deflateInit2($0, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) }, end: deflateEnd)
     }
 
     /// Compresses `input` as one independent piece of a deflate stream.

@@ -16,8 +16,9 @@ final class GzipBlock: @unchecked Sendable {
     let input: UnsafeMutableRawBufferPointer
     let dictionary: UnsafeMutableRawBufferPointer
     let output: UnsafeMutableRawBufferPointer
-    private let level: Int32
+    private let settings: GzipSettings
     private var stream: DeflateStream?
+    private var libdeflate: LibdeflateStream?
 
     // Set by the producer before the block is queued.
     var count = 0
@@ -28,11 +29,11 @@ final class GzipBlock: @unchecked Sendable {
     var crc: UInt = 0
     var error: LayerWriteError?
 
-    init(capacity: Int, level: Int32) {
+    init(capacity: Int, settings: GzipSettings) {
         input = .allocate(byteCount: capacity, alignment: 64)
         dictionary = .allocate(byteCount: GzipBlock.windowSize, alignment: 64)
         output = .allocate(byteCount: GzipBlock.outputCapacity(for: capacity), alignment: 64)
-        self.level = level
+        self.settings = settings
     }
 
     deinit {
@@ -60,10 +61,16 @@ final class GzipBlock: @unchecked Sendable {
             return
         }
         do {
-            if stream == nil { stream = try DeflateStream(level: level) }
-            outputCount = try stream!.compress(
-                data, dictionary: UnsafeRawBufferPointer(rebasing: dictionary[..<dictionaryCount]),
-                into: output, last: last)
+            switch settings.engine {
+            case .zlib:
+                if stream == nil { stream = try DeflateStream(level: Int32(settings.level)) }
+                outputCount = try stream!.compress(
+                    data, dictionary: UnsafeRawBufferPointer(rebasing: dictionary[..<dictionaryCount]),
+                    into: output, last: last)
+            case .libdeflate:
+                if libdeflate == nil { libdeflate = try LibdeflateStream(level: Int32(settings.level)) }
+                outputCount = try libdeflate!.compress(data, into: output, last: last)
+            }
         } catch {
             self.error = error
         }

@@ -27,7 +27,7 @@ final class ParallelGzipEncoder: BlockEncoder {
     private let output: BlobOutput
     /// Kept alive while blocks are queued on its threads.
     private let workers: LayerWorkers
-    private let level: Int32
+    private let settings: GzipSettings
     private let maxInFlight: Int
     private var current: GzipBlock
     /// Blocks handed to the pool, in stream order, with their jobs.
@@ -43,15 +43,15 @@ final class ParallelGzipEncoder: BlockEncoder {
     private let fullBlockOperator: UInt
 
     /// Writes the gzip header at once.
-    init(output: BlobOutput, workers: LayerWorkers, level: Int32 = 6) throws(LayerWriteError) {
+    init(output: BlobOutput, workers: LayerWorkers, settings: GzipSettings = .standard) throws(LayerWriteError) {
         self.output = output
         self.workers = workers
-        self.level = level
+        self.settings = settings
         maxInFlight = min(2 * workers.count + 2, 16)
-        current = GzipBlock(capacity: Self.blockSize, level: level)
+        current = GzipBlock(capacity: Self.blockSize, settings: settings)
         window = .allocate(byteCount: GzipBlock.windowSize, alignment: 64)
         fullBlockOperator = crc32_combine_gen(off_t(Self.blockSize))
-        try output.write(Self.header(level: level))
+        try output.write(Self.header(level: Int32(settings.level)))
     }
 
     deinit { window.deallocate() }
@@ -72,8 +72,9 @@ final class ParallelGzipEncoder: BlockEncoder {
         block.count = count
         block.last = last
         block.error = nil
-        block.dictionaryCount = windowCount
-        if windowCount > 0 {
+        // libdeflate takes no dictionary: its blocks stand alone.
+        block.dictionaryCount = settings.engine == .zlib ? windowCount : 0
+        if block.dictionaryCount > 0 {
             block.dictionary.copyMemory(from: UnsafeRawBufferPointer(rebasing: window[..<windowCount]))
         }
         if !last {
@@ -87,7 +88,7 @@ final class ParallelGzipEncoder: BlockEncoder {
             try writeTrailer()
         } else {
             try drain(keeping: maxInFlight - 1)
-            current = spare.popLast() ?? GzipBlock(capacity: Self.blockSize, level: level)
+            current = spare.popLast() ?? GzipBlock(capacity: Self.blockSize, settings: settings)
         }
     }
 

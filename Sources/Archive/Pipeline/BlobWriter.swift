@@ -48,7 +48,7 @@ public final class BlobWriter: ByteSink {
     ///   ``LayerWriteError/compressionFailed(format:detail:)`` when the
     ///   compression library cannot start.
     public init(
-        path: String, compression: Compression, workers: LayerWorkers,
+        path: String, compression: Compression, gzip: GzipSettings = .standard, workers: LayerWorkers,
         cancellation: CancellationFlag? = nil, progress: (@Sendable (Int64) -> Void)? = nil
     ) throws(LayerWriteError) {
         self.path = path
@@ -60,7 +60,7 @@ public final class BlobWriter: ByteSink {
         output = try BlobOutput(path: path, hashing: true)
         hashesInput = compression != .none
         switch compression {
-        case .gzip: encoder = try ParallelGzipEncoder(output: output, workers: workers)
+        case .gzip: encoder = try ParallelGzipEncoder(output: output, workers: workers, settings: gzip)
         case .zstd: encoder = try ZstdEncoder(output: output, workers: workers, blockSize: Self.blockSize)
         case .none: encoder = PlainEncoder(output: output, pool: workers.pool, blockSize: Self.blockSize)
         }

@@ -11,14 +11,17 @@ public import KilnCore
 public struct LayerWriter: Sendable {
     /// How blobs are compressed.
     public var compression: Compression
+    /// The deflate engine and level for `gzip` (the plan's `gzip:`).
+    public var gzip: GzipSettings
     /// The mtime of every entry (the plan's `created`).
     public var modificationTime: Timestamp
     /// The build's pool, on which blobs are compressed and written.
     public var workers: LayerWorkers
 
     /// A writer for one build: every layer it writes shares `workers`.
-    public init(compression: Compression, modificationTime: Timestamp, workers: LayerWorkers) {
+    public init(compression: Compression, gzip: GzipSettings = .standard, modificationTime: Timestamp, workers: LayerWorkers) {
         self.compression = compression
+        self.gzip = gzip
         self.modificationTime = modificationTime
         self.workers = workers
     }
@@ -50,7 +53,7 @@ public struct LayerWriter: Sendable {
         cancellation: CancellationFlag? = nil, progress: (@Sendable (Int64) -> Void)? = nil
     ) throws -> LayerBlob {
         let blob = try BlobWriter(
-            path: path, compression: compression, workers: workers, cancellation: cancellation, progress: progress)
+            path: path, compression: compression, gzip: gzip, workers: workers, cancellation: cancellation, progress: progress)
         do {
             let tar = TarWriter(sink: blob, modificationTime: modificationTime)
             for entry in entries { try tar.append(entry) }

@@ -313,7 +313,7 @@ public struct ImageBuilder: Sendable {
         _ jobs: [LayerJob], platforms: [PlatformBuild], into staging: LayoutStaging, scratch: String, cache: BuildCache?, pool: WorkerPool
     ) async throws -> [BuiltLayer] {
         let workers = LayerWorkers(pool: pool)
-        let writer = LayerWriter(compression: plan.compression, modificationTime: plan.created, workers: workers)
+        let writer = LayerWriter(compression: plan.compression, gzip: plan.gzip, modificationTime: plan.created, workers: workers)
         // The cache's digester has the inputs' digests from the keys; without
         // a cache, one on the build's pool digests what provenance names.
         let digester = cache?.digester ?? InputDigester(pool: pool)

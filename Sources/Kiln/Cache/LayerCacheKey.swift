@@ -43,7 +43,7 @@ public struct LayerCacheKey: Hashable, Sendable, CustomStringConvertible {
             "format": .integer(Int64(LayerFormat.version)),
             // An entry of another shape is never looked up (see LayerCacheEntry.version).
             "entry": .integer(Int64(LayerCacheEntry.version)),
-            "compressor": .string(compressor ?? LayerFormat.compressor(plan.compression)),
+            "compressor": .string(compressor ?? LayerFormat.compressor(plan.compression, gzip: plan.gzip)),
             "mtime": .integer(plan.created.secondsSinceEpoch),
             "layer": strategy,
         ]

@@ -84,9 +84,13 @@ public final class InputDigester: Sendable {
     private func directoryDigest(_ root: String) throws -> ContentDigest {
         var hasher = SHA256()
         var pending = [""]
-        // (path, kind, content); files get their content once hashed.
-        var records: [(path: String, kind: String, content: String)] = []
-        var files: [(record: Int, host: String, info: stat)] = []
+        // (path, kind, content); a file's content is its digest, looked up
+        // by `file` (its index in `files`) when the record is hashed, so
+        // 100,000 files do not keep 100,000 digest strings.
+        var records: [(path: String, kind: String, content: String, file: Int)] = []
+        // What hashing needs: the host path and the stamp, not the whole
+        // `stat` (144 bytes), for memory's sake on large trees.
+        var files: [(host: String, stamp: FileStamp)] = []
         var linkGroups: [FileIdentity: [String]] = [:]
         while let relative = pending.popLast() {
             let directory = relative.isEmpty ? root : root + "/" + relative
@@ -103,33 +107,36 @@ public final class InputDigester: Sendable {
                 guard lstat(host, &info) == 0 else { throw InputDigestError.unreadable(path: host, errno: errno) }
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR:
-                    records.append((path, "d", ""))
+                    records.append((path, "d", "", -1))
                     pending.append(path)
                 case S_IFREG:
                     if info.st_nlink > 1 {
                         linkGroups[FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)), default: []].append(path)
                     }
-                    files.append((records.count, host, info))
-                    records.append((path, info.st_mode & S_IXUSR != 0 ? "x" : "f", ""))
+                    records.append((path, info.st_mode & S_IXUSR != 0 ? "x" : "f", "", files.count))
+                    files.append((host, FileStamp(info)))
                 case S_IFLNK:
-                    records.append((path, "l", try Self.linkTarget(host)))
+                    records.append((path, "l", try Self.linkTarget(host), -1))
                 default:
                     throw InputDigestError.special(path: host)
                 }
             }
         }
-        let digests = try fileDigests(files.map { ($0.host, $0.info) })
-        for (file, digest) in zip(files, digests) { records[file.record].content = digest.description }
+        let digests = try fileDigests(files)
+        files = []
         var linkedTo: [String: String] = [:]
         for group in linkGroups.values where group.count > 1 {
             let sorted = group.sorted { $0.utf8Precedes($1) }
             for member in sorted.dropFirst() { linkedTo[member] = sorted[0] }
         }
         for index in records.indices {
-            if let first = linkedTo[records[index].path] { records[index] = (records[index].path, "h", first) }
+            if let first = linkedTo[records[index].path] { records[index] = (records[index].path, "h", first, -1) }
         }
         records.sort { $0.path.utf8Precedes($1.path) }
-        for record in records { hasher.update(data: Array("\(record.path)\0\(record.kind)\0\(record.content)\n".utf8)) }
+        for record in records {
+            let content = record.file >= 0 ? digests[record.file].description : record.content
+            hasher.update(data: Array("\(record.path)\0\(record.kind)\0\(content)\n".utf8))
+        }
         return ContentDigest(sha256Bytes: hasher.finalize())
     }
 
@@ -140,11 +147,12 @@ public final class InputDigester: Sendable {
     /// be a pool job: it hashes too, and waits only for chunks under way
     /// (``WorkerPool/concurrentPerform(iterations:_:)``). The first failure
     /// in `files` order is thrown.
-    private func fileDigests(_ files: [(host: String, info: stat)]) throws -> [ContentDigest] {
-        var known: [Int: ContentDigest] = [:]
+    private func fileDigests(_ files: [(host: String, stamp: FileStamp)]) throws -> [ContentDigest] {
+        // By index, not in a dictionary: a quarter of the memory on large trees.
+        var known = [ContentDigest?](repeating: nil, count: files.count)
         var missing: [Int] = []
         for (index, file) in files.enumerated() {
-            if let digest = statIndex?.digest(for: file.host, stamp: FileStamp(file.info)) {
+            if let digest = statIndex?.digest(for: file.host, stamp: file.stamp) {
                 known[index] = digest
             } else {
                 missing.append(index)
@@ -157,18 +165,20 @@ public final class InputDigester: Sendable {
             let pool = self.pool
             let work = ParallelHashes(missing: missing, chunkSize: chunkSize)
             let statIndex = self.statIndex
-            let paths = files.map(\.host), stamps = files.map { FileStamp($0.info) }
+            // Room for every record at once: growing the index while the
+            // files are hashed would hold its old and new tables together.
+            statIndex?.reserve(missing.count)
             pool.concurrentPerform(iterations: chunks) { _ in
                 guard let chunk = work.nextChunk() else { return }
                 // Sized for the chunk's largest file (at most 1 MiB): a chunk
                 // of small files does not map and touch a megabyte.
-                let largest = chunk.map { stamps[$0].size }.max() ?? 0
+                let largest = chunk.map { files[$0].stamp.size }.max() ?? 0
                 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(largest + 1, 4096), 1 << 20)), alignment: 64)
                 defer { buffer.deallocate() }
                 var results: [(Int, Result<ContentDigest, any Error>)] = []
                 for index in chunk {
-                    let result = Result { try Self.fileDigest(paths[index], buffer: buffer) }
-                    if case .success(let digest) = result { statIndex?.record(digest, for: paths[index], stamp: stamps[index]) }
+                    let result = Result { try Self.fileDigest(files[index].host, buffer: buffer) }
+                    if case .success(let digest) = result { statIndex?.record(digest, for: files[index].host, stamp: files[index].stamp) }
                     results.append((index, result))
                 }
                 work.store(results)

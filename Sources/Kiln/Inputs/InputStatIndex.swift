@@ -84,6 +84,9 @@ public final class InputStatIndex: Sendable {
         }
         writtenAt = Int64(info.st_mtim.tv_sec)
         var records: [String: (stamp: FileStamp, digest: ContentDigest)] = [:]
+        // One record a line: sized at once, never regrown (which holds the
+        // old and new tables together).
+        records.reserveCapacity(data.withUnsafeBytes { bytes in bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } })
         data.withUnsafeBytes { bytes in
             let header = Array((Self.header + "\n").utf8)
             guard bytes.count >= header.count, bytes.prefix(header.count).elementsEqual(header) else { return }
@@ -108,6 +111,15 @@ public final class InputStatIndex: Sendable {
             guard let record = state.byPath[path], record.stamp == stamp else { return nil }
             guard stamp.modified < writtenAt, stamp.changed < writtenAt else { return nil }
             return record.digest
+        }
+    }
+
+    /// Makes room for `count` more records at once (before a batch of
+    /// files is hashed), so the table is not regrown on the way.
+    func reserve(_ count: Int) {
+        state.withLock { state in
+            state.byPath.reserveCapacity(state.byPath.count + count)
+            state.seen.reserveCapacity(state.seen.count + count)
         }
     }
 

@@ -12,7 +12,7 @@ struct PlanDecoder {
     var locations = ValueLocations()
 
     static let topLevelKeys = [
-        "kiln", "name", "tag", "base", "platform", "platforms", "created", "compression", "sbom", "layers",
+        "kiln", "name", "tag", "base", "platform", "platforms", "created", "compression", "gzip", "sbom", "layers",
         "entrypoint", "cmd", "env", "workdir", "user", "expose", "volumes", "stop_signal", "labels", "annotations",
     ]
 
@@ -52,6 +52,7 @@ struct PlanDecoder {
         let compression = fields.value("compression").map { node in
             keyword(node, "\"compression\"", Compression.self)
         } ?? .gzip
+        let gzip = gzipSettings(fields, compression: compression)
         let sbom = fields.value("sbom").flatMap { node in keyword(node, "\"sbom\"", SBOMFormat.self) }
         let layers = self.layers(fields.value("layers"))
         if let layers, layers.isEmpty, base == .scratch {
@@ -60,7 +61,7 @@ struct PlanDecoder {
         let config = runtimeConfig(fields)
         let annotations = fields.value("annotations").flatMap { diagnostics.stringMap($0, "\"annotations\"") } ?? [:]
 
-        guard let name, let tag, let base, let platform, let created, let compression, let layers, var config,
+        guard let name, let tag, let base, let platform, let created, let compression, let gzip, let layers, var config,
               fields.value("platforms") == nil || platforms != nil else { return nil }
         guard checkLayerKinds(layers, platforms: platforms ?? [platform], config: &config) else { return nil }
         var plan = ImageBuildPlan(
@@ -69,6 +70,7 @@ struct PlanDecoder {
             config: config, annotations: annotations)
         plan.platforms = platforms
         plan.sbom = sbom
+        plan.gzip = gzip
         plan.valueLocations = locations
         plan.valueLocations["base"] = fields.value("base").map { diagnostics.location($0.mark) }
         return plan

@@ -14,7 +14,7 @@ extension ImageBuildPlan: Encodable {
     public static let hostPathBaseKey = CodingUserInfoKey(rawValue: "kiln.hostPathBase")!
 
     private enum Keys: String, CodingKey {
-        case kiln, name, tag, base, platform, platforms, created, compression, sbom, layers, context, directory
+        case kiln, name, tag, base, platform, platforms, created, compression, gzip, sbom, layers, context, directory
         case entrypoint, cmd, env, workdir, user, expose, volumes, stopSignal = "stop_signal", labels, annotations
     }
 
@@ -31,6 +31,8 @@ extension ImageBuildPlan: Encodable {
         }
         try c.encode(created.rfc3339, forKey: .created)
         try c.encode(compression.rawValue, forKey: .compression)
+        // Only when asked for: plans without it print as they always did.
+        if gzip != .standard { try c.encode(["engine": .string(gzip.engine.rawValue), "level": JSONValue.integer(Int64(gzip.level))], forKey: .gzip) }
         try c.encodeIfPresent(sbom?.rawValue, forKey: .sbom)
         try c.encode(layers, forKey: .layers)
         try c.encode(context, forKey: .context)

@@ -30,6 +30,8 @@ public struct ImageBuildPlan: Hashable, Sendable {
     public var created: Timestamp
     /// How layer blobs are compressed.
     public var compression: Compression
+    /// The deflate engine and level of `compression: gzip` (`gzip:`).
+    public var gzip: GzipSettings = .standard
     /// The layers, in plan order (bottom first).
     public var layers: [LayerSpec]
     /// The runtime config that goes into the image config.

@@ -77,6 +77,26 @@ public enum PlanSchema {
       ],
       "description": "How layer blobs are compressed: gzip (default), zstd, or none."
     },
+    "gzip": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "engine": {
+          "enum": [
+            "zlib",
+            "libdeflate"
+          ],
+          "description": "The deflate library: zlib (default; each 1 MiB block primed with the 32 KiB before it) or libdeflate (each 1 MiB block on its own, joined into one gzip member; faster and about as small, other bytes)."
+        },
+        "level": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 9,
+          "description": "The deflate level, 1 (fastest) to 9 (smallest). Default 6."
+        }
+      },
+      "description": "Opt-in deflate settings for compression: gzip (only with it). Without this key a plan gets zlib at level 6, the bytes of SPEC §2; any other engine or level gives other, equally valid bytes (one gzip member, the same block layout), and joins the layer cache key."
+    },
     "sbom": {
       "enum": [
         "spdx",
