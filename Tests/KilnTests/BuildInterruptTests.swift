@@ -15,6 +15,25 @@ struct BuildInterruptTests {
         scratch = try TemporaryDirectory()
     }
 
+    /// `plan/plan.yaml`: a build command that starts a background sleep,
+    /// writes its pid to `marks/sleep.pid`, waits for it and then writes
+    /// `late` (which it never reaches when the build is stopped).
+    func writeSlowPlan(marks: String, late: String) throws {
+        try scratch.write("plan/plan.yaml", """
+            kiln: 1
+            name: example.com/interrupt
+            layers:
+              - name: slow
+                type: build
+                command: |
+                  sleep 60 &
+                  echo $! > \(marks)/sleep.pid
+                  wait
+                  echo late > \(late)
+
+            """)
+    }
+
     /// Starts `kiln build plan/plan.yaml -o out` and returns once its
     /// command has started, which it says by writing its background
     /// sleep's pid to `marks/sleep.pid`.
@@ -41,19 +60,7 @@ struct BuildInterruptTests {
     func aSignalStopsTheBuildAndLeavesNothingBehind(signal: Int32) throws {
         let tmpdir = try scratch.directory("tmp")
         let marks = try scratch.directory("marks")
-        try scratch.write("plan/plan.yaml", """
-            kiln: 1
-            name: example.com/interrupt
-            layers:
-              - name: slow
-                type: build
-                command: |
-                  sleep 60 &
-                  echo $! > \(marks)/sleep.pid
-                  wait
-                  echo late > "$KILN_OUT/late"
-
-            """)
+        try writeSlowPlan(marks: marks, late: "\"$KILN_OUT/late\"")
         try scratch.write("good/plan.yaml", "kiln: 1\nname: example.com/interrupt\nlayers:\n  - { name: a, type: files, files: [{ path: /a, content: a }] }\n")
         let environment = Build.environment(cache: scratch.path + "/cache", setting: ["TMPDIR": tmpdir])
         try Build.layout(["good/plan.yaml", "-o", "out"], in: scratch.path, environment: environment)
@@ -111,19 +118,7 @@ struct BuildInterruptTests {
     @Test func aCommandDiesWithAKilledBuildAndTheNextBuildClearsItsDebris() throws {
         let marks = try scratch.directory("marks")
         let tmpdir = try scratch.directory("tmp")
-        try scratch.write("plan/plan.yaml", """
-            kiln: 1
-            name: example.com/killed
-            layers:
-              - name: slow
-                type: build
-                command: |
-                  sleep 60 &
-                  echo $! > \(marks)/sleep.pid
-                  wait
-                  echo late > \(marks)/late
-
-            """)
+        try writeSlowPlan(marks: marks, late: marks + "/late")
         let environment = Build.environment(cache: scratch.path + "/cache", setting: ["TMPDIR": tmpdir])
         let (kiln, pid) = try startSlowBuild(environment: environment, errors: FileHandle.nullDevice, marks: marks)
         kill(kiln.processIdentifier, SIGKILL)
