@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "Registry", dependencies: ["KilnCore", "KilnProcess", "KilnHTTP", "OCI", crypto]),
         .target(name: "Kiln", dependencies: ["KilnCore", "KilnProcess", "Plan", "Archive", "Strategies", "Debian", "OCI", "Registry", crypto]),
         .executableTarget(name: "kiln", dependencies: [
-            "Kiln", "KilnCore", "KilnProcess", "Plan", "OCI", "Debian", "Registry", "Strategies",
+            "Kiln", "KilnCore", "KilnProcess", "Plan", "OCI", "Debian", "Registry", "Strategies", "CLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include "clinux.h"
@@ -24,6 +25,10 @@ int clinux_pipe2(int descriptors[2], int flags) {
 
 int clinux_memfd_create(const char *name) {
     return memfd_create(name, MFD_CLOEXEC);
+}
+
+int clinux_fix_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 
 int clinux_pidfd_open(pid_t pid) {

@@ -3,6 +3,7 @@ import Kiln
 import KilnCore
 import Plan
 import Glibc
+import CLinux
 
 /// `kiln`: a declarative image build-plan compiler.
 @main
@@ -27,6 +28,14 @@ struct KilnCommand: AsyncParsableCommand {
     /// Runs the command line with kiln's exit codes: 0 success, 1 the plan
     /// or the build failed, 2 usage errors (ArgumentParser's own default is 64).
     static func main() async {
+        // glibc raises its mmap threshold to the largest block freed so far
+        // (up to 32 MiB): after the first large temporary is freed, later
+        // ones (entry arrays of a big tree, 1 MiB gzip blocks) come from the
+        // heap, whose freed pages stay resident. A fixed threshold gives
+        // them back when freed: a first build of 100,000 files peaks at
+        // 76 MiB instead of 96 (issue 19), at no measurable CPU cost.
+        // MALLOC_MMAP_THRESHOLD_ in the environment still wins.
+        if getenv("MALLOC_MMAP_THRESHOLD_") == nil { _ = clinux_fix_mmap_threshold(128 * 1024) }
         // A mistyped command is named with the closest one, instead of
         // ArgumentParser's "2 unexpected arguments".
         let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]

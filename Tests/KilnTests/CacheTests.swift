@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 @testable import Kiln
 import Archive
@@ -426,6 +427,49 @@ struct CacheFixture: Sendable {
         let file = try Tools.sha256(Array("same\n".utf8))
         #expect(linked.description == (try Tools.sha256(Array("a\0f\0\(file)\nb\0h\0a\n".utf8))))
         #expect(copies.description == (try Tools.sha256(Array("a\0f\0\(file)\nb\0f\0\(file)\n".utf8))))
+    }
+}
+
+extension CacheStatIndexTests {
+    /// The records of a directory digest are hashed in the byte order of
+    /// their paths, which a walk does not give by itself: `a.txt` falls
+    /// between the directory `a` and its contents. More files than one
+    /// hashing batch, a hardlink group across batches, an executable and a
+    /// symlink; the expected digest is built here from the rule in
+    /// InputDigester's documentation, by sorting every record.
+    @Test func aDirectoryDigestHashesRecordsInPathByteOrder() throws {
+        var records: [(path: String, line: String)] = []
+        func file(_ path: String, _ text: String, executable: Bool = false) throws {
+            let host = try scratch.write("tree/" + path, text)
+            if executable { #expect(chmod(host, 0o755) == 0) }
+            let digest = ContentDigest(sha256Bytes: SHA256.hash(data: Array(text.utf8)))
+            records.append((path, "\(path)\0\(executable ? "x" : "f")\0\(digest)\n"))
+        }
+        for index in 0..<1500 { try file("a/\(index)", "file \(index)\n") }
+        try file("a.txt", "beside a\n", executable: true)
+        try file("a-b/c", "nested\n")
+        try file("b", "linked\n")
+        #expect(link(scratch.path + "/tree/b", scratch.path + "/tree/a/zz-link") == 0)
+        records.append(("a/zz-link", "a/zz-link\0h\0b\n"))
+        #expect(symlink("a.txt", scratch.path + "/tree/c") == 0)
+        records.append(("c", "c\0l\0a.txt\n"))
+        for directory in ["a", "a-b"] { records.append((directory, "\(directory)\0d\0\n")) }
+        // The first member in byte order is "a/zz-link", which "b" follows:
+        // "a/zz-link" is the file and "b" links to it.
+        records.removeAll { $0.path == "b" || $0.path == "a/zz-link" }
+        let linked = ContentDigest(sha256Bytes: SHA256.hash(data: Array("linked\n".utf8)))
+        records.append(("a/zz-link", "a/zz-link\0f\0\(linked)\n"))
+        records.append(("b", "b\0h\0a/zz-link\n"))
+        let ordered = records.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        #expect(ordered.firstIndex { $0.path == "a.txt" }! < ordered.firstIndex { $0.path == "a/0" }!)
+        let expected = try Tools.sha256(Array(ordered.map(\.line).joined().utf8))
+        #expect(try InputDigester().digest(of: scratch.path + "/tree").description == expected)
+        // With a stat index, first filled and then used, the same digest.
+        let indexed = InputDigester(statIndex: InputStatIndex(path: indexPath))
+        #expect(try indexed.digest(of: scratch.path + "/tree").description == expected)
+        try indexed.saveStatIndex()
+        setModified(indexPath, Int64(Date().timeIntervalSince1970) + 5)
+        #expect(try InputDigester(statIndex: InputStatIndex(path: indexPath)).digest(of: scratch.path + "/tree").description == expected)
     }
 }
 

@@ -1,3 +1,4 @@
+import Synchronization
 public import KilnCore
 
 /// Writes a layer's entries as a compressed blob in one streaming pass:
@@ -39,7 +40,7 @@ public struct LayerWriter: Sendable {
     ///   failed blob write (a full disk), a compression failure or
     ///   cancellation.
     public func write(
-        _ tree: LayerTree, to path: String,
+        _ tree: consuming LayerTree, to path: String,
         cancellation: CancellationFlag? = nil, progress: (@Sendable (Int64) -> Void)? = nil
     ) throws -> LayerBlob {
         try write(entries: try tree.sortedEntries(), to: path, cancellation: cancellation, progress: progress)
@@ -71,13 +72,31 @@ public struct LayerWriter: Sendable {
     /// concurrency thread. The job waits for its own gzip blocks without
     /// starving the pool (see ``WorkerPool``). Cancelling the calling task
     /// stops the write at its next block.
-    public func write(_ tree: LayerTree, to path: String, progress: (@Sendable (Int64) -> Void)? = nil) async throws -> LayerBlob {
+    ///
+    /// The job takes the tree out of a handoff box, so when the caller gives
+    /// its own copy up (`consume`), the job holds the only one and orders
+    /// its entries in place rather than a copy of 100,000 of them.
+    public func write(_ tree: consuming LayerTree, to path: String, progress: (@Sendable (Int64) -> Void)? = nil) async throws -> LayerBlob {
         let flag = CancellationFlag()
+        let handoff = TreeHandoff(tree)
         return try await withTaskCancellationHandler {
-            try await workers.pool.run(urgent: true) { try self.write(tree, to: path, cancellation: flag, progress: progress) }
+            try await workers.pool.run(urgent: true) { try self.write(handoff.take(), to: path, cancellation: flag, progress: progress) }
         } onCancel: {
             flag.cancel()
         }
+    }
+}
+
+/// A tree on its way to the job that writes it, taken once.
+private final class TreeHandoff: Sendable {
+    private let tree: Mutex<LayerTree?>
+
+    init(_ tree: consuming LayerTree) {
+        self.tree = Mutex(tree)
+    }
+
+    func take() -> LayerTree {
+        tree.withLock { $0.take() } ?? LayerTree()
     }
 }
 

@@ -17,6 +17,11 @@ int clinux_pipe2(int descriptors[2], int flags);
 /// memfd_create(2) with MFD_CLOEXEC: an anonymous file in memory.
 int clinux_memfd_create(const char *name);
 
+/// mallopt(M_MMAP_THRESHOLD, bytes): allocations of at least `bytes` are
+/// mapped and unmapped on their own, and glibc no longer raises the
+/// threshold as large blocks are freed. Returns 1 on success.
+int clinux_fix_mmap_threshold(int bytes);
+
 /// pidfd_open(2): a descriptor that polls readable once `pid` has exited.
 /// -1 with errno ENOSYS on kernels older than 5.3.
 int clinux_pidfd_open(pid_t pid);

@@ -453,15 +453,19 @@ public struct ImageBuilder: Sendable {
                 return (try await writer.workers.pool.run { try WasmModuleLayer.write(wasm, layer: layer, into: staging) }, [], Provenance())
             }
             try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
-            let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context, lock: lock)
+            var prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context, lock: lock)
             defer {
                 if !options.keepScratch {
                     for directory in prepared.temporaryDirectories { TreeRemoval.remove(directory) }
                 }
             }
             let blobPath = staging.temporaryBlobPath()
-            observer.layerSized(slot.index, bytes: prepared.tree.estimatedTarSize)
-            let blob = try await writer.write(prepared.tree, to: blobPath) { bytes in observer.layerProgress(slot.index, bytes: bytes) }
+            // The writer gets the only copy of the tree, which it orders in
+            // place (a tree of 100,000 files is not held twice).
+            let tree = prepared.tree
+            prepared.tree = LayerTree()
+            observer.layerSized(slot.index, bytes: tree.estimatedTarSize)
+            let blob = try await writer.write(consume tree, to: blobPath) { bytes in observer.layerProgress(slot.index, bytes: bytes) }
             try staging.commitBlob(at: blobPath, digest: blob.digest)
             return (blob, prepared.notes, prepared.provenance)
         } catch is CancellationError {

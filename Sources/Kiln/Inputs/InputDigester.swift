@@ -81,111 +81,106 @@ public final class InputDigester: Sendable {
         return result
     }
 
+    /// A directory's digest, hashed as it is walked: the walk meets paths
+    /// in the records' own order (``DirectoryWalk``), so a record is hashed
+    /// as soon as its file's digest is known, and files are hashed a batch
+    /// at a time. Memory is one batch and one listing per directory level,
+    /// whatever the tree's size (issue 19: 100,000 files kept a record,
+    /// a stamp and a digest each until the end).
     private func directoryDigest(_ root: String) throws -> ContentDigest {
         var hasher = SHA256()
-        var pending = [""]
-        // (path, kind, content); a file's content is its digest, looked up
-        // by `file` (its index in `files`) when the record is hashed, so
-        // 100,000 files do not keep 100,000 digest strings.
-        var records: [(path: String, kind: String, content: String, file: Int)] = []
-        // What hashing needs: the host path and the stamp, not the whole
-        // `stat` (144 bytes), for memory's sake on large trees.
-        var files: [(host: String, stamp: FileStamp)] = []
-        var linkGroups: [FileIdentity: [String]] = [:]
-        while let relative = pending.popLast() {
-            let directory = relative.isEmpty ? root : root + "/" + relative
-            let names: [String]
-            do {
-                names = try DirectoryListing.sortedNames(in: directory)
-            } catch {
-                throw InputDigestError.listing(error)
-            }
-            for name in names {
-                let path = relative.isEmpty ? name : relative + "/" + name
-                let host = root + "/" + path
-                var info = stat()
-                guard lstat(host, &info) == 0 else { throw InputDigestError.unreadable(path: host, errno: errno) }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR:
-                    records.append((path, "d", "", -1))
-                    pending.append(path)
-                case S_IFREG:
-                    if info.st_nlink > 1 {
-                        linkGroups[FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)), default: []].append(path)
+        var batch = RecordBatch(root: root)
+        // The first path (in record order) of each multiply-linked file met.
+        var firstLinked: [FileIdentity: String] = [:]
+        var walk = try DirectoryWalk(root: root)
+        while let item = try walk.next() {
+            switch item.kind {
+            case .directory, .symlink:
+                batch.records.append(DirectoryRecord(path: item.path, kind: item.kind, content: item.target))
+            case .file, .executable:
+                if item.links > 1 {
+                    let identity = FileIdentity(device: item.stamp.device, inode: item.stamp.inode)
+                    if let first = firstLinked[identity] {
+                        batch.records.append(DirectoryRecord(path: item.path, kind: .hardlink, content: first))
+                        continue
                     }
-                    records.append((path, info.st_mode & S_IXUSR != 0 ? "x" : "f", "", files.count))
-                    files.append((host, FileStamp(info)))
-                case S_IFLNK:
-                    records.append((path, "l", try Self.linkTarget(host), -1))
-                default:
-                    throw InputDigestError.special(path: host)
+                    firstLinked[identity] = item.path
                 }
+                batch.records.append(DirectoryRecord(path: item.path, kind: item.kind, file: batch.stamps.count))
+                batch.stamps.append(item.stamp)
+                if batch.stamps.count == RecordBatch.files { try flush(&batch, into: &hasher) }
+            case .hardlink:
+                preconditionFailure("a walk yields no hardlink records")
             }
         }
-        let digests = try fileDigests(files)
-        files = []
-        var linkedTo: [String: String] = [:]
-        for group in linkGroups.values where group.count > 1 {
-            let sorted = group.sorted { $0.utf8Precedes($1) }
-            for member in sorted.dropFirst() { linkedTo[member] = sorted[0] }
-        }
-        for index in records.indices {
-            if let first = linkedTo[records[index].path] { records[index] = (records[index].path, "h", first, -1) }
-        }
-        records.sort { $0.path.utf8Precedes($1.path) }
-        for record in records {
-            let content = record.file >= 0 ? digests[record.file].description : record.content
-            hasher.update(data: Array("\(record.path)\0\(record.kind)\0\(content)\n".utf8))
-        }
+        try flush(&batch, into: &hasher)
         return ContentDigest(sha256Bytes: hasher.finalize())
     }
 
-    /// Digests of regular files: from the stat index where it holds them,
-    /// the others hashed on the pool's threads and the calling one, one
-    /// job per chunk of 16 files, so the layer pipeline's urgent jobs run
-    /// between chunks instead of after all of them. The caller may
-    /// be a pool job: it hashes too, and waits only for chunks under way
-    /// (``WorkerPool/concurrentPerform(iterations:_:)``). The first failure
-    /// in `files` order is thrown.
-    private func fileDigests(_ files: [(host: String, stamp: FileStamp)]) throws -> [ContentDigest] {
-        // By index, not in a dictionary: a quarter of the memory on large trees.
-        var known = [ContentDigest?](repeating: nil, count: files.count)
+    /// Hashes the batch's files, then its records in order, and empties it.
+    private func flush(_ batch: inout RecordBatch, into hasher: inout SHA256) throws {
+        let digests = try fileDigests(batch)
+        var line: [UInt8] = []
+        for record in batch.records {
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: record.path.utf8)
+            line.append(0)
+            line.append(record.kind.rawValue)
+            line.append(0)
+            if record.file >= 0 {
+                line.append(contentsOf: digests[record.file]!.description.utf8)
+            } else if let content = record.content {
+                line.append(contentsOf: content.utf8)
+            }
+            line.append(0x0A)
+            hasher.update(data: line)
+        }
+        batch.records.removeAll(keepingCapacity: true)
+        batch.stamps.removeAll(keepingCapacity: true)
+    }
+
+    /// Digests of the batch's regular files (in `batch.stamps` order): from
+    /// the stat index where it holds them, the others hashed on the pool's
+    /// threads and the calling one, one job per chunk of 16 files, so the
+    /// layer pipeline's urgent jobs run between chunks instead of after all
+    /// of them. The caller may be a pool job: it hashes too, and waits only
+    /// for chunks under way (``WorkerPool/concurrentPerform(iterations:_:)``).
+    /// The first failure in file order is thrown; otherwise no element is nil.
+    private func fileDigests(_ batch: RecordBatch) throws -> [ContentDigest?] {
+        let files = batch.files
+        var digests = [ContentDigest?](repeating: nil, count: files.count)
         var missing: [Int] = []
         for (index, file) in files.enumerated() {
             if let digest = statIndex?.digest(for: file.host, stamp: file.stamp) {
-                known[index] = digest
+                digests[index] = digest
             } else {
                 missing.append(index)
             }
         }
         let chunkSize = 16
         let chunks = (missing.count + chunkSize - 1) / chunkSize
-        var hashed: [Int: Result<ContentDigest, any Error>] = [:]
-        if chunks > 0 {
-            let pool = self.pool
-            let work = ParallelHashes(missing: missing, chunkSize: chunkSize)
-            let statIndex = self.statIndex
-            // Room for every record at once: growing the index while the
-            // files are hashed would hold its old and new tables together.
-            statIndex?.reserve(missing.count)
-            pool.concurrentPerform(iterations: chunks) { _ in
-                guard let chunk = work.nextChunk() else { return }
-                // Sized for the chunk's largest file (at most 1 MiB): a chunk
-                // of small files does not map and touch a megabyte.
-                let largest = chunk.map { files[$0].stamp.size }.max() ?? 0
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(largest + 1, 4096), 1 << 20)), alignment: 64)
-                defer { buffer.deallocate() }
-                var results: [(Int, Result<ContentDigest, any Error>)] = []
-                for index in chunk {
-                    let result = Result { try Self.fileDigest(files[index].host, buffer: buffer) }
-                    if case .success(let digest) = result { statIndex?.record(digest, for: files[index].host, stamp: files[index].stamp) }
-                    results.append((index, result))
-                }
-                work.store(results)
+        guard chunks > 0 else { return digests }
+        let pool = self.pool
+        let work = ParallelHashes(digests: digests, missing: missing, chunkSize: chunkSize)
+        digests = []
+        let statIndex = self.statIndex
+        pool.concurrentPerform(iterations: chunks) { _ in
+            guard let chunk = work.nextChunk() else { return }
+            // Sized for the chunk's largest file (at most 1 MiB): a chunk
+            // of small files does not map and touch a megabyte.
+            let largest = chunk.map { files[$0].stamp.size }.max() ?? 0
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(largest + 1, 4096), 1 << 20)), alignment: 64)
+            defer { buffer.deallocate() }
+            var results: [(Int, Result<ContentDigest, any Error>)] = []
+            results.reserveCapacity(chunk.count)
+            for index in chunk {
+                let result = Result { try Self.fileDigest(files[index].host, buffer: buffer) }
+                if case .success(let digest) = result { statIndex?.record(digest, for: files[index].host, stamp: files[index].stamp) }
+                results.append((index, result))
             }
-            hashed = work.results
+            work.store(results)
         }
-        return try files.indices.map { index in try known[index] ?? hashed[index]!.get() }
+        return try work.finished()
     }
 
     /// A file's digest from the stat index, else hashed (and recorded with
@@ -227,17 +222,161 @@ public final class InputDigester: Sendable {
     }
 }
 
+/// One entry of a directory input, as its digest record says it.
+private struct DirectoryRecord: Sendable {
+    /// Below the input's root (short names stay inline in the string).
+    var path: String
+    var kind: DirectoryWalk.Kind
+    /// A symlink's target, or a hardlink group's first member.
+    var content: String? = nil
+    /// A regular file's index in its batch's stamps; -1 for other kinds.
+    var file: Int = -1
+}
+
+/// Records waiting for their files' digests, in record order.
+private struct RecordBatch {
+    /// Files hashed at a time: enough chunks to keep every thread busy, few
+    /// enough that a batch's records and stamps take a few hundred KiB.
+    static let files = 1024
+
+    let root: String
+    var records: [DirectoryRecord] = []
+    /// The stamp of each file record, by its `file` index.
+    var stamps: [FileStamp] = []
+
+    init(root: String) {
+        self.root = root
+        records.reserveCapacity(Self.files)
+        stamps.reserveCapacity(Self.files)
+    }
+
+    /// The files' host paths and stamps, in `file` index order.
+    var files: [(host: String, stamp: FileStamp)] {
+        records.compactMap { $0.file >= 0 ? (root + "/" + $0.path, stamps[$0.file]) : nil }
+    }
+}
+
+/// A walk of a directory input in its digest records' order: the byte order
+/// of the paths below the root.
+///
+/// Each directory is listed (names in byte order, each `lstat`ed) when the
+/// walk reaches it. A subdirectory's own entry and its contents are two
+/// keys of its parent's listing, `name` and `name/`, since paths of
+/// siblings can fall between the two (`a`, `a.txt`, `a/x`: `.` sorts
+/// before `/`).
+private struct DirectoryWalk {
+    /// The record kinds, as their letters.
+    enum Kind: UInt8, Sendable {
+        case directory = 0x64  // d
+        case file = 0x66  // f
+        case executable = 0x78  // x (a file with the owner-execute bit)
+        case symlink = 0x6C  // l
+        case hardlink = 0x68  // h
+    }
+
+    /// An entry met by the walk.
+    struct Item {
+        /// Below the root.
+        var path: String
+        var kind: Kind
+        /// A regular file's stamp (its device and inode too).
+        var stamp: FileStamp
+        /// A regular file's link count.
+        var links: Int
+        /// A symlink's target.
+        var target: String?
+    }
+
+    /// One listed directory: its keys in byte order, the next to visit.
+    private struct Listing {
+        /// An entry (`subtree` false) or a subdirectory's contents (true).
+        var keys: [(key: String, item: Item?, subtree: String?)]
+        var next = 0
+    }
+
+    private let root: String
+    private var stack: [Listing] = []
+
+    init(root: String) throws {
+        self.root = root
+        stack = [try Self.list(root: root, relative: "")]
+    }
+
+    /// The next entry in record order, nil at the end.
+    mutating func next() throws -> Item? {
+        while let top = stack.indices.last {
+            guard stack[top].next < stack[top].keys.count else {
+                stack.removeLast()
+                continue
+            }
+            let key = stack[top].keys[stack[top].next]
+            stack[top].next += 1
+            if let subtree = key.subtree {
+                stack.append(try Self.list(root: root, relative: subtree))
+            } else if let item = key.item {
+                return item
+            }
+        }
+        return nil
+    }
+
+    private static func list(root: String, relative: String) throws -> Listing {
+        let directory = relative.isEmpty ? root : root + "/" + relative
+        let names: [String]
+        do {
+            names = try DirectoryListing.sortedNames(in: directory)
+        } catch {
+            throw InputDigestError.listing(error)
+        }
+        var keys: [(key: String, item: Item?, subtree: String?)] = []
+        keys.reserveCapacity(names.count)
+        var hasSubtrees = false
+        for name in names {
+            let path = relative.isEmpty ? name : relative + "/" + name
+            let host = root + "/" + path
+            var info = stat()
+            guard lstat(host, &info) == 0 else { throw InputDigestError.unreadable(path: host, errno: errno) }
+            let stamp = FileStamp(info)
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                keys.append((name, Item(path: path, kind: .directory, stamp: stamp, links: 0), nil))
+                keys.append((name + "/", nil, path))
+                hasSubtrees = true
+            case S_IFREG:
+                let kind: Kind = info.st_mode & S_IXUSR != 0 ? .executable : .file
+                keys.append((name, Item(path: path, kind: kind, stamp: stamp, links: Int(info.st_nlink)), nil))
+            case S_IFLNK:
+                keys.append((name, Item(path: path, kind: .symlink, stamp: stamp, links: 0, target: try InputDigester.linkTarget(host)), nil))
+            default:
+                throw InputDigestError.special(path: host)
+            }
+        }
+        if hasSubtrees { keys.sort { $0.key.utf8Precedes($1.key) } }
+        return Listing(keys: keys)
+    }
+}
+
 /// Hashing files on several threads: the next chunk of the files to hash
-/// and the results so far, behind one lock.
+/// and the digests so far, behind one lock.
 private final class ParallelHashes: Sendable {
     private let missing: [Int]
     private let chunkSize: Int
-    private let state = Mutex<(next: Int, results: [Int: Result<ContentDigest, any Error>])>((0, [:]))
+    private let state: Mutex<State>
 
-    /// - Parameter missing: indices of the files to hash, in order.
-    init(missing: [Int], chunkSize: Int) {
+    private struct State {
+        var next = 0
+        var digests: [ContentDigest?]
+        /// The failure of the first file in order that failed.
+        var failure: (index: Int, error: any Error)?
+    }
+
+    /// - Parameters:
+    ///   - digests: one per file, those known already set.
+    ///   - missing: indices of the files to hash, in order.
+    init(digests: [ContentDigest?], missing: [Int], chunkSize: Int) {
         self.missing = missing
         self.chunkSize = chunkSize
+        state = Mutex(State(digests: digests))
     }
 
     /// The indices of the next files to hash, or nil when none are left.
@@ -252,13 +391,22 @@ private final class ParallelHashes: Sendable {
 
     func store(_ results: [(Int, Result<ContentDigest, any Error>)]) {
         state.withLock { state in
-            for (index, result) in results { state.results[index] = result }
+            for (index, result) in results {
+                switch result {
+                case .success(let digest): state.digests[index] = digest
+                case .failure(let error): if index < state.failure?.index ?? Int.max { state.failure = (index, error) }
+                }
+            }
         }
     }
 
-    /// Every result stored (read once the hashing threads are done).
-    var results: [Int: Result<ContentDigest, any Error>] {
-        state.withLock { $0.results }
+    /// Every digest (read once the hashing threads are done), or the first
+    /// failure.
+    func finished() throws -> [ContentDigest?] {
+        try state.withLock { state in
+            if let failure = state.failure { throw failure.error }
+            return state.digests
+        }
     }
 }
 
