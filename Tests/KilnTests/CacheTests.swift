@@ -407,6 +407,24 @@ struct CacheFixture: Sendable {
         #expect(later.digest(for: file, stamp: changed) == nil)
     }
 
+    /// kiln writes the index in path byte order and looks paths up by
+    /// binary search; an index in another order (an older kiln sorted by
+    /// string order, or a hand edit) still answers for every path.
+    @Test func anIndexOutOfOrderIsSortedWhenLoaded() throws {
+        let files = try ["b.txt", "a.txt", "a-b.txt", "c/d.txt"].map { try scratch.write($0, "\($0)\n") }
+        let written = InputStatIndex(path: indexPath)
+        let fakes = (0..<files.count).map { index in ContentDigest(sha256Bytes: Array(repeating: UInt8(index), count: 32)) }
+        for (file, fake) in zip(files, fakes) { written.record(fake, for: file, stamp: stamp(file)) }
+        try written.save()
+        let lines = try String(contentsOfFile: indexPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.dropFirst().map { String($0.split(separator: " ").last!) } == files.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        try (([lines[0]] + lines.dropFirst().reversed()).joined(separator: "\n") + "\n").write(toFile: indexPath, atomically: false, encoding: .utf8)
+        setModified(indexPath, Int64(Date().timeIntervalSince1970) + 5)
+        let loaded = InputStatIndex(path: indexPath)
+        for (file, fake) in zip(files, fakes) { #expect(loaded.digest(for: file, stamp: stamp(file)) == fake) }
+        #expect(loaded.digest(for: scratch.path + "/missing.txt", stamp: stamp(files[0])) == nil)
+    }
+
     @Test func aGarbageIndexIsIgnored() throws {
         let file = try scratch.write("input.txt", "aaaa\n")
         try Data("kiln-input-index 1\nnot a record\n\u{0}\u{1}".utf8).write(to: URL(fileURLWithPath: indexPath))

@@ -293,6 +293,10 @@ struct StampRecords: Sendable {
     /// with one path only the last appended stays (a file hashed twice).
     mutating func sortByPath(keepingLast: Bool = false) {
         paths.withUnsafeBytes { buffer in
+            // Strictly ascending already (an index as kiln writes it): done.
+            if records.indices.dropFirst().allSatisfy({ Self.compare(Self.bytes(of: records[$0 - 1], in: buffer), Self.bytes(of: records[$0], in: buffer)) < 0 }) {
+                return
+            }
             // Stable: the index in `records` breaks ties, so "last" is kept.
             let order = records.indices.sorted { left, right in
                 let compared = Self.compare(Self.bytes(of: records[left], in: buffer), Self.bytes(of: records[right], in: buffer))
