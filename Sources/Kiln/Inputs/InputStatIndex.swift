@@ -132,7 +132,7 @@ public final class InputStatIndex: Sendable {
     /// Records the digest just computed for `path` with the stamp taken
     /// before it was read.
     public func record(_ digest: ContentDigest, for path: String, stamp: FileStamp) {
-        guard !path.contains("\n") else { return }
+        guard !path.utf8.contains(0x0A) else { return }
         state.withLock { state in
             if let index = state.loaded.index(of: path) {
                 state.seen[index] = true

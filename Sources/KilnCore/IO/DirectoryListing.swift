@@ -67,7 +67,7 @@ public enum DirectoryListing {
             }
             if let name = try name.get() { names.append(name) }
         }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return names.sorted { $0.utf8Precedes($1) }
     }
 
     /// `bytes` as a String when they are valid UTF-8, else nil (Swift's

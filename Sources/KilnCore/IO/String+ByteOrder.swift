@@ -1,4 +1,3 @@
-import KilnCore
 import Glibc
 
 extension String {
