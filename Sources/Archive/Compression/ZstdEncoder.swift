@@ -30,7 +30,8 @@ final class ZstdEncoder: BlockEncoder {
     private let workers: LayerWorkers
     /// `ZSTD_CCtx*`, owned; freed in deinit.
     private let context: OpaquePointer
-    private let input: UnsafeMutableRawBufferPointer
+    /// Taken from the workers' spare buffers, given back at the end.
+    private let input: BlockBuffer
     private let outputBuffer: UnsafeMutableRawBufferPointer
     /// Input was given and the frame is not ended yet.
     private var frameOpen = false
@@ -42,7 +43,7 @@ final class ZstdEncoder: BlockEncoder {
         self.output = output
         self.workers = workers
         self.context = context
-        input = .allocate(byteCount: blockSize, alignment: 64)
+        input = workers.spare.takeBuffer(byteCount: blockSize)
         outputBuffer = .allocate(byteCount: ZSTD_CStreamOutSize(), alignment: 64)
         let settings: [(ZSTD_cParameter, Int32)] = [
             (ZSTD_c_compressionLevel, Self.level),
@@ -74,15 +75,15 @@ final class ZstdEncoder: BlockEncoder {
             }
         }
         ZSTD_freeCCtx(context)
-        input.deallocate()
+        workers.spare.give(input)
         outputBuffer.deallocate()
     }
 
-    func inputBuffer() -> UnsafeMutableRawBufferPointer { input }
+    func inputBuffer() -> UnsafeMutableRawBufferPointer { input.bytes }
 
     func submit(count: Int, last: Bool) throws(LayerWriteError) {
         frameOpen = true
-        var source = ZSTD_inBuffer(src: input.baseAddress, size: count, pos: 0)
+        var source = ZSTD_inBuffer(src: input.bytes.baseAddress, size: count, pos: 0)
         while true {
             var destination = ZSTD_outBuffer(dst: outputBuffer.baseAddress, size: outputBuffer.count, pos: 0)
             let remaining = ZSTD_compressStream2(context, &destination, &source, last ? ZSTD_e_end : ZSTD_e_continue)

@@ -59,7 +59,9 @@ public struct LayerWriter: Sendable {
             for entry in entries { try tar.append(entry) }
             try tar.finish()
             let digests = try blob.finish()
-            return LayerBlob(digests: digests, compression: compression, entryCount: tar.entryCount, elfFiles: tar.elfFiles)
+            var blob = LayerBlob(digests: digests, compression: compression, entryCount: tar.entryCount, elfFiles: tar.elfFiles)
+            blob.holdsSymlinks = tar.symlinkCount > 0
+            return blob
         } catch {
             blob.discard()
             throw error
@@ -98,6 +100,10 @@ public struct LayerBlob: Hashable, Sendable {
     /// The layer's ELF executables and shared objects, for the
     /// architecture check (docs/platforms.md).
     public var elfFiles: ELFFiles
+    /// Whether the tar stream holds a symlink; nil when not known (a layer
+    /// from the cache). The build's check of the layers above need not read
+    /// a layer without symlinks.
+    public var holdsSymlinks: Bool?
 
     /// A blob's digests with what the build summary, media type and the
     /// architecture check need.

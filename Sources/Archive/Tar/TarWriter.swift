@@ -40,6 +40,8 @@ public final class TarWriter<Sink: ByteSink> {
     /// appended so far, read from the first bytes of each file as it
     /// streams (no extra read).
     public private(set) var elfFiles = ELFFiles()
+    /// Symlinks among the entries appended so far.
+    public private(set) var symlinkCount = 0
 
     private let header: UnsafeMutableRawBufferPointer
     private let zeros: UnsafeMutableRawBufferPointer
@@ -110,6 +112,7 @@ public final class TarWriter<Sink: ByteSink> {
                 }
             } else {
                 fields.typeflag = .symlink
+                symlinkCount += 1
             }
             if targetBytes.count <= TarHeaderEncoding.linknameField.width {
                 fields.linkname = targetBytes[...]
