@@ -54,8 +54,11 @@ public struct LayerWriter: Sendable {
     ) throws -> LayerBlob {
         let blob = try BlobWriter(
             path: path, compression: compression, gzip: gzip, workers: workers, cancellation: cancellation, progress: progress)
+        // File contents are read through a buffer an earlier layer used.
+        let readBuffer = workers.spare.takeBuffer(byteCount: TarWriter<BlobWriter>.readBufferSize)
+        defer { workers.spare.give(readBuffer) }
         do {
-            let tar = TarWriter(sink: blob, modificationTime: modificationTime)
+            let tar = TarWriter(sink: blob, modificationTime: modificationTime, readBuffer: readBuffer)
             for entry in entries { try tar.append(entry) }
             try tar.finish()
             let digests = try blob.finish()
