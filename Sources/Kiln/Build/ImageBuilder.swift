@@ -459,7 +459,13 @@ public struct ImageBuilder: Sendable {
             if case .wasm(let wasm) = layer.strategy {
                 return (try await writer.workers.pool.run { try WasmModuleLayer.write(wasm, layer: layer, into: staging) }, [], Provenance())
             }
-            try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
+            // A build layer makes its scratch (mkdtemp) right in this
+            // directory; packages layers make theirs with its parents, and
+            // files and derivation layers need none: a plan of many files
+            // layers creates (and removes) no directory per layer.
+            if case .build = layer.strategy {
+                try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
+            }
             let prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context, lock: lock)
             defer {
                 if !options.keepScratch {
