@@ -15,9 +15,9 @@ import TestSupport
     func writeLayers(
         _ layers: Int, compression: Compression, gzip: [GzipSettings] = [.standard], in directory: String,
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws -> [(blocks: Int, buffers: Int)] {
+    ) throws -> [(blocks: Int, buffers: Int, zstdContexts: Int)] {
         let workers = LayerWorkers(count: 2)
-        var kept: [(blocks: Int, buffers: Int)] = []
+        var kept: [(blocks: Int, buffers: Int, zstdContexts: Int)] = []
         for index in 0..<layers {
             let bytes = EngineFixtures.mixedBytes(count: 2_600_000, seed: UInt64(index + 1))
             try Files.write(bytes, to: directory + "/content\(index)")
@@ -62,5 +62,7 @@ import TestSupport
         defer { temporaryDirectory.remove() }
         let kept = try writeLayers(6, compression: compression, in: temporaryDirectory.path)
         #expect(kept.allSatisfy { $0.blocks == 0 && $0.buffers == buffers })
+        // One zstd context (and its workers' buffers) serves every layer.
+        #expect(kept.allSatisfy { $0.zstdContexts == (compression == .zstd ? 1 : 0) })
     }
 }

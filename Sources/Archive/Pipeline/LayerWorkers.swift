@@ -22,10 +22,10 @@ public final class LayerWorkers: Sendable {
     /// The most blocks compressed at once (the pool's thread count).
     public var count: Int { pool.threadCount }
 
-    /// The gzip blocks and block buffers finished layers left for the next
-    /// ones: as many as the layers written at once used, whatever the
+    /// The gzip blocks, block buffers and zstd contexts finished layers
+    /// left for the next ones: as many as the layers written at once used, whatever the
     /// number of layers written.
-    public var spareCounts: (blocks: Int, buffers: Int) { spare.counts }
+    public var spareCounts: (blocks: Int, buffers: Int, zstdContexts: Int) { spare.counts }
 
     /// Layer writes on the build's pool.
     public init(pool: WorkerPool) {
@@ -43,6 +43,8 @@ public final class LayerWorkers: Sendable {
     }
 
     deinit {
+        // The contexts kept refer to the pool.
+        spare.dropZstdContexts()
         zstdPool.withLock { pool in
             if let pool { ZSTD_freeThreadPool(pool) }
         }

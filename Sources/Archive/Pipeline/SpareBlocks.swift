@@ -1,8 +1,10 @@
 import KilnCore
 import Synchronization
+internal import CZstd
 
-/// The block buffers and gzip blocks (with their deflate state) of layers
-/// already written, kept for the next layers of the build.
+/// The block buffers, gzip blocks (with their deflate state) and zstd
+/// contexts of layers already written, kept for the next layers of the
+/// build.
 ///
 /// Without it every layer allocates its own 1 MiB blocks and frees them at
 /// its end. glibc serves such blocks from its heaps once the first one is
@@ -14,10 +16,12 @@ import Synchronization
 /// pool's threads can write at once hold (``limit``): memory is bounded by
 /// `--jobs`, not by the number of layers.
 final class SpareBlocks: Sendable {
-    /// The most spare gzip blocks kept (and, separately, block buffers).
+    /// The most spare gzip blocks kept (and, separately, block buffers and
+    /// zstd contexts).
     let limit: Int
     private let blocks = Mutex<[GzipBlock]>([])
     private let buffers = Mutex<[BlockBuffer]>([])
+    private let zstdContexts = Mutex<[ZstdContext]>([])
 
     init(limit: Int) {
         self.limit = limit
@@ -56,10 +60,41 @@ final class SpareBlocks: Sendable {
         }
     }
 
-    /// The blocks and buffers kept.
-    var counts: (blocks: Int, buffers: Int) {
-        (blocks.withLock { $0.count }, buffers.withLock { $0.count })
+    /// A spare zstd context, set up as ``ZstdEncoder`` sets one up, or nil.
+    func takeZstdContext() -> ZstdContext? {
+        zstdContexts.withLock { $0.popLast() }
     }
+
+    /// Keeps `context`, reset and with no job running, for a later layer.
+    func give(_ context: ZstdContext) {
+        zstdContexts.withLock { contexts in
+            if contexts.count < limit { contexts.append(context) }
+        }
+    }
+
+    /// Frees the zstd contexts kept (before the thread pool they use is).
+    func dropZstdContexts() {
+        zstdContexts.withLock { $0.removeAll() }
+    }
+
+    /// The blocks, buffers and zstd contexts kept.
+    var counts: (blocks: Int, buffers: Int, zstdContexts: Int) {
+        (blocks.withLock { $0.count }, buffers.withLock { $0.count }, zstdContexts.withLock { $0.count })
+    }
+}
+
+/// A `ZSTD_CCtx*`, freed when released: a ``SpareBlocks`` entry.
+final class ZstdContext: @unchecked Sendable {
+    // @unchecked: one encoder at a time owns the context (as for
+    // ``BlockBuffer``).
+    let pointer: OpaquePointer
+
+    init?() {
+        guard let pointer = ZSTD_createCCtx() else { return nil }
+        self.pointer = pointer
+    }
+
+    deinit { ZSTD_freeCCtx(pointer) }
 }
 
 /// A fixed heap buffer, freed when released: a ``SpareBlocks`` entry.
