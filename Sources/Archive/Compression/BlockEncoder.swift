@@ -31,27 +31,28 @@ extension BlockEncoder {
 /// there, in order. When no pool thread is free the producer writes the
 /// block itself (``PoolJob/wait()``).
 final class PlainEncoder: BlockEncoder {
-    private let buffers: [UnsafeMutableRawBufferPointer]
+    /// Taken from the workers' spare buffers, given back at the end.
+    private let buffers: [BlockBuffer]
     private var current = 0
     private let output: BlobOutput
-    private let pool: WorkerPool
+    private let workers: LayerWorkers
     /// The write of the other buffer, from its submission until waited for.
     private var pending: (job: PoolJob, write: BlockWrite)?
 
     /// `output` must hash: its digest is both the diff_id and the digest.
-    init(output: BlobOutput, pool: WorkerPool, blockSize: Int) {
-        buffers = (0..<2).map { _ in .allocate(byteCount: blockSize, alignment: 64) }
+    init(output: BlobOutput, workers: LayerWorkers, blockSize: Int) {
+        buffers = (0..<2).map { _ in workers.spare.takeBuffer(byteCount: blockSize) }
         self.output = output
-        self.pool = pool
+        self.workers = workers
     }
 
     deinit {
         // A write may still be reading one of the buffers.
         pending?.job.wait()
-        for buffer in buffers { buffer.deallocate() }
+        for buffer in buffers { workers.spare.give(buffer) }
     }
 
-    func inputBuffer() -> UnsafeMutableRawBufferPointer { buffers[current] }
+    func inputBuffer() -> UnsafeMutableRawBufferPointer { buffers[current].bytes }
 
     func abandon() {
         pending?.job.wait()
@@ -60,8 +61,8 @@ final class PlainEncoder: BlockEncoder {
 
     func submit(count: Int, last: Bool) throws(LayerWriteError) {
         try finishPending()
-        let write = BlockWrite(output: output, bytes: UnsafeRawBufferPointer(rebasing: buffers[current][..<count]))
-        pending = (pool.submit(urgent: true) { write.run() }, write)
+        let write = BlockWrite(output: output, bytes: UnsafeRawBufferPointer(rebasing: buffers[current].bytes[..<count]))
+        pending = (workers.pool.submit(urgent: true) { write.run() }, write)
         current ^= 1
         if last { try finishPending() }
     }

@@ -16,7 +16,8 @@ final class GzipBlock: @unchecked Sendable {
     let input: UnsafeMutableRawBufferPointer
     let dictionary: UnsafeMutableRawBufferPointer
     let output: UnsafeMutableRawBufferPointer
-    private let settings: GzipSettings
+    /// The engine and level ``run()`` compresses with.
+    let settings: GzipSettings
     private var stream: DeflateStream?
     private var libdeflate: LibdeflateStream?
 

@@ -47,14 +47,27 @@ final class ParallelGzipEncoder: BlockEncoder {
         self.output = output
         self.workers = workers
         self.settings = settings
-        maxInFlight = min(2 * workers.count + 2, 16)
-        current = GzipBlock(capacity: Self.blockSize, settings: settings)
+        maxInFlight = Self.maxInFlight(workers: workers.count)
+        current = workers.spare.takeBlock(settings: settings) ?? GzipBlock(capacity: Self.blockSize, settings: settings)
         window = .allocate(byteCount: GzipBlock.windowSize, alignment: 64)
         fullBlockOperator = crc32_combine_gen(off_t(Self.blockSize))
         try output.write(Self.header(level: Int32(settings.level)))
     }
 
-    deinit { window.deallocate() }
+    deinit {
+        window.deallocate()
+        // Blocks still in flight (after a failure) stay with their jobs.
+        for block in spare { workers.spare.give(block) }
+        if !inFlight.contains(where: { $0.block === current }) && !spare.contains(where: { $0 === current }) {
+            workers.spare.give(current)
+        }
+    }
+
+    /// The most blocks one layer has queued or being compressed at once
+    /// with `workers` threads.
+    static func maxInFlight(workers: Int) -> Int {
+        min(2 * workers + 2, 16)
+    }
 
     /// The 10-byte gzip member header zlib writes through `deflateSetHeader`
     /// with a zeroed `gz_header` and `os = 255`: magic, deflate, no flags,
@@ -88,7 +101,7 @@ final class ParallelGzipEncoder: BlockEncoder {
             try writeTrailer()
         } else {
             try drain(keeping: maxInFlight - 1)
-            current = spare.popLast() ?? GzipBlock(capacity: Self.blockSize, settings: settings)
+            current = spare.popLast() ?? workers.spare.takeBlock(settings: settings) ?? GzipBlock(capacity: Self.blockSize, settings: settings)
         }
     }
 

@@ -28,22 +28,35 @@ final class ZstdEncoder: BlockEncoder {
     private let output: BlobOutput
     /// Kept alive while the context refers to its thread pool.
     private let workers: LayerWorkers
-    /// `ZSTD_CCtx*`, owned; freed in deinit.
+    /// Taken from the workers' spare contexts (parameters and thread pool
+    /// already set) or made here; given back, reset, after a whole frame,
+    /// else freed in deinit. Never nil before deinit.
+    private var owned: ZstdContext?
     private let context: OpaquePointer
-    private let input: UnsafeMutableRawBufferPointer
+    /// Taken from the workers' spare buffers, given back at the end.
+    private let input: BlockBuffer
     private let outputBuffer: UnsafeMutableRawBufferPointer
     /// Input was given and the frame is not ended yet.
     private var frameOpen = false
+    /// The context's parameters and pool are set (init did not fail).
+    private var setUp = false
 
     init(output: BlobOutput, workers: LayerWorkers, blockSize: Int) throws(LayerWriteError) {
-        guard let context = ZSTD_createCCtx() else {
+        let spare = workers.spare.takeZstdContext()
+        guard let owned = spare ?? ZstdContext() else {
             throw .compressionFailed(format: "zstd", detail: "cannot allocate a compression context")
         }
         self.output = output
         self.workers = workers
-        self.context = context
-        input = .allocate(byteCount: blockSize, alignment: 64)
+        self.owned = owned
+        context = owned.pointer
+        input = workers.spare.takeBuffer(byteCount: blockSize)
         outputBuffer = .allocate(byteCount: ZSTD_CStreamOutSize(), alignment: 64)
+        // A spare context keeps the parameters and the pool set here.
+        if spare != nil {
+            setUp = true
+            return
+        }
         let settings: [(ZSTD_cParameter, Int32)] = [
             (ZSTD_c_compressionLevel, Self.level),
             (ZSTD_c_checksumFlag, 1),
@@ -57,6 +70,7 @@ final class ZstdEncoder: BlockEncoder {
         if let pool = workers.sharedZstdPool() {
             try Self.check(ZSTD_CCtx_refThreadPool(context, pool), "sharing the thread pool")
         }
+        setUp = true
     }
 
     deinit {
@@ -72,17 +86,21 @@ final class ZstdEncoder: BlockEncoder {
                 let remaining = ZSTD_compressStream2(context, &destination, &source, ZSTD_e_end)
                 if remaining == 0 || ZSTD_isError(remaining) != 0 { break }
             }
+        } else if setUp, let owned, ZSTD_isError(ZSTD_CCtx_reset(context, ZSTD_reset_session_only)) == 0 {
+            // A whole frame was written: nothing of it runs any more.
+            workers.spare.give(owned)
         }
-        ZSTD_freeCCtx(context)
-        input.deallocate()
+        // Freed here (unless kept), while the pool it refers to lives.
+        owned = nil
+        workers.spare.give(input)
         outputBuffer.deallocate()
     }
 
-    func inputBuffer() -> UnsafeMutableRawBufferPointer { input }
+    func inputBuffer() -> UnsafeMutableRawBufferPointer { input.bytes }
 
     func submit(count: Int, last: Bool) throws(LayerWriteError) {
         frameOpen = true
-        var source = ZSTD_inBuffer(src: input.baseAddress, size: count, pos: 0)
+        var source = ZSTD_inBuffer(src: input.bytes.baseAddress, size: count, pos: 0)
         while true {
             var destination = ZSTD_outBuffer(dst: outputBuffer.baseAddress, size: outputBuffer.count, pos: 0)
             let remaining = ZSTD_compressStream2(context, &destination, &source, last ? ZSTD_e_end : ZSTD_e_continue)

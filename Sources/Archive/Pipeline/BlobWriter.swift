@@ -62,7 +62,7 @@ public final class BlobWriter: ByteSink {
         switch compression {
         case .gzip: encoder = try ParallelGzipEncoder(output: output, workers: workers, settings: gzip)
         case .zstd: encoder = try ZstdEncoder(output: output, workers: workers, blockSize: Self.blockSize)
-        case .none: encoder = PlainEncoder(output: output, pool: workers.pool, blockSize: Self.blockSize)
+        case .none: encoder = PlainEncoder(output: output, workers: workers, blockSize: Self.blockSize)
         }
         buffer = encoder.inputBuffer()
     }

@@ -13,6 +13,8 @@ internal import CZstd
 public final class LayerWorkers: Sendable {
     /// The pool that compresses and writes blobs.
     public let pool: WorkerPool
+    /// Blocks and buffers of layers already written, for the next ones.
+    let spare: SpareBlocks
     /// `ZSTD_threadPool*`, created on first use; freed in deinit (after
     /// every encoder, since each keeps this object alive).
     private let zstdPool = Mutex<OpaquePointer?>(nil)
@@ -20,9 +22,16 @@ public final class LayerWorkers: Sendable {
     /// The most blocks compressed at once (the pool's thread count).
     public var count: Int { pool.threadCount }
 
+    /// The gzip blocks, block buffers and zstd contexts finished layers
+    /// left for the next ones: as many as the layers written at once used, whatever the
+    /// number of layers written.
+    public var spareCounts: (blocks: Int, buffers: Int, zstdContexts: Int) { spare.counts }
+
     /// Layer writes on the build's pool.
     public init(pool: WorkerPool) {
         self.pool = pool
+        // As many as the layers written at once (one per thread) hold.
+        spare = SpareBlocks(limit: pool.threadCount * (ParallelGzipEncoder.maxInFlight(workers: pool.threadCount) + 1))
     }
 
     /// Layer writes on a pool of their own with `count` threads (at least
@@ -34,6 +43,8 @@ public final class LayerWorkers: Sendable {
     }
 
     deinit {
+        // The contexts kept refer to the pool.
+        spare.dropZstdContexts()
         zstdPool.withLock { pool in
             if let pool { ZSTD_freeThreadPool(pool) }
         }

@@ -55,12 +55,17 @@ public struct LayerWriter: Sendable {
     ) throws -> LayerBlob {
         let blob = try BlobWriter(
             path: path, compression: compression, gzip: gzip, workers: workers, cancellation: cancellation, progress: progress)
+        // File contents are read through a buffer an earlier layer used.
+        let readBuffer = workers.spare.takeBuffer(byteCount: TarWriter<BlobWriter>.readBufferSize)
+        defer { workers.spare.give(readBuffer) }
         do {
-            let tar = TarWriter(sink: blob, modificationTime: modificationTime)
+            let tar = TarWriter(sink: blob, modificationTime: modificationTime, readBuffer: readBuffer)
             for entry in entries { try tar.append(entry) }
             try tar.finish()
             let digests = try blob.finish()
-            return LayerBlob(digests: digests, compression: compression, entryCount: tar.entryCount, elfFiles: tar.elfFiles)
+            var blob = LayerBlob(digests: digests, compression: compression, entryCount: tar.entryCount, elfFiles: tar.elfFiles)
+            blob.holdsSymlinks = tar.symlinkCount > 0
+            return blob
         } catch {
             blob.discard()
             throw error
@@ -117,6 +122,10 @@ public struct LayerBlob: Hashable, Sendable {
     /// The layer's ELF executables and shared objects, for the
     /// architecture check (docs/platforms.md).
     public var elfFiles: ELFFiles
+    /// Whether the tar stream holds a symlink; nil when not known (a layer
+    /// from the cache). The build's check of the layers above need not read
+    /// a layer without symlinks.
+    public var holdsSymlinks: Bool?
 
     /// A blob's digests with what the build summary, media type and the
     /// architecture check need.

@@ -40,10 +40,14 @@ public final class TarWriter<Sink: ByteSink> {
     /// appended so far, read from the first bytes of each file as it
     /// streams (no extra read).
     public private(set) var elfFiles = ELFFiles()
+    /// Symlinks among the entries appended so far.
+    public private(set) var symlinkCount = 0
 
     private let header: UnsafeMutableRawBufferPointer
     private let zeros: UnsafeMutableRawBufferPointer
     private let readBuffer: UnsafeMutableRawBufferPointer
+    /// The caller's buffer ``readBuffer`` is, when it lent one.
+    private let lentBuffer: BlockBuffer?
     private var finished = false
 
     /// The size of the buffer file contents are read through.
@@ -51,19 +55,32 @@ public final class TarWriter<Sink: ByteSink> {
 
     /// A writer that streams into `sink`, stamping every entry with
     /// `modificationTime`.
-    public init(sink: Sink, modificationTime: Timestamp) {
+    public convenience init(sink: Sink, modificationTime: Timestamp) {
+        self.init(sink: sink, modificationTime: modificationTime, readBuffer: nil)
+    }
+
+    /// A writer that reads file contents through `readBuffer` (at least
+    /// ``readBufferSize`` bytes; the caller's to reuse once the writer is
+    /// gone), or through one of its own when nil.
+    init(sink: Sink, modificationTime: Timestamp, readBuffer lent: BlockBuffer?) {
         self.sink = sink
         self.modificationTime = modificationTime
         header = .allocate(byteCount: TarHeaderEncoding.blockSize, alignment: 16)
         zeros = .allocate(byteCount: 2 * TarHeaderEncoding.blockSize, alignment: 16)
         zeros.initializeMemory(as: UInt8.self, repeating: 0)
-        readBuffer = .allocate(byteCount: TarWriter.readBufferSize, alignment: 16)
+        if let lent {
+            precondition(lent.bytes.count >= TarWriter.readBufferSize, "a lent read buffer holds at least readBufferSize bytes")
+            readBuffer = UnsafeMutableRawBufferPointer(rebasing: lent.bytes[..<TarWriter.readBufferSize])
+        } else {
+            readBuffer = .allocate(byteCount: TarWriter.readBufferSize, alignment: 16)
+        }
+        lentBuffer = lent
     }
 
     deinit {
         header.deallocate()
         zeros.deallocate()
-        readBuffer.deallocate()
+        if lentBuffer == nil { readBuffer.deallocate() }
     }
 
     /// Appends one entry: its header(s), then its content for a regular file.
@@ -110,6 +127,7 @@ public final class TarWriter<Sink: ByteSink> {
                 }
             } else {
                 fields.typeflag = .symlink
+                symlinkCount += 1
             }
             if targetBytes.count <= TarHeaderEncoding.linknameField.width {
                 fields.linkname = targetBytes[...]

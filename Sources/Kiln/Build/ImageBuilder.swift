@@ -79,9 +79,10 @@ public struct ImageBuilder: Sendable {
         do {
             let built = try await buildLayers(jobs, platforms: platforms, into: staging, scratch: scratch.path, cache: cache, pool: pool)
             reports += built.map(\.report)
+            let slots = Dictionary(uniqueKeysWithValues: jobs.enumerated().map { ($0.element, $0.offset) })
             for ordinal in platforms.indices {
                 platforms[ordinal].built = plan.layers.indices.map { index in
-                    built[jobs.firstIndex { $0.layer == index && ($0.platform == nil || $0.platform == ordinal) }!]
+                    built[slots[LayerJob(layer: index)] ?? slots[LayerJob(layer: index, platform: ordinal)]!]
                 }
                 let platform = platforms[ordinal]
                 images.append(try await scoped(platform.plan) { try write(platform, layers: platform.built, into: staging) })
@@ -230,11 +231,14 @@ public struct ImageBuilder: Sendable {
         let target = platform.plan
         let base = platform.loaded.base
         try ArchitectureCheck.check(zip(target.layers, built.map(\.elfFiles)).map { (spec: $0, elfFiles: $1) }, platform: target.platform)
-        try LowerLayerCheck.check(plan: target, base: base?.image.layers ?? [], built: built.map { layer in
-            LayoutLayer(
-                descriptor: layer.descriptor, diffID: layer.report.diffID, path: staging.blobPath(layer.descriptor.digest),
-                compression: MediaType.layerCompression(layer.descriptor.mediaType) ?? .none)
-        })
+        try LowerLayerCheck.check(
+            plan: target, base: base?.image.layers ?? [],
+            built: built.map { layer in
+                LayoutLayer(
+                    descriptor: layer.descriptor, diffID: layer.report.diffID, path: staging.blobPath(layer.descriptor.digest),
+                    compression: MediaType.layerCompression(layer.descriptor.mediaType) ?? .none)
+            },
+            withoutSymlinks: Set(built.indices.filter { built[$0].holdsSymlinks == false }))
         // An image on a registry base names it (OCI's pre-defined
         // annotations): `kiln push` mounts the base's blobs from there.
         var annotations = plan.annotations
@@ -305,6 +309,9 @@ public struct ImageBuilder: Sendable {
         var history: History
         /// The layer's ELF files, for ``ArchitectureCheck``.
         var elfFiles: ELFFiles
+        /// Whether the layer holds a symlink (nil: not known), for
+        /// ``LowerLayerCheck``.
+        var holdsSymlinks: Bool?
     }
 
     /// Builds every layer job, at most `jobs` at once across platforms; the
@@ -409,7 +416,7 @@ public struct ImageBuilder: Sendable {
             descriptor: Descriptor(
                 mediaType: WasmModuleLayer.mediaType(of: layer, compression: plan.compression), digest: made.blob.digest, size: made.blob.size),
             history: History(created: plan.created.rfc3339, createdBy: "kiln \(layer.strategy.typeName) \(layer.name)"),
-            elfFiles: made.blob.elfFiles)
+            elfFiles: made.blob.elfFiles, holdsSymlinks: made.blob.holdsSymlinks)
     }
 
     /// Builds the layer while its inputs are hashed for its key (see
@@ -452,7 +459,13 @@ public struct ImageBuilder: Sendable {
             if case .wasm(let wasm) = layer.strategy {
                 return (try await writer.workers.pool.run { try WasmModuleLayer.write(wasm, layer: layer, into: staging) }, [], Provenance())
             }
-            try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
+            // A build layer makes its scratch (mkdtemp) right in this
+            // directory; packages layers make theirs with its parents, and
+            // files and derivation layers need none: a plan of many files
+            // layers creates (and removes) no directory per layer.
+            if case .build = layer.strategy {
+                try FileManager.default.createDirectory(atPath: layerScratch, withIntermediateDirectories: true)
+            }
             var prepared = try await LayerPreparer(aptRoot: aptRoot, jobs: options.jobs).prepare(layer, context: context, lock: lock)
             defer {
                 if !options.keepScratch {

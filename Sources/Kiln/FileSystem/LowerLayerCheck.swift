@@ -11,14 +11,23 @@ import Strategies
 ///
 /// Runs once the layers are built, over the base's layers and the built
 /// blobs, applied with whiteouts as any reader of the image would.
+///
+/// Built layers without symlinks are read only when they must be: such a
+/// layer can replace or remove a lower symlink but never add one, so a plan
+/// without `remove` entries whose checked layers all pass over the base
+/// alone passes over every layer below them too. Otherwise (a layer fails
+/// there, or removes something, or a layer below holds symlinks or comes
+/// from the cache) the built layers are applied, as before. A plan of many
+/// files layers thus no longer reads back every blob it wrote.
 enum LowerLayerCheck {
     /// - Parameters:
     ///   - base: the base image's layers, bottom first.
     ///   - built: the plan's layers as built, in plan order.
+    ///   - withoutSymlinks: indices of `built` known to hold no symlink.
     /// - Throws: ``ImageBuildError/layer(name:_:)`` with a
     ///   ``FilesStrategyError`` at the entry's plan location;
     ///   ``ImageBuildError/base(_:)`` for an unreadable base layer.
-    static func check(plan: ImageBuildPlan, base: [LayoutLayer], built: [LayoutLayer]) throws {
+    static func check(plan: ImageBuildPlan, base: [LayoutLayer], built: [LayoutLayer], withoutSymlinks: Set<Int> = []) throws {
         let checked = checkedLayers(plan: plan, hasBase: !base.isEmpty)
         guard let last = checked.last else { return }
         let system = ImageFileSystem()
@@ -27,8 +36,10 @@ enum LowerLayerCheck {
         } catch {
             throw ImageBuildError.base(error)
         }
+        if (0..<last).allSatisfy(withoutSymlinks.contains), passesOverBase(plan: plan, checked: checked, system: system) { return }
+        let checkedSet = Set(checked)
         for (index, spec) in plan.layers.enumerated() where index <= last {
-            if checked.contains(index), case .files(let files) = spec.strategy {
+            if checkedSet.contains(index), case .files(let files) = spec.strategy {
                 do {
                     try check(files, layer: spec.name, over: system)
                 } catch {
@@ -41,6 +52,17 @@ enum LowerLayerCheck {
             } catch {
                 throw ImageBuildError.layer(name: spec.name, error)
             }
+        }
+    }
+
+    /// Whether every checked layer passes over `system` (the base alone)
+    /// and removes nothing: then it passes over the layers below it, which
+    /// hold no symlink (see the type's notes).
+    private static func passesOverBase(plan: ImageBuildPlan, checked: [Int], system: ImageFileSystem) -> Bool {
+        checked.allSatisfy { index in
+            let spec = plan.layers[index]
+            guard case .files(let files) = spec.strategy, !files.entries.contains(where: { $0.content == .remove }) else { return false }
+            return (try? check(files, layer: spec.name, over: system)) != nil
         }
     }
 

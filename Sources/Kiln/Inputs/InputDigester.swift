@@ -166,10 +166,10 @@ public final class InputDigester: Sendable {
         let statIndex = self.statIndex
         pool.concurrentPerform(iterations: chunks) { _ in
             guard let chunk = work.nextChunk() else { return }
-            // Sized for the chunk's largest file (at most 1 MiB): a chunk
-            // of small files does not map and touch a megabyte.
+            // Sized for the chunk's largest file (at most ``readSize``): a
+            // chunk of small files does not map and touch more.
             let largest = chunk.map { files[$0].stamp.size }.max() ?? 0
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(largest + 1, 4096), 1 << 20)), alignment: 64)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(largest + 1, 4096), Self.readSize)), alignment: 64)
             defer { buffer.deallocate() }
             var results: [(Int, Result<ContentDigest, any Error>)] = []
             results.reserveCapacity(chunk.count)
@@ -195,9 +195,15 @@ public final class InputDigester: Sendable {
         return digest
     }
 
-    /// SHA-256 of a file's bytes, read in chunks of at most 1 MiB.
+    /// The most read from a file at once while hashing: below glibc's
+    /// mmap threshold as kiln fixes it (128 KiB), so a read buffer is never
+    /// mapped, faulted in and unmapped per file; SHA-256 runs no faster on
+    /// larger reads.
+    static let readSize: Int64 = 64 * 1024
+
+    /// SHA-256 of a file's bytes, read in chunks of at most ``readSize``.
     static func fileDigest(_ path: String, size: Int64) throws -> ContentDigest {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(size + 1, 4096), 1 << 20)), alignment: 64)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(size + 1, 4096), readSize)), alignment: 64)
         defer { buffer.deallocate() }
         return try fileDigest(path, buffer: buffer)
     }
