@@ -72,13 +72,13 @@ summarize() {
                 t = order[i]
                 same = ref != "" && input[t] == input[ref]
                 wr[t] = same ? ratio(wall[ref], wall[t]) : "null"; sr[t] = same ? ratio(size[ref], size[t]) : "null"
-                printf "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %d | %s | %s |\n", t, runs[t], wall[t], min[t], max[t], cpu[t], rss[t], input[t] / wall[t], size[t], wr[t] == "null" ? "" : wr[t], sr[t] == "null" ? "" : sr[t]
+                printf "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.0f | %s | %s |\n", t, runs[t], wall[t], min[t], max[t], cpu[t], rss[t], input[t] / wall[t], size[t], wr[t] == "null" ? "" : wr[t], sr[t] == "null" ? "" : sr[t]
             }
             print ""
             print "```json"
             for (i = 0; i < n; i++) {
                 t = order[i]
-                printf "{\"tool\":\"%s\",\"runs\":%d,\"wall_median\":%.3f,\"wall_min\":%.3f,\"wall_max\":%.3f,\"cpu_median\":%.3f,\"rss_mib_max\":%.1f,\"bytes\":%d,\"input_mib\":%d,\"mib_per_s\":%.1f,\"wall_ratio\":%s,\"size_ratio\":%s}\n", t, runs[t], wall[t], min[t], max[t], cpu[t], rss[t], size[t], input[t], input[t] / wall[t], wr[t], sr[t]
+                printf "{\"tool\":\"%s\",\"runs\":%d,\"wall_median\":%.3f,\"wall_min\":%.3f,\"wall_max\":%.3f,\"cpu_median\":%.3f,\"rss_mib_max\":%.1f,\"bytes\":%.0f,\"input_mib\":%d,\"mib_per_s\":%.1f,\"wall_ratio\":%s,\"size_ratio\":%s}\n", t, runs[t], wall[t], min[t], max[t], cpu[t], rss[t], size[t], input[t], input[t] / wall[t], wr[t], sr[t]
             }
             print "```"
         }'
