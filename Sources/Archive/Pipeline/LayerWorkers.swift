@@ -23,8 +23,8 @@ public final class LayerWorkers: Sendable {
     public var count: Int { pool.threadCount }
 
     /// The gzip blocks, block buffers and zstd contexts finished layers
-    /// left for the next ones: as many as the layers written at once used, whatever the
-    /// number of layers written.
+    /// left for the next ones: as many as the layers written at once used,
+    /// whatever the number of layers written.
     public var spareCounts: (blocks: Int, buffers: Int, zstdContexts: Int) { spare.counts }
 
     /// Layer writes on the build's pool.

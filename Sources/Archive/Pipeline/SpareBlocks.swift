@@ -14,7 +14,10 @@ internal import CZstd
 /// at 4.5× the RSS of the same files in one layer. Here a finished layer's
 /// blocks go to the next one, and no more are kept than the layers the
 /// pool's threads can write at once hold (``limit``): memory is bounded by
-/// `--jobs`, not by the number of layers.
+/// `--jobs`, not by the number of layers. (`kiln` also fixes glibc's mmap
+/// threshold at start, so freed blocks go back to the system; reusing them
+/// still saves each layer mapping, faulting in and setting up its own
+/// blocks and deflate state.)
 final class SpareBlocks: Sendable {
     /// The most spare gzip blocks kept (and, separately, block buffers and
     /// zstd contexts).

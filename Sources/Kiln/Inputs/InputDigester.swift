@@ -416,12 +416,6 @@ private final class ParallelHashes: Sendable {
     }
 }
 
-/// A file's identity on the host, for hardlink groups.
-private struct FileIdentity: Hashable {
-    var device: UInt64
-    var inode: UInt64
-}
-
 /// Why an input could not be digested.
 public enum InputDigestError: Error, Hashable, Sendable, CustomStringConvertible {
     case unreadable(path: String, errno: Int32)
